@@ -1,0 +1,89 @@
+"""botkit: an event-driven trading bot framework.
+
+Write a :class:`Strategy`, run it live or on a recording with the same code::
+
+    import botkit
+
+    class Scalper(botkit.Strategy):
+        symbols = ("BTCUSDT",)
+
+        def on_trade(self, trade: botkit.Trade) -> None:
+            ...
+
+Then ``botkit backtest scalper.py --data FILE`` or ``botkit run scalper.py``.
+"""
+
+from ._clock import Clock as Clock
+from ._clock import LiveClock as LiveClock
+from ._clock import VirtualClock as VirtualClock
+from ._codec import from_dict as from_dict
+from ._codec import to_dict as to_dict
+from ._engine import Engine as Engine
+from ._engine import RunSummary as RunSummary
+from ._events import Bar as Bar
+from ._events import BookDelta as BookDelta
+from ._events import BookSnapshot as BookSnapshot
+from ._events import ConnectionState as ConnectionState
+from ._events import Event as Event
+from ._events import FeedStatus as FeedStatus
+from ._events import Quote as Quote
+from ._events import Side as Side
+from ._events import Timer as Timer
+from ._events import Trade as Trade
+from ._exceptions import BotkitError as BotkitError
+from ._exceptions import BotkitInternalError as BotkitInternalError
+from ._exceptions import ConfigError as ConfigError
+from ._exceptions import DataError as DataError
+from ._exceptions import FeedError as FeedError
+from ._exceptions import ParseError as ParseError
+from ._exceptions import StrategyError as StrategyError
+from ._exceptions import UsageError as UsageError
+from ._risk import RiskLimits as RiskLimits
+from ._strategy import Strategy as Strategy
+from ._version import __version__ as __version__
+from .sources import EventSource as EventSource
+from .sources import MemorySource as MemorySource
+from .sources import ReplaySource as ReplaySource
+
+__all__ = [
+    "Bar",
+    "BookDelta",
+    "BookSnapshot",
+    "BotkitError",
+    "BotkitInternalError",
+    "Clock",
+    "ConfigError",
+    "ConnectionState",
+    "DataError",
+    "Engine",
+    "Event",
+    "EventSource",
+    "FeedError",
+    "FeedStatus",
+    "LiveClock",
+    "MemorySource",
+    "ParseError",
+    "Quote",
+    "ReplaySource",
+    "RiskLimits",
+    "RunSummary",
+    "Side",
+    "Strategy",
+    "StrategyError",
+    "Timer",
+    "Trade",
+    "UsageError",
+    "VirtualClock",
+    "__version__",
+    "from_dict",
+    "to_dict",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if hasattr(_obj, "__module__") and getattr(_obj, "__module__", "").startswith("botkit."):
+        try:
+            _obj.__module__ = "botkit"
+        except (AttributeError, TypeError):
+            pass
+del _name, _obj

@@ -1,0 +1,228 @@
+"""The engine: one anyio task group holding the feed, risk and strategy tasks."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import anyio
+import attrs
+
+from ._bus import EventBus, Subscription
+from ._clock import Clock, LiveClock, VirtualClock
+from ._exceptions import BotkitError, BotkitInternalError
+from ._risk import RiskLimits, RiskManager
+from ._runner import StrategyRunner, subscription_types
+from ._strategy import Strategy
+from .sources import EventSource
+
+__all__ = ["Engine", "RunSummary"]
+
+log = logging.getLogger("botkit.engine")
+
+
+@attrs.frozen
+class RunSummary:
+    """What a run did. ``botkit ... --json`` prints exactly this as one JSON object."""
+
+    events: int
+    events_by_type: dict[str, int]
+    events_per_s: float
+    strategy_errors: int
+    elapsed_s: float
+    frames: int
+    parse_errors: int
+    ignored_frames: int
+    conflated: int
+    backpressure_waits: int
+    unprocessed: int
+    stopped_by: str
+    halts: list[dict[str, Any]]
+    source: str
+    first_event_ns: int
+    last_event_ns: int
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (JSON-ready)."""
+        return attrs.asdict(self)
+
+
+class Engine:
+    """Runs a strategy on an event source until the source ends or the engine is stopped.
+
+    Example::
+
+        engine = Engine(Scalper(), ReplaySource("data.txt.gz"))
+        summary = await engine.run()          # or: anyio.run(engine.run, backend="trio")
+        print(summary.events_per_s)
+
+    The engine owns ONE task group: the risk task and the strategy task start first
+    (consumers before the producer), then the feed task. Whichever task fails first
+    cancels the others, and :meth:`run` raises that error (a :class:`BotkitError`);
+    :meth:`stop` (or SIGINT/SIGTERM with ``handle_signals``) ends the run cleanly:
+    the feed stops, the strategy's ``on_stop`` runs, and :meth:`run` returns.
+
+    :param strategy: the strategy instance.
+    :param source: where events come from; a replay source gets a virtual clock.
+    :param clock: override the clock (default: by source kind).
+    :param risk: risk limits.
+    :param max_strategy_errors: hook exceptions tolerated (logged, counted, trading
+        halted) before the run fails with :class:`StrategyError`; 0 = first one fails.
+    :param queue_capacity: batches buffered between feed and strategy before the
+        overflow policy of :mod:`botkit._bus` applies.
+    :param handle_signals: turn SIGINT/SIGTERM into a clean stop (main thread only).
+    """
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        source: EventSource,
+        *,
+        clock: Clock | None = None,
+        risk: RiskLimits | None = None,
+        max_strategy_errors: int = 0,
+        queue_capacity: int = 64,
+        handle_signals: bool = False,
+    ) -> None:
+        if not isinstance(strategy, Strategy):
+            raise TypeError(f"strategy must be a botkit.Strategy instance, got {type(strategy).__name__}")
+        self.strategy = strategy
+        self.source = source
+        self.clock = clock or (VirtualClock() if source.replay else LiveClock())
+        self.bus = EventBus()
+        symbols = strategy.symbols or None
+        self.subscription = self.bus.subscribe(
+            Subscription(subscription_types(strategy), symbols, capacity=queue_capacity)
+        )
+        self.risk = RiskManager(self.clock, risk)
+        self.runner = StrategyRunner(
+            strategy, self.subscription, self.clock, self.risk, max_errors=max_strategy_errors
+        )
+        self.handle_signals = handle_signals
+        self._feed_scope: anyio.CancelScope | None = None
+        self._stopped_by = ""
+        self._ran = False
+        self._started = 0.0
+
+    def stop(self, reason: str = "stop requested") -> None:
+        """Stop the run cleanly (safe to call from any task of the engine's loop)."""
+        if not self._stopped_by:
+            self._stopped_by = reason
+        self.runner.request_stop(reason)
+        if self._feed_scope is not None:
+            self._feed_scope.cancel()
+
+    async def run(self, *, monitors: Sequence[Callable[[], Awaitable[None]]] = ()) -> RunSummary:
+        """Run to completion and return the summary.
+
+        :param monitors: extra observer tasks (e.g. a progress bar) run in the engine's
+            task group and cancelled with it.
+        :raises BotkitError: the first failure of any task (strategy error, corrupt
+            data, feed failure), after every task has been cancelled.
+        """
+        if self._ran:
+            raise BotkitError("an Engine runs once; create a new Engine for another run")
+        self._ran = True
+        self._started = time.perf_counter()
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(self.risk.run)
+                await tg.start(self._strategy_task, tg.cancel_scope)
+                tg.start_soon(self._feed_task)
+                if self.handle_signals:
+                    tg.start_soon(self._signal_task)
+                for monitor in monitors:
+                    tg.start_soon(monitor)
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+        return self._summary()
+
+    def partial_summary(self, error: str) -> RunSummary:
+        """The summary of a run that failed with ``error`` (what happened up to then)."""
+        return attrs.evolve(self._summary(), error=error, stopped_by="error")
+
+    async def _strategy_task(self, group_scope: anyio.CancelScope, *, task_status: Any) -> None:
+        await self.runner.run(task_status=task_status)
+        if not self._stopped_by:
+            self._stopped_by = self.runner.stop_reason or "end of data"
+        # The strategy is done, so everything else (feed, risk, signals) is too.
+        if self._feed_scope is not None:
+            self._feed_scope.cancel()
+        group_scope.cancel()
+
+    async def _feed_task(self) -> None:
+        with anyio.CancelScope() as scope:
+            self._feed_scope = scope
+            if self.runner.stop_reason:
+                scope.cancel()
+            try:
+                await self.source.stream(self.bus.publish)
+            finally:
+                # On a stop the strategy discards what is queued (counted as unprocessed).
+                await self.bus.aclose(flush=not scope.cancel_called)
+
+    async def _signal_task(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                name = signal.Signals(signum).name
+                if self._stopped_by:
+                    log.warning("second %s: stopping now", name)
+                else:
+                    log.warning("%s received: stopping cleanly", name)
+                self.stop(f"signal {name}")
+
+    def _summary(self) -> RunSummary:
+        elapsed = time.perf_counter() - self._started if self._started else 0.0
+        runner = self.runner
+        counts = {t.__name__: n for t, n in sorted(runner.counts.items(), key=lambda kv: kv[0].__name__)}
+        events = sum(counts.values())
+        stats = self.source.stats
+        return RunSummary(
+            events=events,
+            events_by_type=counts,
+            events_per_s=round(events / elapsed, 1) if elapsed > 0 else 0.0,
+            strategy_errors=runner.errors,
+            elapsed_s=round(elapsed, 6),
+            frames=stats.frames,
+            parse_errors=stats.parse_errors,
+            ignored_frames=stats.ignored_frames,
+            conflated=self.subscription.stats.conflated,
+            backpressure_waits=self.subscription.stats.backpressure_waits,
+            unprocessed=runner.unprocessed,
+            stopped_by=self._stopped_by or "end of data",
+            halts=[attrs.asdict(h) for h in self.risk.halts],
+            source=self.source.describe(),
+            first_event_ns=runner.first_ts,
+            last_event_ns=runner.last_ts,
+        )
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error that ended the run, unwrapped from anyio's exception groups.
+
+    A botkit error is the cause when there is one; anything else is a bug in botkit
+    (or a library it drives) and is wrapped so it is reported, not swallowed.
+    """
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for sub in exc.exceptions:
+                walk(sub)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    for exc in leaves:
+        if isinstance(exc, BotkitError):
+            return exc
+    for exc in leaves:
+        if not isinstance(exc, Exception):
+            return exc  # KeyboardInterrupt, SystemExit: let them through unchanged
+    error = BotkitInternalError(f"unexpected {type(leaves[0]).__name__}: {leaves[0]}")
+    error.__cause__ = leaves[0]
+    return error

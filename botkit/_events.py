@@ -1,0 +1,157 @@
+"""Typed events: immutable values flowing from sources through the bus to strategies.
+
+Prices and sizes are :class:`decimal.Decimal` (exact, as the venue sent them); every
+timestamp is an integer of nanoseconds since the Unix epoch. ``ts_recv`` is when botkit
+received the event (live) or when it was received at recording time (replay); the
+engine clock follows it. A changed copy is ``attrs.evolve(event, price=...)``.
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+from typing import TypeAlias
+
+import attrs
+
+__all__ = [
+    "Bar",
+    "BookDelta",
+    "BookSnapshot",
+    "ConnectionState",
+    "Event",
+    "FeedStatus",
+    "Level",
+    "MarketEvent",
+    "Quote",
+    "Side",
+    "Timer",
+    "Trade",
+]
+
+Level: TypeAlias = tuple[Decimal, Decimal]
+"""One book level: ``(price, size)``; in a delta, size 0 removes the level."""
+
+
+class Side(enum.Enum):
+    """Order or aggressor side."""
+
+    BUY = "buy"
+    SELL = "sell"
+
+
+class ConnectionState(enum.Enum):
+    """State of a feed's connection, as reported by :class:`FeedStatus`."""
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    DOWN = "down"
+    CLOSED = "closed"
+
+
+@attrs.frozen
+class Trade:
+    """A public trade (one match) on a venue.
+
+    ``side`` is the aggressor (taker) side: ``Side.BUY`` means a buyer lifted the ask.
+    """
+
+    venue: str
+    symbol: str
+    price: Decimal
+    size: Decimal
+    side: Side
+    trade_id: int
+    ts_exchange: int
+    ts_recv: int
+
+
+@attrs.frozen
+class Quote:
+    """Best bid and ask (top of book) with their sizes."""
+
+    venue: str
+    symbol: str
+    bid_price: Decimal
+    bid_size: Decimal
+    ask_price: Decimal
+    ask_size: Decimal
+    update_id: int
+    ts_exchange: int
+    ts_recv: int
+
+
+@attrs.frozen
+class BookSnapshot:
+    """A full L2 book: bids best-first (descending), asks best-first (ascending)."""
+
+    venue: str
+    symbol: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    last_update_id: int
+    ts_exchange: int
+    ts_recv: int
+
+
+@attrs.frozen
+class BookDelta:
+    """Changes to L2 levels covering exchange update ids ``first_update_id..last_update_id``.
+
+    A level with size 0 is removed. ``prev_update_id`` is the venue's link to the
+    previous delta where it sends one (Binance futures ``pu``), else -1.
+    """
+
+    venue: str
+    symbol: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    first_update_id: int
+    last_update_id: int
+    ts_exchange: int
+    ts_recv: int
+    prev_update_id: int = -1
+
+
+@attrs.frozen
+class Bar:
+    """An OHLCV bar; ``closed`` is False while the venue still updates it."""
+
+    venue: str
+    symbol: str
+    interval: str
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    ts_open: int
+    ts_close: int
+    closed: bool
+    ts_recv: int
+
+
+@attrs.frozen
+class Timer:
+    """A timer a strategy scheduled; ``ts_recv`` is the engine time it was due at."""
+
+    name: str
+    ts_recv: int
+
+
+@attrs.frozen
+class FeedStatus:
+    """A feed's connection changed state (e.g. went down, came back)."""
+
+    venue: str
+    state: ConnectionState
+    reason: str
+    ts_recv: int
+    attempt: int = 0
+
+
+MarketEvent: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar
+Event: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar | Timer | FeedStatus
+
+MARKET_EVENT_TYPES: tuple[type, ...] = (Trade, Quote, BookSnapshot, BookDelta, Bar)
+EVENT_TYPES: tuple[type, ...] = (*MARKET_EVENT_TYPES, Timer, FeedStatus)

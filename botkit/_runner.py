@@ -1,0 +1,212 @@
+"""The strategy task: pulls batches from the bus and calls the strategy's hooks in order.
+
+This is the engine's hot loop; per event it does one dict lookup, one clock update,
+one timer check and the hook call.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from ._bus import Subscription
+from ._clock import Clock, VirtualClock
+from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Timer, Trade
+from ._exceptions import StrategyError
+from ._risk import RiskManager
+from ._strategy import CHANNELS, Strategy
+from ._timers import Timers
+
+__all__ = ["StrategyRunner", "subscription_types"]
+
+_ON_STOP_TIMEOUT_S = 10.0
+
+
+def _overrides(strategy: Strategy, hook: str) -> bool:
+    return getattr(type(strategy), hook) is not getattr(Strategy, hook)
+
+
+def subscription_types(strategy: Strategy) -> frozenset[type]:
+    """Event types the strategy subscribes to (declared channels, else overridden hooks).
+
+    :raises ConfigError: if a declared channel is unknown.
+    """
+    from ._exceptions import ConfigError
+
+    channels = strategy.channels or tuple(c for c, (_, hook) in CHANNELS.items() if _overrides(strategy, hook))
+    types: set[type] = set()
+    for channel in channels:
+        if channel not in CHANNELS:
+            raise ConfigError(
+                f"{type(strategy).__name__}.channels: unknown channel {channel!r}; "
+                f"use any of {', '.join(CHANNELS)}"
+            )
+        types.update(CHANNELS[channel][0])
+    return frozenset(types)
+
+
+class StrategyRunner:
+    """Runs one strategy: hooks, timers, last prices, errors, stop requests."""
+
+    def __init__(
+        self,
+        strategy: Strategy,
+        subscription: Subscription,
+        clock: Clock,
+        risk: RiskManager,
+        *,
+        max_errors: int = 0,
+    ) -> None:
+        self.strategy = strategy
+        self.subscription = subscription
+        self.clock = clock
+        self.risk = risk
+        self.max_errors = max_errors
+        self.log = logging.getLogger(f"botkit.strategy.{type(strategy).__name__}")
+        self.timers = Timers()
+        self.last_prices: dict[str, Decimal] = {}
+        self.positions: dict[str, Decimal] = {}
+        self.counts: Counter[type] = Counter()
+        self.errors = 0
+        self.unprocessed = 0
+        self.stop_reason = ""
+        self.first_ts = 0
+        self.last_ts = 0
+        strategy._bk = self
+        # type -> (hook name, bound method, is coroutine function)
+        self._handlers: dict[type, tuple[str, Callable[[Any], Any], bool]] = {}
+        hooks = {t: hook for _, (types, hook) in CHANNELS.items() for t in types}
+        hooks[Timer] = "on_timer"
+        hooks[FeedStatus] = "on_status"
+        for event_type, hook in hooks.items():
+            if _overrides(strategy, hook):
+                method = getattr(strategy, hook)
+                self._handlers[event_type] = (hook, method, inspect.iscoroutinefunction(method))
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current event (first reason wins)."""
+        if not self.stop_reason:
+            self.stop_reason = reason
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """The strategy task: runs until the bus ends, a stop is requested, or an error."""
+        task_status.started()
+        started = False
+        try:
+            if not self.clock.virtual:
+                started = True
+                await self._call("on_start", self.strategy.on_start, None)
+            while not self.stop_reason:
+                batch = await self._next_batch()
+                if batch is None:
+                    break
+                if not batch:
+                    continue
+                if not started:
+                    started = True
+                    self._advance(batch[0].ts_recv)
+                    await self._call("on_start", self.strategy.on_start, None)
+                await self._dispatch(batch)
+        finally:
+            self.unprocessed += self.subscription.discard()
+            if started:
+                with anyio.move_on_after(_ON_STOP_TIMEOUT_S, shield=True):
+                    await self._call("on_stop", self.strategy.on_stop, None, fatal=False)
+
+    async def _next_batch(self) -> list[Event] | None:
+        if self.clock.virtual or not len(self.timers):
+            return await self.subscription.get()
+        delay = (self.timers.next_due - self.clock.now_ns()) / 1e9
+        with anyio.move_on_after(max(delay, 0.0)):
+            return await self.subscription.get()
+        await self._fire_timers(self.clock.now_ns())
+        return []
+
+    def _advance(self, ts: int) -> None:
+        if isinstance(self.clock, VirtualClock):
+            self.clock.advance(ts)
+
+    async def _dispatch(self, batch: list[Event]) -> None:
+        handlers = self._handlers
+        timers = self.timers
+        last_prices = self.last_prices
+        virtual = self.clock if isinstance(self.clock, VirtualClock) else None
+        done = 0
+        for event in batch:
+            if self.stop_reason:
+                break
+            ts = event.ts_recv
+            if timers.next_due <= ts:
+                await self._fire_timers(ts)
+                if self.stop_reason:
+                    break
+            if virtual is not None and ts > virtual._now:
+                virtual._now = ts
+            event_type = type(event)
+            if event_type is Trade:
+                last_prices[event.symbol] = event.price  # type: ignore[union-attr]
+            elif event_type is FeedStatus:
+                self.risk.on_feed_status(event)  # type: ignore[arg-type]
+            entry = handlers.get(event_type)
+            done += 1
+            if entry is None:
+                continue
+            hook, method, is_async = entry
+            try:
+                if is_async:
+                    await method(event)
+                else:
+                    method(event)
+            except Exception as exc:  # noqa: BLE001 - user code; reported, counted, maybe fatal
+                self._failed(hook, exc)
+        self.counts.update(map(type, batch[:done] if done < len(batch) else batch))
+        self.unprocessed += len(batch) - done
+        if done:
+            last = batch[done - 1].ts_recv
+            if not self.first_ts:
+                self.first_ts = batch[0].ts_recv
+            self.last_ts = last
+            if type(batch[done - 1]) in MARKET_EVENT_TYPES:
+                self.risk.last_event_ns = last
+
+    async def _fire_timers(self, now_ns: int) -> None:
+        while not self.stop_reason and (due := self.timers.pop_due(now_ns)) is not None:
+            name, due_ns = due
+            self._advance(due_ns)
+            timer = Timer(name, due_ns)
+            self.counts[Timer] += 1
+            entry = self._handlers.get(Timer)
+            if entry is not None:
+                await self._call("on_timer", entry[1], timer)
+
+    async def _call(self, hook: str, method: Callable[..., Any], arg: Any, *, fatal: bool = True) -> None:
+        try:
+            result = method() if arg is None else method(arg)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # noqa: BLE001 - user code
+            if fatal:
+                self._failed(hook, exc)
+            else:
+                self.errors += 1
+                self.log.error("%s raised %s", hook, _describe(exc), exc_info=exc)
+
+    def _failed(self, hook: str, exc: Exception) -> None:
+        self.errors += 1
+        name = type(self.strategy).__name__
+        if self.errors > self.max_errors:
+            raise StrategyError(name, hook, _describe(exc)) from exc
+        self.log.error("%s raised %s (error %d of %d allowed)", hook, _describe(exc), self.errors, self.max_errors,
+                       exc_info=exc)
+        self.risk.on_strategy_error(hook, _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

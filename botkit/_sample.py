@@ -1,0 +1,114 @@
+"""Synthetic but realistic Binance market data, for the shipped sample and tests.
+
+The model, deliberately simple but with the features strategies trip over:
+
+* mid price: a random walk in ticks with volatility regimes (calm / busy);
+* spread: usually one tick, sometimes several (thin book moments);
+* trades: self-exciting arrivals (one trade makes the next more likely: bursts), sizes
+  log-normal, aggressor side persistent within a burst (order-flow momentum), each at
+  the touch; a burst of buys pushes the mid up a little (impact);
+* quotes: a bookTicker after every trade and between trades, with random sizes;
+* receive time = exchange time + 1-4 ms of network latency, so ``ts_recv > ts_exchange``.
+
+Everything is drawn from one seeded :class:`random.Random`: the same seed gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from decimal import Decimal
+from pathlib import Path
+
+from ._events import Quote, Side, Trade
+from .protocol.binance import encode_quote, encode_trade
+from .sources import RecordingWriter
+
+__all__ = ["SAMPLE_NAME", "generate", "sample_path"]
+
+SAMPLE_NAME = "binance-btcusdt-sample.txt.gz"
+_TICK = Decimal("0.01")
+_LOT = Decimal("0.00001")
+_START_NS = 1_723_161_600_000_000_000  # 2024-08-09T00:00:00Z
+
+
+def sample_path() -> Path | None:
+    """The shipped sample recording: in the installed package, or in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_data" / SAMPLE_NAME, here.parent / "examples" / "data" / SAMPLE_NAME):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def generate(
+    path: str | Path,
+    *,
+    seconds: float = 900.0,
+    seed: int = 7,
+    symbol: str = "BTCUSDT",
+    start_price: float = 61_000.0,
+) -> tuple[int, int]:
+    """Write a recording of ``seconds`` of market data; returns ``(trades, quotes)``."""
+    rng = random.Random(seed)
+    mid_ticks = round(start_price / float(_TICK))
+    t_ns = _START_NS
+    end_ns = _START_NS + int(seconds * 1e9)
+    trade_id = 3_735_683_259
+    update_id = 50_093_239_212
+    intensity = 2.0  # trades per second, excited by each trade
+    base_intensity = 2.0
+    side = Side.BUY
+    busy = False
+    trades = quotes = 0
+    last_recv = t_ns
+
+    def received(sent_ns: int) -> int:
+        # Frames arrive in order over one connection: receive times never go backwards.
+        nonlocal last_recv
+        last_recv = max(last_recv + 1_000, sent_ns + rng.randint(1_000_000, 4_000_000))
+        return last_recv
+
+    meta = {"venue": "binance", "symbols": [symbol], "generator": f"botkit._sample seed={seed}"}
+    with RecordingWriter(path, meta) as out:
+        while t_ns < end_ns:
+            if rng.random() < 0.002:
+                busy = not busy
+            vol = 3.0 if busy else 1.0
+            # Next arrival: trade (Hawkes-like intensity) or a quote refresh (~4/s).
+            rate = intensity + 4.0
+            t_ns += max(1_000, int(rng.expovariate(rate) * 1e9))
+            intensity = base_intensity + (intensity - base_intensity) * math.exp(-0.8 * 0.25)
+            mid_ticks += round(rng.gauss(0, 20.0 * vol))
+            spread = 1 if rng.random() < 0.85 else rng.randint(2, 8)
+            bid = mid_ticks - spread // 2
+            ask = bid + spread
+            update_id += rng.randint(1, 6)
+            if rng.random() < intensity / rate:
+                if rng.random() < 0.25:
+                    side = Side.SELL if side is Side.BUY else Side.BUY
+                burst = 1 + int(rng.expovariate(0.6)) if rng.random() < 0.3 else 1
+                for _ in range(burst):
+                    size = Decimal(round(rng.lognormvariate(-5.0, 1.3), 5)).quantize(_LOT) or _LOT
+                    price = (ask if side is Side.BUY else bid) * _TICK
+                    trade_id += 1
+                    recv = received(t_ns)
+                    trade = Trade("binance", symbol, price, size, side, trade_id, t_ns // 1_000_000 * 1_000_000, recv)
+                    out.write(recv, encode_trade(trade))
+                    trades += 1
+                    t_ns += rng.randint(0, 2_000_000)
+                intensity += 1.5 * burst
+                mid_ticks += (1 if side is Side.BUY else -1) * 15 * burst
+            quote = Quote(
+                "binance", symbol,
+                bid * _TICK, _size(rng), ask * _TICK, _size(rng),
+                update_id, 0, 0,
+            )
+            out.write(received(t_ns), encode_quote(quote))
+            quotes += 1
+    return trades, quotes
+
+
+def _size(rng: random.Random) -> Decimal:
+    return Decimal(round(rng.lognormvariate(-1.0, 1.0), 5)).quantize(_LOT) or _LOT

@@ -1,0 +1,9 @@
+"""Sans-IO protocol layer: venue parsers (no sockets, no clocks, no async).
+
+Importing this package pulls in no anyio, trio or socket module (a test guards it).
+"""
+
+from ._parser import VENUES, Parser, parser_for
+from .binance import BinanceSpotParser
+
+__all__ = ["VENUES", "BinanceSpotParser", "Parser", "parser_for"]

@@ -1,0 +1,186 @@
+"""Sans-IO parser for Binance spot market streams: frame bytes in, typed events out.
+
+Handles raw (``/ws/<stream>``) and combined (``/stream?streams=...``) envelopes for
+``trade``, ``aggTrade``, ``bookTicker``, diff ``depth`` and ``kline_<i>`` streams.
+Subscription acks and REST depth snapshots are classified as ignorable (counted in
+``ignored``); anything else malformed or unknown raises :class:`~botkit.ParseError`,
+never another exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from ..._events import Bar, BookDelta, Event, Quote, Side, Trade
+from ..._exceptions import ParseError
+from . import _messages as m
+
+__all__ = ["BinanceSpotParser"]
+
+VENUE = "binance"
+_MS = 1_000_000
+_ZERO = Decimal(0)
+_INF = Decimal("Infinity")
+_BUY = Side.BUY
+_SELL = Side.SELL
+_STREAM_PREFIX = b'{"stream":"'
+_DATA_KEY = b'"data":'
+
+Handler = Callable[[Any, int], list[Event]]
+
+
+def _check(price: Decimal, size: Decimal) -> None:
+    # Comparisons also reject NaN (InvalidOperation) before it can reach any P&L.
+    if not (_ZERO < price < _INF and _ZERO <= size < _INF):
+        raise ParseError(f"price/size out of range: {price} x {size}")
+
+
+def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
+    for price, size in levels:
+        _check(price, size)
+    return tuple(levels)
+
+
+def _trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
+    _check(msg.p, msg.q)
+    # "m": the buyer is the maker, so the aggressor sold.
+    side = _SELL if msg.m else _BUY
+    return [Trade(VENUE, msg.s, msg.p, msg.q, side, msg.t, msg.T * _MS, ts_recv)]
+
+
+def _agg_trade(msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
+    _check(msg.p, msg.q)
+    side = _SELL if msg.m else _BUY
+    return [Trade(VENUE, msg.s, msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv)]
+
+
+def _book_ticker(msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
+    _check(msg.b, msg.B)
+    _check(msg.a, msg.A)
+    # Spot bookTicker carries no exchange time: 0 says "not sent by the venue".
+    return [Quote(VENUE, msg.s, msg.b, msg.B, msg.a, msg.A, msg.u, 0, ts_recv)]
+
+
+def _depth(msg: m.DepthMsg, ts_recv: int) -> list[Event]:
+    if msg.U > msg.u:
+        raise ParseError(f"depthUpdate with U {msg.U} > u {msg.u}")
+    return [
+        BookDelta(
+            VENUE, msg.s, _check_levels(msg.b), _check_levels(msg.a),
+            msg.U, msg.u, msg.E * _MS, ts_recv, msg.pu,
+        )
+    ]
+
+
+def _kline(msg: m.KlineMsg, ts_recv: int) -> list[Event]:
+    k = msg.k
+    for price in (k.o, k.h, k.l, k.c):
+        _check(price, k.v)
+    return [
+        Bar(VENUE, msg.s, k.i, k.o, k.h, k.l, k.c, k.v, k.t * _MS, k.T * _MS, k.x, ts_recv)
+    ]
+
+
+_HANDLERS: dict[type, Handler] = {
+    m.TradeMsg: _trade,
+    m.AggTradeMsg: _agg_trade,
+    m.BookTickerMsg: _book_ticker,
+    m.DepthMsg: _depth,
+    m.KlineMsg: _kline,
+}
+
+
+def _channel_type(channel: bytes) -> type | None:
+    """Map a stream's channel (the part after ``symbol@``) to its payload type."""
+    if channel in (b"trade", b"aggTrade", b"bookTicker"):
+        return m.RAW_EVENT_TYPES[channel]
+    if channel == b"depth" or channel.startswith(b"depth@"):
+        return m.DepthMsg
+    if channel.startswith(b"kline_"):
+        return m.KlineMsg
+    return None
+
+
+class BinanceSpotParser:
+    """Parse Binance spot frames into events.
+
+    Example::
+
+        parser = BinanceSpotParser()
+        events = parser.parse(frame_bytes, ts_recv=time.time_ns())
+
+    :ivar ignored: frames classified as ignorable (acks, REST snapshots) so far.
+    """
+
+    venue = VENUE
+
+    def __init__(self) -> None:
+        self.ignored = 0
+        # One typed decoder per stream channel and envelope, built lazily and reused.
+        self._combined: dict[bytes, tuple[msgspec.json.Decoder[Any], Handler] | None] = {}
+        self._raw = {
+            tag: (msgspec.json.Decoder(cls), _HANDLERS[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
+        }
+        self._ack = msgspec.json.Decoder(m.AckMsg)
+        self._error = msgspec.json.Decoder(m.ErrorMsg)
+        self._snapshot = msgspec.json.Decoder(m.DepthSnapshotMsg)
+
+    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
+        """Turn one frame into zero or more events.
+
+        :param frame: the frame exactly as received (text frames may be ``str``).
+        :param ts_recv: local receive time, integer nanoseconds.
+        :raises ParseError: if the frame is malformed or of an unknown kind.
+        """
+        if type(frame) is str:
+            frame = frame.encode()
+        try:
+            if frame.startswith(_STREAM_PREFIX):
+                end = frame.find(b'"', 11)
+                entry = self._combined.get(frame[11:end], False)
+                if entry is False:
+                    entry = self._combined_decoder(frame[11:end])
+                if entry is not None:
+                    return entry[1](entry[0].decode(frame).data, ts_recv)
+                raise ParseError("unknown Binance stream", frame)
+            return self._parse_raw(frame, ts_recv)  # type: ignore[arg-type]
+        except ParseError:
+            raise
+        except (msgspec.MsgspecError, ValueError, ArithmeticError, TypeError, UnicodeError) as exc:
+            raise ParseError(f"malformed Binance frame ({exc})", frame) from None
+
+    def _combined_decoder(self, stream: bytes) -> tuple[msgspec.json.Decoder[Any], Handler] | None:
+        _, at, channel = stream.partition(b"@")
+        cls = _channel_type(channel) if at else None
+        entry = (msgspec.json.Decoder(m.combined(cls)), _HANDLERS[cls]) if cls else None
+        if len(self._combined) < 4096:  # streams are few; never grow without bound on garbage
+            self._combined[stream] = entry
+        return entry
+
+    def _parse_raw(self, frame: bytes, ts_recv: int) -> list[Event]:
+        pos = frame.find(b'"e":"')
+        if pos >= 0:
+            tag = frame[pos + 5 : frame.find(b'"', pos + 5)]
+            entry = self._raw.get(tag)
+            if entry is None:
+                raise ParseError("unknown Binance event type", frame)
+            return entry[1](entry[0].decode(frame), ts_recv)
+        if b'"lastUpdateId"' in frame:
+            self._snapshot.decode(frame)  # validate: a REST depth snapshot, not a stream event
+            self.ignored += 1
+            return []
+        if b'"code"' in frame:
+            err = self._error.decode(frame)
+            raise ParseError(f"Binance error frame {err.code}: {err.msg}", frame)
+        if b'"result"' in frame:
+            self._ack.decode(frame)
+            self.ignored += 1
+            return []
+        if b'"u"' in frame:
+            entry = self._raw[b"bookTicker"]
+            return entry[1](entry[0].decode(frame), ts_recv)
+        raise ParseError("unknown Binance frame", frame)

@@ -1,0 +1,55 @@
+"""The one small interface every event source implements (like httpx's transports)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from .._events import Event
+
+__all__ = ["EventSource", "FeedStats", "Publish"]
+
+Publish = Callable[[list[Event]], Awaitable[None]]
+"""Hands a batch of events (in order) to the engine's bus; may block (backpressure)."""
+
+
+@attrs.define
+class FeedStats:
+    """What a source did, for the run summary."""
+
+    frames: int = 0
+    parse_errors: int = 0
+    ignored_frames: int = 0
+
+
+class EventSource(abc.ABC):
+    """Produces events for the engine: live WebSocket, recorded replay, simulator, memory.
+
+    The engine runs :meth:`stream` as its feed task and swaps nothing else between a
+    backtest and a live run, so the same strategy sees the same kinds of events.
+    """
+
+    #: True when events carry the time the engine should follow (replay): the engine
+    #: then uses a :class:`~botkit.VirtualClock`.
+    replay: bool = True
+
+    def __init__(self) -> None:
+        self.stats = FeedStats()
+
+    @abc.abstractmethod
+    async def stream(self, publish: Publish) -> None:
+        """Produce events by awaiting ``publish(batch)`` until done or cancelled.
+
+        Returning means the source is exhausted (end of a recording). Bad frames are
+        counted in :attr:`stats` and skipped, never raised.
+        """
+
+    def describe(self) -> str:
+        """One line saying what this source reads, for logs and summaries."""
+        return type(self).__name__
+
+    def progress(self) -> tuple[int, int] | None:
+        """``(done, total)`` in some unit (e.g. bytes) when known, for progress bars."""
+        return None

@@ -1,0 +1,180 @@
+"""The recording format: raw exchange frames with their local receive times.
+
+See ``docs/recording-format.md``. In short, UTF-8 text, one frame per line, optionally
+gzip-compressed (detected from the content, not the name)::
+
+    #botkit-recording 1 {"venue": "binance", "symbols": ["BTCUSDT"]}
+    1723161254087896568 {"stream":"btcusdt@trade","data":{...}}
+
+Lines starting with ``#`` are metadata/comments; empty lines are skipped. A line is
+``<receive time, integer ns> <single space> <frame exactly as received>``. A recording
+replays through the very parser the live feed uses.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+
+from .._exceptions import DataError
+
+__all__ = ["HEADER_PREFIX", "RecordingReader", "RecordingWriter", "format_header"]
+
+HEADER_PREFIX = b"#botkit-recording "
+FORMAT_VERSION = 1
+_CHUNK = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def format_header(meta: dict[str, Any]) -> bytes:
+    """The first line of a recording, carrying ``meta`` (venue, url, symbols...)."""
+    return HEADER_PREFIX + f"{FORMAT_VERSION} ".encode() + json.dumps(meta, sort_keys=True).encode() + b"\n"
+
+
+def _parse_header(path: str, line: bytes) -> dict[str, Any]:
+    version, _, meta = line[len(HEADER_PREFIX) :].partition(b" ")
+    if version.strip() != str(FORMAT_VERSION).encode():
+        raise DataError(path, 1, f"unsupported recording version {version.decode(errors='replace')!r}")
+    try:
+        parsed = json.loads(meta) if meta.strip() else {}
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise DataError(path, 1, "corrupt recording header: metadata is not a JSON object")
+    return parsed
+
+
+class RecordingReader:
+    """Reads a recording without blocking the event loop (file reads run in a thread).
+
+    Example::
+
+        reader = RecordingReader("btc.txt.gz")
+        async for lineno, ts_recv, frame in reader.frames():
+            ...
+
+    :ivar meta: the header's metadata (``{}`` for a headerless capture).
+    :raises DataError: (from :meth:`frames`) if the file is unreadable or a line corrupt.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.meta: dict[str, Any] = {}
+        self.total_bytes = 0
+        self.bytes_read = 0
+        self._raw: IO[bytes] | None = None
+
+    def _open(self) -> IO[bytes]:
+        try:
+            raw = open(self.path, "rb")  # noqa: SIM115 - closed in frames()
+            self.total_bytes = Path(self.path).stat().st_size
+            magic = raw.read(2)
+            raw.seek(0)
+        except OSError as exc:
+            raise DataError(self.path, 0, f"cannot read: {exc.strerror or exc}") from None
+        self._raw = raw
+        return gzip.GzipFile(fileobj=raw, mode="rb") if magic == _GZIP_MAGIC else raw
+
+    async def chunks(self) -> AsyncIterator[tuple[int, list[bytes]]]:
+        """Yield ``(number of lines before this chunk, lines)`` through the whole file.
+
+        Lines are raw (use :meth:`split`); the header, if any, is parsed into
+        :attr:`meta` before the first chunk is yielded.
+        """
+        fh = await anyio.to_thread.run_sync(self._open)
+        try:
+            lineno = 0
+            rest = b""
+            while True:
+                chunk = await anyio.to_thread.run_sync(self._read, fh, lineno)
+                if not chunk:
+                    break
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                if lineno == 0 and lines and lines[0].startswith(HEADER_PREFIX):
+                    self.meta = _parse_header(self.path, lines[0].rstrip(b"\r"))
+                yield lineno, lines
+                lineno += len(lines)
+            if rest:
+                yield lineno, [rest]
+        finally:
+            fh.close()
+            if self._raw is not None:
+                self._raw.close()
+
+    async def frames(self) -> AsyncIterator[tuple[int, int, bytes]]:
+        """Yield ``(line number, receive ns, frame)`` for every data line, in file order."""
+        async for lineno, lines in self.chunks():
+            for line in lines:
+                lineno += 1
+                if line and line[0] != 35:
+                    ts, frame = self.split(lineno, line)
+                    yield lineno, ts, frame
+
+    def split(self, lineno: int, line: bytes) -> tuple[int, bytes]:
+        """``(receive ns, frame)`` of a data line.
+
+        :raises DataError: naming the file and line if it is not ``<ns> <frame>``.
+        """
+        ts, _, frame = line.partition(b" ")
+        if not ts.isdigit() or not frame:
+            raise DataError(
+                self.path, lineno, f"corrupt line: expected '<receive-time-ns> <frame>', got {line[:60]!r}"
+            )
+        return int(ts), frame.rstrip(b"\r")
+
+    def _read(self, fh: IO[bytes], lineno: int) -> bytes:
+        try:
+            chunk = fh.read(_CHUNK)
+        except (OSError, EOFError, zlib.error) as exc:
+            reason = "truncated gzip data" if isinstance(exc, EOFError) else f"corrupt data ({exc})"
+            raise DataError(self.path, lineno + 1, f"{reason} after line {lineno}") from None
+        if self._raw is not None:
+            self.bytes_read = self._raw.tell()
+        return chunk
+
+
+class RecordingWriter:
+    """Writes a recording (gzip when the name ends in ``.gz``). Synchronous: use it from
+    a thread or for generated data; the live recorder wraps it.
+
+    :param path: output file.
+    :param meta: header metadata (at least ``venue``).
+    """
+
+    def __init__(self, path: str | Path, meta: dict[str, Any]) -> None:
+        self.path = str(path)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # mtime=0 keeps generated gzip files byte-identical from run to run.
+        self._fh: IO[bytes] = (
+            gzip.GzipFile(self.path, "wb", compresslevel=6, mtime=0)
+            if self.path.endswith(".gz")
+            else open(self.path, "wb")  # noqa: SIM115 - closed in close()
+        )
+        self._fh.write(format_header(meta))
+        self.lines = 0
+
+    def write(self, ts_recv: int, frame: bytes | str) -> None:
+        """Append one frame received at ``ts_recv`` ns."""
+        if isinstance(frame, str):
+            frame = frame.encode()
+        # JSON allows whitespace between tokens only, so a newline becomes a space.
+        frame = frame.replace(b"\r", b" ").replace(b"\n", b" ")
+        self._fh.write(b"%d %s\n" % (ts_recv, frame))
+        self.lines += 1
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self._fh.close()
+
+    def __enter__(self) -> RecordingWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
