@@ -168,10 +168,11 @@ class Subscription:
 
     async def aclose(self, *, flush: bool = True) -> None:
         """Close the publishing side; with ``flush``, deliver the overflow first."""
-        if flush and self._pending:
-            with anyio.CancelScope(shield=True):
+        try:
+            if flush and self._pending:
                 await self._send.send(self._take_pending())
-        self._send.close()
+        finally:
+            self._send.close()
 
 
 class EventBus:

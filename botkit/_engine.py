@@ -104,6 +104,7 @@ class Engine:
         )
         self.handle_signals = handle_signals
         self._feed_scope: anyio.CancelScope | None = None
+        self._group_scope: anyio.CancelScope | None = None
         self._stopped_by = ""
         self._ran = False
         self._started = 0.0
@@ -130,15 +131,17 @@ class Engine:
         self._started = time.perf_counter()
         try:
             async with anyio.create_task_group() as tg:
+                self._group_scope = tg.cancel_scope
+                if self.handle_signals:
+                    await tg.start(self._signal_task)
                 await tg.start(self.risk.run)
                 await tg.start(self._strategy_task, tg.cancel_scope)
                 tg.start_soon(self._feed_task)
-                if self.handle_signals:
-                    tg.start_soon(self._signal_task)
                 for monitor in monitors:
                     tg.start_soon(monitor)
         except BaseExceptionGroup as group:
-            raise _first_error(group) from None
+            error = _first_error(group)
+            raise error from error.__cause__
         return self._summary()
 
     def partial_summary(self, error: str) -> RunSummary:
@@ -165,15 +168,18 @@ class Engine:
                 # On a stop the strategy discards what is queued (counted as unprocessed).
                 await self.bus.aclose(flush=not scope.cancel_called)
 
-    async def _signal_task(self) -> None:
+    async def _signal_task(self, *, task_status: Any) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
             async for signum in signals:
                 name = signal.Signals(signum).name
-                if self._stopped_by:
-                    log.warning("second %s: stopping now", name)
+                if self._stopped_by and self._group_scope is not None:
+                    # A hook is stuck in an await: cancel it (on_stop still runs, shielded).
+                    log.warning("second %s: cancelling the strategy", name)
+                    self._group_scope.cancel()
                 else:
-                    log.warning("%s received: stopping cleanly", name)
-                self.stop(f"signal {name}")
+                    log.warning("%s received: stopping cleanly (again to force)", name)
+                    self.stop(f"signal {name}")
 
     def _summary(self) -> RunSummary:
         elapsed = time.perf_counter() - self._started if self._started else 0.0

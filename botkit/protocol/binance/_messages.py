@@ -75,13 +75,6 @@ class DepthSnapshotMsg(msgspec.Struct):
     asks: _Levels
 
 
-class AckMsg(msgspec.Struct):
-    """Reply to a SUBSCRIBE/UNSUBSCRIBE request: ``{"result": null, "id": 1}``."""
-
-    id: int | str | None
-    result: object = None
-
-
 class ErrorMsg(msgspec.Struct):
     """An error frame: ``{"code": 2, "msg": "Invalid request", "id": 1}``."""
 

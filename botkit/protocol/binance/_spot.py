@@ -125,9 +125,6 @@ class BinanceSpotParser:
         self._raw = {
             tag: (msgspec.json.Decoder(cls), _HANDLERS[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
         }
-        self._ack = msgspec.json.Decoder(m.AckMsg)
-        self._error = msgspec.json.Decoder(m.ErrorMsg)
-        self._snapshot = msgspec.json.Decoder(m.DepthSnapshotMsg)
 
     def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
         """Turn one frame into zero or more events.
@@ -164,23 +161,37 @@ class BinanceSpotParser:
     def _parse_raw(self, frame: bytes, ts_recv: int) -> list[Event]:
         pos = frame.find(b'"e":"')
         if pos >= 0:
-            tag = frame[pos + 5 : frame.find(b'"', pos + 5)]
-            entry = self._raw.get(tag)
-            if entry is None:
+            entry = self._raw.get(frame[pos + 5 : frame.find(b'"', pos + 5)])
+            if entry is not None:
+                return entry[1](entry[0].decode(frame), ts_recv)
+        return self._parse_generic(frame, ts_recv)
+
+    def _parse_generic(self, frame: bytes, ts_recv: int) -> list[Event]:
+        """Slow path for any other layout (whitespace, key order, acks, errors)."""
+        obj = msgspec.json.decode(frame)
+        if not isinstance(obj, dict):
+            raise ParseError("unknown Binance frame (not a JSON object)", frame)
+        if isinstance(obj.get("stream"), str) and "data" in obj:
+            _, at, channel = obj["stream"].partition("@")
+            cls = _channel_type(channel.encode()) if at else None
+            if cls is None:
+                raise ParseError("unknown Binance stream", frame)
+            return _HANDLERS[cls](msgspec.convert(obj["data"], cls), ts_recv)
+        if "e" in obj:
+            cls = m.RAW_EVENT_TYPES.get(str(obj["e"]).encode())
+            if cls is None:
                 raise ParseError("unknown Binance event type", frame)
-            return entry[1](entry[0].decode(frame), ts_recv)
-        if b'"lastUpdateId"' in frame:
-            self._snapshot.decode(frame)  # validate: a REST depth snapshot, not a stream event
+            return _HANDLERS[cls](msgspec.convert(obj, cls), ts_recv)
+        if "lastUpdateId" in obj:
+            msgspec.convert(obj, m.DepthSnapshotMsg)  # a REST depth snapshot, not a stream event
             self.ignored += 1
             return []
-        if b'"code"' in frame:
-            err = self._error.decode(frame)
+        if "code" in obj:
+            err = msgspec.convert(obj, m.ErrorMsg)
             raise ParseError(f"Binance error frame {err.code}: {err.msg}", frame)
-        if b'"result"' in frame:
-            self._ack.decode(frame)
+        if "result" in obj and "id" in obj:
             self.ignored += 1
             return []
-        if b'"u"' in frame:
-            entry = self._raw[b"bookTicker"]
-            return entry[1](entry[0].decode(frame), ts_recv)
+        if "u" in obj:
+            return _book_ticker(msgspec.convert(obj, m.BookTickerMsg), ts_recv)
         raise ParseError("unknown Binance frame", frame)

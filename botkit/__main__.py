@@ -1,0 +1,7 @@
+"""``python -m botkit`` is the ``botkit`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

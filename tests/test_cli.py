@@ -1,0 +1,162 @@
+"""The `botkit` command line: the contract other issues and users' scripts rely on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from botkit._cli import main
+
+from .helpers import quote, trade, write_recording
+
+ROOT = Path(__file__).resolve().parent.parent
+SCALPER = ROOT / "strategies" / "scalper.py"
+
+COUNTING = """
+import botkit
+
+class Counting(botkit.Strategy):
+    channels = ("trades", "quotes")
+
+    def on_trade(self, trade):
+        pass
+"""
+
+
+@pytest.fixture
+def counting(tmp_path: Path) -> Path:
+    path = tmp_path / "counting.py"
+    path.write_text(COUNTING)
+    return path
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return write_recording(tmp_path / "small.txt", [trade(1), quote(2), trade(3), quote(4), quote(5)])
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_backtest_json_summary_has_the_contract_keys(capsys, counting: Path, data: Path) -> None:
+    code, out, err = run_cli(capsys, "backtest", counting, "--data", data, "--json")
+    assert code == 0, err
+    summary = json.loads(out)  # exactly one JSON object on stdout
+    assert summary["events"] == 5
+    assert summary["events_by_type"] == {"Quote": 3, "Trade": 2}
+    assert isinstance(summary["events_per_s"], float) and summary["events_per_s"] > 0
+    assert summary["strategy_errors"] == 0
+    assert summary["parse_errors"] == 0 and summary["stopped_by"] == "end of data"
+
+
+def test_backtest_table_summary(capsys, counting: Path, data: Path) -> None:
+    code, out, _ = run_cli(capsys, "backtest", counting, "--data", data)
+    assert code == 0
+    assert "events/s" in out and "Trade" in out
+
+
+def test_run_without_data_uses_the_shipped_sample(capsys) -> None:
+    code, out, err = run_cli(capsys, "run", SCALPER, "--json", "-q")
+    assert code == 0, err
+    assert "running on the shipped sample recording" in err
+    assert "the sample recording ended after" in err
+    summary = json.loads(out)
+    assert summary["events_by_type"]["Trade"] > 1000 and summary["events_by_type"]["Quote"] > 1000
+
+
+@pytest.mark.parametrize(
+    ("argv", "message", "exit_code"),
+    [
+        (["backtest", "missing.py", "--data", "{data}"], "botkit: error: strategy file not found: missing.py\n", 2),
+        (["backtest", "{counting}", "--data", "nope.txt"], "botkit: error: data file not found: nope.txt\n", 2),
+        (["backtest", "{empty}", "--data", "{data}"], "no Strategy subclass found", 2),
+        (["backtest", "{broken}", "--data", "{data}"], "broken.py:2: syntax error", 2),
+        (["backtest", "{counting}", "--data", "{corrupt}"], "corrupt.txt:7: corrupt line", 1),
+        (["backtest", "{counting}", "--data", "{data}", "--max-errors", "-1"], "--max-errors must be >= 0", 2),
+    ],
+)
+def test_bad_inputs_give_one_clear_line(
+    capsys, tmp_path: Path, counting: Path, data: Path, argv: list[str], message: str, exit_code: int
+) -> None:
+    empty = tmp_path / "empty.py"
+    empty.write_text("import botkit\n")
+    broken = tmp_path / "broken.py"
+    broken.write_text("import botkit\nclass X(botkit.Strategy)\n")
+    corrupt = write_recording(
+        tmp_path / "corrupt.txt", [trade(1), trade(2), trade(3), trade(4), trade(5)], extra=[b"not a line"]
+    )
+    paths = {"data": data, "counting": counting, "empty": empty, "broken": broken, "corrupt": corrupt}
+    code, out, err = run_cli(capsys, *[a.format(**paths) for a in argv])
+    assert code == exit_code
+    assert message in err
+    assert "Traceback" not in err
+    assert err.count("botkit: error:") == 1
+
+
+def test_strategy_errors_are_reported_not_traced(capsys, tmp_path: Path, data: Path) -> None:
+    path = tmp_path / "raising.py"
+    path.write_text("import botkit\nclass R(botkit.Strategy):\n    def on_trade(self, t):\n        raise KeyError('x')\n")
+    code, out, err = run_cli(capsys, "backtest", path, "--data", data, "--json", "-q")
+    assert code == 1
+    assert "botkit: error: strategy R.on_trade raised KeyError: 'x'" in err
+    assert json.loads(out)["strategy_errors"] == 1
+    code, out, err = run_cli(capsys, "backtest", path, "--data", data, "--json", "-q", "--max-errors", "5")
+    assert code == 0 and json.loads(out)["strategy_errors"] == 2
+
+
+def test_bad_arguments_exit_2_with_usage(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["backtest", "x.py"])  # --data is required
+    assert info.value.code == 2
+    assert "the following arguments are required: --data" in capsys.readouterr().err
+
+
+SLOW = """
+import sys
+import anyio
+import botkit
+
+class Slow(botkit.Strategy):
+    channels = ("trades",)
+
+    def on_start(self):
+        print("ready", flush=True)
+
+    async def on_trade(self, trade):
+        await anyio.sleep(0.01)  # a slow strategy, so the run is still going at SIGINT
+
+    def on_stop(self):
+        print("on_stop ran", flush=True)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_stops_cleanly_with_exit_0(tmp_path: Path, signum: int) -> None:
+    strategy = tmp_path / "slow.py"
+    strategy.write_text(SLOW)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "botkit", "run", str(strategy), "--json", "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "on_stop ran"
+    summary = json.loads(lines[1])
+    assert summary["stopped_by"] == f"signal {signal.Signals(signum).name}"
+    assert "Traceback" not in err
