@@ -2,6 +2,11 @@
 
 Backpressure policy (a strategy slower than its feed):
 
+* Replays (backtests) never conflate: the feed simply waits for the strategy, so a
+  backtest's result cannot depend on how fast the machine is (``conflate=False``).
+
+For live feeds (``conflate=True``):
+
 * Each subscriber has a bounded anyio memory object stream of *batches* (a batch is
   the events of one or more frames; batching keeps per-event cost well under 1 us).
 * While that stream has room, batches go straight in.
@@ -51,6 +56,7 @@ class Subscription:
     :param symbols: symbols wanted (``None``: all).
     :param capacity: batches the memory stream holds before overflow starts.
     :param max_pending: overflow events held before the publisher blocks.
+    :param conflate: apply the overflow policy (live); False: block when full (replay).
     """
 
     def __init__(
@@ -60,12 +66,14 @@ class Subscription:
         *,
         capacity: int = 64,
         max_pending: int = 100_000,
+        conflate: bool = True,
     ) -> None:
         if capacity < 1 or max_pending < 1:
             raise ValueError("capacity and max_pending must be >= 1")
         self.types = None if types is None else frozenset(types) | _ALWAYS
         self.symbols = None if symbols is None else frozenset(symbols)
         self.stats = BusStats()
+        self.conflate = conflate
         self._max_pending = max_pending
         self._send: MemoryObjectSendStream[list[Event]]
         self._recv: MemoryObjectReceiveStream[list[Event]]
@@ -92,6 +100,9 @@ class Subscription:
     async def put(self, batch: list[Event]) -> None:
         """Queue a batch, applying the documented overflow policy."""
         if not batch:
+            return
+        if not self.conflate:
+            await self._send.send(batch)
             return
         if not self._pending:
             try:

@@ -96,7 +96,7 @@ class Engine:
         self.bus = EventBus()
         symbols = strategy.symbols or None
         self.subscription = self.bus.subscribe(
-            Subscription(subscription_types(strategy), symbols, capacity=queue_capacity)
+            Subscription(subscription_types(strategy), symbols, capacity=queue_capacity, conflate=not source.replay)
         )
         self.risk = RiskManager(self.clock, risk)
         self.runner = StrategyRunner(

@@ -80,15 +80,17 @@ class StrategyRunner:
         self.first_ts = 0
         self.last_ts = 0
         strategy._bk = self
-        # type -> (hook name, bound method, is coroutine function)
-        self._handlers: dict[type, tuple[str, Callable[[Any], Any], bool]] = {}
-        hooks = {t: hook for _, (types, hook) in CHANNELS.items() for t in types}
-        hooks[Timer] = "on_timer"
-        hooks[FeedStatus] = "on_status"
-        for event_type, hook in hooks.items():
+        # event type -> bound hook, split by plain / async def so the hot loop never asks.
+        self._sync: dict[type, Callable[[Any], Any]] = {}
+        self._async: dict[type, Callable[[Any], Any]] = {}
+        self._hooks = {t: hook for _, (types, hook) in CHANNELS.items() for t in types}
+        self._hooks[Timer] = "on_timer"
+        self._hooks[FeedStatus] = "on_status"
+        for event_type, hook in self._hooks.items():
             if _overrides(strategy, hook):
                 method = getattr(strategy, hook)
-                self._handlers[event_type] = (hook, method, inspect.iscoroutinefunction(method))
+                table = self._async if inspect.iscoroutinefunction(method) else self._sync
+                table[event_type] = method
 
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""
@@ -134,38 +136,40 @@ class StrategyRunner:
             self.clock.advance(ts)
 
     async def _dispatch(self, batch: list[Event]) -> None:
-        handlers = self._handlers
+        # Hot loop: locals only; stop requests can only come from a hook or an await,
+        # so the stop flag is checked after those, not before every event.
+        sync_get = self._sync.get
+        async_handlers = self._async
         timers = self.timers
         last_prices = self.last_prices
-        virtual = self.clock if isinstance(self.clock, VirtualClock) else None
+        clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
         done = 0
         for event in batch:
-            if self.stop_reason:
-                break
             ts = event.ts_recv
             if timers.next_due <= ts:
                 await self._fire_timers(ts)
                 if self.stop_reason:
                     break
-            if virtual is not None and ts > virtual._now:
-                virtual._now = ts
+            if ts > clock._now:
+                clock._now = ts
             event_type = type(event)
             if event_type is Trade:
                 last_prices[event.symbol] = event.price  # type: ignore[union-attr]
             elif event_type is FeedStatus:
                 self.risk.on_feed_status(event)  # type: ignore[arg-type]
-            entry = handlers.get(event_type)
             done += 1
-            if entry is None:
-                continue
-            hook, method, is_async = entry
+            method = sync_get(event_type)
             try:
-                if is_async:
-                    await method(event)
-                else:
+                if method is not None:
                     method(event)
+                elif event_type in async_handlers:
+                    await async_handlers[event_type](event)
+                else:
+                    continue
             except Exception as exc:  # noqa: BLE001 - user code; reported, counted, maybe fatal
-                self._failed(hook, exc)
+                self._failed(self._hooks[event_type], exc)
+            if self.stop_reason:
+                break
         self.counts.update(map(type, batch[:done] if done < len(batch) else batch))
         self.unprocessed += len(batch) - done
         if done:
@@ -182,9 +186,9 @@ class StrategyRunner:
             self._advance(due_ns)
             timer = Timer(name, due_ns)
             self.counts[Timer] += 1
-            entry = self._handlers.get(Timer)
-            if entry is not None:
-                await self._call("on_timer", entry[1], timer)
+            method = self._sync.get(Timer) or self._async.get(Timer)
+            if method is not None:
+                await self._call("on_timer", method, timer)
 
     async def _call(self, hook: str, method: Callable[..., Any], arg: Any, *, fatal: bool = True) -> None:
         try:
@@ -206,6 +210,15 @@ class StrategyRunner:
         self.log.error("%s raised %s (error %d of %d allowed)", hook, _describe(exc), self.errors, self.max_errors,
                        exc_info=exc)
         self.risk.on_strategy_error(hook, _describe(exc))
+
+
+class _NoClock:
+    """Stands in for a VirtualClock under a live clock: the hot loop's update is a no-op."""
+
+    _now = 1 << 62
+
+
+_NO_CLOCK = _NoClock()
 
 
 def _describe(exc: BaseException) -> str:
