@@ -26,6 +26,7 @@ from ._events import BookSnapshot as BookSnapshot
 from ._events import ConnectionState as ConnectionState
 from ._events import Event as Event
 from ._events import FeedStatus as FeedStatus
+from ._events import Gap as Gap
 from ._events import Quote as Quote
 from ._events import Side as Side
 from ._events import Timer as Timer
@@ -60,6 +61,7 @@ __all__ = [
     "EventSource",
     "FeedError",
     "FeedStatus",
+    "Gap",
     "LiveClock",
     "MemorySource",
     "ParseError",

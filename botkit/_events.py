@@ -21,6 +21,7 @@ __all__ = [
     "ConnectionState",
     "Event",
     "FeedStatus",
+    "Gap",
     "Level",
     "MarketEvent",
     "Quote",
@@ -150,8 +151,23 @@ class FeedStatus:
     attempt: int = 0
 
 
+@attrs.frozen
+class Gap:
+    """A feed skipped exchange sequence ids: ``expected`` was due, ``received`` came.
+
+    For trades the missing ids are ``expected .. received - 1``.
+    """
+
+    venue: str
+    symbol: str
+    channel: str
+    expected: int
+    received: int
+    ts_recv: int
+
+
 MarketEvent: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar
-Event: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar | Timer | FeedStatus
+Event: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar | Timer | FeedStatus | Gap
 
 MARKET_EVENT_TYPES: tuple[type, ...] = (Trade, Quote, BookSnapshot, BookDelta, Bar)
-EVENT_TYPES: tuple[type, ...] = (*MARKET_EVENT_TYPES, Timer, FeedStatus)
+EVENT_TYPES: tuple[type, ...] = (*MARKET_EVENT_TYPES, Timer, FeedStatus, Gap)

@@ -18,7 +18,7 @@ from anyio.abc import TaskStatus
 
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
-from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Timer, Trade
+from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Timer, Trade
 from ._exceptions import StrategyError
 from ._risk import RiskManager
 from ._strategy import CHANNELS, Strategy
@@ -86,6 +86,7 @@ class StrategyRunner:
         self._hooks = {t: hook for _, (types, hook) in CHANNELS.items() for t in types}
         self._hooks[Timer] = "on_timer"
         self._hooks[FeedStatus] = "on_status"
+        self._hooks[Gap] = "on_gap"
         for event_type, hook in self._hooks.items():
             if _overrides(strategy, hook):
                 method = getattr(strategy, hook)

@@ -9,7 +9,7 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Quote, Timer, Trade
+from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Timer, Trade
 from ._exceptions import UsageError
 
 if TYPE_CHECKING:
@@ -91,6 +91,9 @@ class Strategy:
 
     def on_status(self, status: FeedStatus) -> Any:
         """Called when a feed's connection changes state (e.g. goes down)."""
+
+    def on_gap(self, gap: Gap) -> Any:
+        """Called when the feed skipped exchange sequence ids (missed trades)."""
 
     def on_stop(self) -> Any:
         """Called once at the end: data exhausted, Ctrl-C, or a fatal error."""

@@ -38,7 +38,7 @@ def counting(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:
-    return write_recording(tmp_path / "small.txt", [trade(1), quote(2), trade(3), quote(4), quote(5)])
+    return write_recording(tmp_path / "small.txt", [trade(1), quote(2), trade(2), quote(4), quote(5)])
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -4,6 +4,7 @@ Importing this package pulls in no anyio, trio or socket module (a test guards i
 """
 
 from ._parser import VENUES, Parser, parser_for
+from ._sequencer import FrameDecoder
 from .binance import BinanceSpotParser
 
-__all__ = ["VENUES", "BinanceSpotParser", "Parser", "parser_for"]
+__all__ = ["VENUES", "BinanceSpotParser", "FrameDecoder", "Parser", "parser_for"]

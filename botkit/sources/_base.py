@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 
 from .._events import Event
+from ..protocol import FrameDecoder
 
 __all__ = ["EventSource", "FeedStats", "Publish"]
 
@@ -22,6 +23,18 @@ class FeedStats:
     frames: int = 0
     parse_errors: int = 0
     ignored_frames: int = 0
+    gaps: int = 0
+    duplicates: int = 0
+    reconnects: int = 0
+    stale_detections: int = 0
+
+    def absorb(self, decoder: FrameDecoder) -> None:
+        """Copy a frame decoder's counters."""
+        self.frames = decoder.frames
+        self.parse_errors = decoder.parse_errors
+        self.ignored_frames = decoder.ignored
+        self.gaps = decoder.gaps
+        self.duplicates = decoder.duplicates
 
 
 class EventSource(abc.ABC):

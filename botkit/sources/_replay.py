@@ -6,8 +6,7 @@ import logging
 from pathlib import Path
 
 from .._events import Event
-from .._exceptions import ParseError
-from ..protocol import Parser, parser_for
+from ..protocol import FrameDecoder, parser_for
 from ._base import EventSource, Publish
 from ._recording import RecordingReader
 
@@ -40,37 +39,36 @@ class ReplaySource(EventSource):
         self.path = str(path)
         self.venue = venue
         self.reader = RecordingReader(path)
-        self.parser: Parser | None = None
+        self.decoder: FrameDecoder | None = None
 
     async def stream(self, publish: Publish) -> None:
         """Parse every frame and publish the events in batches."""
         reader = self.reader
-        stats = self.stats
         batch: list[Event] = []
-        parse = None
-        async for lineno, lines in reader.chunks():
-            if parse is None:
-                self.parser = parser_for(self.venue or reader.meta.get("venue", "binance"))
-                parse = self.parser.parse
-            for line in lines:
-                lineno += 1
-                if not line or line[0] == 35:  # b"#": header or comment
-                    continue
-                ts, frame = reader.split(lineno, line)
-                stats.frames += 1
-                try:
-                    batch += parse(frame, ts)
-                except ParseError as exc:
-                    stats.parse_errors += 1
-                    if stats.parse_errors <= _LOGGED_ERRORS:
-                        log.warning("%s:%d: skipped frame: %s", self.path, lineno, exc)
-                if len(batch) >= _BATCH:
-                    await publish(batch)
-                    batch = []
-        if batch:
-            await publish(batch)
-        if self.parser is not None:
-            stats.ignored_frames = self.parser.ignored
+        decoder = None
+        try:
+            async for lineno, lines in reader.chunks():
+                if decoder is None:
+                    decoder = FrameDecoder(parser_for(self.venue or reader.meta.get("venue", "binance")))
+                    self.decoder = decoder
+                    decode = decoder.decode
+                for line in lines:
+                    lineno += 1
+                    if not line or line[0] == 35:  # b"#": header or comment
+                        continue
+                    ts, frame = reader.split(lineno, line)
+                    errors = decoder.parse_errors
+                    batch += decode(frame, ts)
+                    if decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
+                        log.warning("%s:%d: skipped frame: %s", self.path, lineno, decoder.last_error)
+                    if len(batch) >= _BATCH:
+                        await publish(batch)
+                        batch = []
+            if batch:
+                await publish(batch)
+        finally:
+            if decoder is not None:
+                self.stats.absorb(decoder)
 
     def describe(self) -> str:
         """The file being replayed."""
