@@ -44,7 +44,11 @@ _events = st.lists(
 @given(events=_events, gz=st.booleans())
 async def test_events_round_trip_through_a_recording(tmp_path: Path, events: list, gz: bool) -> None:
     # Contiguous trade ids, as a venue sends them (jumps would add Gap events).
-    events = [attrs.evolve(e, trade_id=i) if isinstance(e, botkit.Trade) else e for i, e in enumerate(events)]
+    next_id: dict[str, int] = {}
+    for i, e in enumerate(events):
+        if isinstance(e, botkit.Trade):
+            next_id[e.symbol] = next_id.get(e.symbol, -1) + 1
+            events[i] = attrs.evolve(e, trade_id=next_id[e.symbol])
     path = write_recording(tmp_path / ("rec.txt.gz" if gz else "rec.txt"), events)
     replayed, source = await replay(path)
     assert replayed == events
