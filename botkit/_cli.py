@@ -1,46 +1,60 @@
-"""The ``botkit`` command line: ``run`` and ``backtest``.
+"""The ``botkit`` command line: argument parsing and error reporting.
 
 Exit codes: 0 success (also after Ctrl-C/SIGTERM: a clean stop), 1 the run failed
-(strategy error, corrupt data), 2 bad input (arguments, strategy file).
+(strategy error, corrupt data, unreadable file), 2 bad input (arguments, strategy file).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-import anyio
-
-from ._engine import Engine, RunSummary
 from ._exceptions import BotkitError, ConfigError
-from ._loader import load_strategy
-from ._progress import progress_monitor
-from ._sample import sample_path
 from ._version import __version__
-from .sources import ReplaySource
+from .protocol import VENUES
 
 __all__ = ["main"]
 
 _EPILOG = """\
 examples:
-  botkit run strategies/scalper.py                 # the shipped sample, no network needed
+  botkit run strategies/scalper.py                 # the whole live path on the shipped sample, offline
   botkit backtest strategies/scalper.py --data examples/data/binance-btcusdt-sample.txt.gz
   botkit backtest my_strategy.py --data rec.txt.gz --json | jq .events_per_s
+  botkit exchange-sim --port 0 --fault drop@500    # a local exchange to point `run --url` at
+  botkit record --venue binance --symbols BTCUSDT --out btc.txt.gz --duration 60
+  botkit decode --venue binance btc.txt.gz | head
 
 A strategy file is a Python file with one `class X(botkit.Strategy)`.
 Data files are botkit recordings (docs/recording-format.md), plain or gzip.
 """
 
 
+def _common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    command.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def _strategy_args(command: argparse.ArgumentParser) -> None:
+    command.add_argument("strategy_file", metavar="STRATEGY_FILE", help="Python file defining a Strategy")
+    command.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    command.add_argument("--strategy", metavar="NAME", help="class to run when the file defines several")
+    command.add_argument(
+        "--max-errors", type=int, default=0, metavar="N",
+        help="strategy exceptions tolerated (logged, trading halted) before the run fails (default 0)",
+    )
+    _common(command)
+
+
+def _venue_arg(command: argparse.ArgumentParser, help_text: str) -> None:
+    command.add_argument("--venue", metavar="NAME", choices=sorted(VENUES), help=help_text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="botkit",
-        description="Run trading strategies on live feeds or recorded data.",
+        description="Run trading strategies on live WebSocket feeds or recorded data.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,32 +63,72 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run a strategy (paper trading); without --data, on the shipped sample",
-        description="Run STRATEGY_FILE, paper trading. Without --data it runs on the sample "
-        "recording shipped with botkit (no network, no keys) until the recording ends.",
+        help="run a strategy on a live feed (paper trading)",
+        description="Run STRATEGY_FILE on a live WebSocket feed, paper trading. With no --url or "
+        "--venue, an embedded exchange simulator on loopback serves the shipped sample (or --data "
+        "FILE) through the whole live path (WebSocket, reconnects, parser, bus) until it ends.",
     )
-    run.add_argument("--data", metavar="FILE", help="recording to run on (default: the shipped sample)")
+    _strategy_args(run)
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--url", metavar="URL", help="ws:// or wss:// URL of a feed (e.g. from `botkit exchange-sim`)")
+    where.add_argument("--data", metavar="FILE", help="recording for the embedded simulator (default: the sample)")
+    _venue_arg(run, "venue: with --url, its protocol; alone, connect to the venue itself (default binance)")
+    run.add_argument("--symbols", metavar="S1,S2", help="symbols for --venue (default: the strategy's)")
+    run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    run.add_argument("--speed", type=float, default=0.0, metavar="X",
+                     help="embedded simulator pace: 1 = recorded time, 0 = as fast as possible (default)")
+
     backtest = sub.add_parser(
         "backtest",
         help="replay a recording through a strategy at full speed and report",
         description="Replay FILE through STRATEGY_FILE as fast as possible, on event time "
         "(timers fire at the recorded times), and print a summary.",
     )
+    _strategy_args(backtest)
     backtest.add_argument("--data", metavar="FILE", required=True, help="recording to replay")
-    for command in (run, backtest):
-        command.add_argument("strategy_file", metavar="STRATEGY_FILE", help="Python file defining a Strategy")
-        command.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
-        command.add_argument("--strategy", metavar="NAME", help="class to run when the file defines several")
-        command.add_argument("--venue", metavar="NAME", help="parser for the data (default: from the recording)")
-        command.add_argument(
-            "--max-errors", type=int, default=0, metavar="N",
-            help="strategy exceptions tolerated (logged, trading halted) before the run fails (default 0)",
-        )
-        command.add_argument(
-            "--backend", choices=("trio", "asyncio"), default="trio", help="async backend (default trio)"
-        )
-        command.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
-        command.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _venue_arg(backtest, "parser for the data (default: from the recording's header, else binance)")
+    backtest.add_argument("--backend", choices=("trio", "asyncio"), default="trio", help="async backend")
+
+    sim = sub.add_parser(
+        "exchange-sim",
+        help="serve a recording as a local exchange (WebSocket + REST depth) with faults",
+        description="Serve a recording on 127.0.0.1 in the Binance stream protocol. The first line "
+        "on stdout is the ws:// URL. Faults: drop, stall, garbage, gap, refuse, close.",
+    )
+    sim.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
+    sim.add_argument("--data", metavar="FILE", help="recording to serve (default: the shipped sample)")
+    sim.add_argument("--speed", type=float, default=1.0, metavar="X", help="1 = recorded pace, 0 = flat out")
+    sim.add_argument("--fault", action="append", default=[], metavar="KIND@N",
+                     help="inject KIND every N frames (repeatable)")
+    sim.add_argument("--loop", action="store_true", help="keep serving after the data ends (no end-of-data close)")
+    _common(sim)
+
+    decode = sub.add_parser(
+        "decode",
+        help="decode raw frames or a recording into one JSON event per line",
+        description="Read FILE (raw frames one per line, or a recording) and write one JSON object "
+        "per typed event on stdout; the last stderr line counts events, frames and parse errors.",
+    )
+    decode.add_argument("file", metavar="FILE")
+    _venue_arg(decode, "venue whose parser to use (default binance)")
+    _common(decode)
+
+    record = sub.add_parser(
+        "record",
+        help="record a live feed (raw frames + receive times) for replay",
+        description="Record a live feed to FILE in the replay format (gzip if it ends in .gz). "
+        "Flushed every second; Ctrl-C saves everything.",
+    )
+    source = record.add_mutually_exclusive_group(required=True)
+    source.add_argument("--url", metavar="URL", help="feed URL")
+    source.add_argument("--venue", metavar="NAME", choices=sorted(VENUES), help="venue to connect to")
+    record.add_argument("--symbols", metavar="S1,S2", help="symbols (with --venue)")
+    record.add_argument("--channels", default="trades,quotes", metavar="C1,C2",
+                        help="channels (with --venue): trades, quotes, books, bars (default trades,quotes)")
+    record.add_argument("--out", required=True, metavar="FILE", help="output recording")
+    record.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    record.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    _common(record)
     return parser
 
 
@@ -82,67 +136,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``botkit`` console script."""
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose, args.quiet)
+    from . import _commands
+
+    command = {
+        "run": _commands.run,
+        "backtest": _commands.backtest,
+        "exchange-sim": _commands.exchange_sim,
+        "decode": _commands.decode,
+        "record": _commands.record,
+    }[args.command]
     try:
-        return _run(args)
+        return command(args)
     except ConfigError as exc:
         print(f"botkit: error: {exc}", file=sys.stderr)
         return 2
+    except BotkitError as exc:
+        print(f"botkit: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # before the engine's own signal handling was in place
         print("botkit: interrupted", file=sys.stderr)
         return 0
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.max_errors < 0:
-        raise ConfigError(f"--max-errors must be >= 0, got {args.max_errors}")
-    data = args.data
-    if data is None:
-        sample = sample_path()
-        if sample is None:
-            raise ConfigError("the shipped sample recording is missing; pass --data FILE")
-        data = str(sample)
-        print(f"botkit: running on the shipped sample recording {data} (no network needed)", file=sys.stderr)
-    if not Path(data).is_file():
-        raise ConfigError(f"data file not found: {data}")
-    strategy = load_strategy(args.strategy_file, args.strategy)()
-    source = ReplaySource(data, venue=args.venue)
-    engine = Engine(strategy, source, max_strategy_errors=args.max_errors, handle_signals=True)
-    show_progress = sys.stderr.isatty() and not args.json and not args.quiet
-    summary: RunSummary | None = None
-    error: BotkitError | None = None
-
-    async def go() -> RunSummary:
-        monitors = [progress_monitor(source)] if show_progress else []
-        return await engine.run(monitors=monitors)
-
-    try:
-        summary = anyio.run(go, backend=args.backend)
-    except BotkitError as exc:
-        error = exc
-        summary = engine.partial_summary(str(exc))
-    _report(summary, args.json)
-    if error is not None:
-        print(f"botkit: error: {error}", file=sys.stderr)
-        return 1
-    if args.data is None:
-        print(f"botkit: the sample recording ended after {summary.events} events", file=sys.stderr)
-    return 0
-
-
-def _report(summary: RunSummary, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(summary.to_dict(), separators=(",", ":")))
-        return
-    from ._report import print_summary
-
-    print_summary(summary)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname).1s %(name)s: %(message)s"))
-    root: dict[str, Any] = {"handlers": [handler], "level": logging.WARNING}
-    logging.basicConfig(**root, force=True)
+    logging.basicConfig(handlers=[handler], level=logging.WARNING, force=True)
     logging.getLogger("botkit").setLevel(level if verbose else max(level, logging.WARNING))
     logging.getLogger("botkit.strategy").setLevel(level)

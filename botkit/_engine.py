@@ -36,6 +36,10 @@ class RunSummary:
     frames: int
     parse_errors: int
     ignored_frames: int
+    gaps: int
+    duplicates: int
+    reconnects: int
+    stale_detections: int
     conflated: int
     backpressure_waits: int
     unprocessed: int
@@ -117,11 +121,18 @@ class Engine:
         if self._feed_scope is not None:
             self._feed_scope.cancel()
 
-    async def run(self, *, monitors: Sequence[Callable[[], Awaitable[None]]] = ()) -> RunSummary:
+    async def run(
+        self,
+        *,
+        monitors: Sequence[Callable[[], Awaitable[None]]] = (),
+        services: Sequence[Callable[..., Awaitable[None]]] = (),
+    ) -> RunSummary:
         """Run to completion and return the summary.
 
         :param monitors: extra observer tasks (e.g. a progress bar) run in the engine's
             task group and cancelled with it.
+        :param services: tasks the feed depends on (e.g. the embedded exchange
+            simulator), started with ``await tg.start(service)`` before the feed.
         :raises BotkitError: the first failure of any task (strategy error, corrupt
             data, feed failure), after every task has been cancelled.
         """
@@ -136,6 +147,8 @@ class Engine:
                     await tg.start(self._signal_task)
                 await tg.start(self.risk.run)
                 await tg.start(self._strategy_task, tg.cancel_scope)
+                for service in services:
+                    await tg.start(service)
                 tg.start_soon(self._feed_task)
                 for monitor in monitors:
                     tg.start_soon(monitor)
@@ -196,6 +209,10 @@ class Engine:
             frames=stats.frames,
             parse_errors=stats.parse_errors,
             ignored_frames=stats.ignored_frames,
+            gaps=stats.gaps,
+            duplicates=stats.duplicates,
+            reconnects=stats.reconnects,
+            stale_detections=stats.stale_detections,
             conflated=self.subscription.stats.conflated,
             backpressure_waits=self.subscription.stats.backpressure_waits,
             unprocessed=runner.unprocessed,

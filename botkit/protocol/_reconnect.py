@@ -256,6 +256,14 @@ class ReconnectMachine:
             return self._check_healthy(now_ns)
         raise UsageError(f"unknown input {inp!r}")
 
+    def frame_received(self, now_ns: int) -> list[Action]:
+        """Fast path for ``handle(FrameReceived(), now_ns)`` (called for every frame)."""
+        if self.state is ConnState.LIVE:
+            self._last_frame = now_ns
+            self._ping_sent = -1
+            return []
+        return self.handle(FrameReceived(), now_ns)
+
     def next_deadline(self) -> int:
         """When the machine next needs a :class:`Tick` (ns), or a far-future value."""
         p = self.policy

@@ -2,7 +2,26 @@
 
 from ._base import EventSource, FeedStats, Publish
 from ._memory import MemorySource
+from ._recorder import FrameRecorder
 from ._recording import RecordingReader, RecordingWriter
 from ._replay import ReplaySource
 
-__all__ = ["EventSource", "FeedStats", "MemorySource", "Publish", "RecordingReader", "RecordingWriter", "ReplaySource"]
+__all__ = [
+    "EventSource",
+    "FeedStats",
+    "FrameRecorder",
+    "MemorySource",
+    "Publish",
+    "RecordingReader",
+    "RecordingWriter",
+    "ReplaySource",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The WebSocket source imports trio-websocket: load it only when asked for.
+    if name == "WebSocketSource":
+        from ._websocket import WebSocketSource
+
+        return WebSocketSource
+    raise AttributeError(name)

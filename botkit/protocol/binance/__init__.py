@@ -2,5 +2,6 @@
 
 from ._encode import encode_quote, encode_trade
 from ._spot import BinanceSpotParser
+from ._venue import REST_URL, WS_URL, stream_url
 
-__all__ = ["BinanceSpotParser", "encode_quote", "encode_trade"]
+__all__ = ["REST_URL", "WS_URL", "BinanceSpotParser", "encode_quote", "encode_trade", "stream_url"]

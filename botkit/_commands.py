@@ -1,0 +1,264 @@
+"""What each ``botkit`` subcommand does (argument parsing lives in ``_cli.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import zlib
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from ._codec import to_json
+from ._engine import Engine, RunSummary
+from ._exceptions import BotkitError, ConfigError
+from ._loader import load_strategy
+from ._progress import progress_monitor
+from ._runner import subscription_types
+from ._sample import sample_path
+from ._strategy import CHANNELS, Strategy
+from .protocol import FrameDecoder, parser_for
+from .sources import EventSource, FrameRecorder, ReplaySource
+
+__all__ = ["backtest", "decode", "exchange_sim", "record", "run"]
+
+
+def backtest(args: argparse.Namespace) -> int:
+    """``botkit backtest``: full-speed replay on event time."""
+    _check_max_errors(args)
+    _require_file(args.data, "data file")
+    strategy = load_strategy(args.strategy_file, args.strategy)()
+    source = ReplaySource(args.data, venue=args.venue)
+    engine = Engine(strategy, source, max_strategy_errors=args.max_errors, handle_signals=True)
+    monitors = [progress_monitor(source)] if _interactive(args) else []
+    return _finish(engine, lambda: engine.run(monitors=monitors), args.json, backend=args.backend)[0]
+
+
+def run(args: argparse.Namespace) -> int:
+    """``botkit run``: the live path (embedded simulator, a URL, or the venue itself)."""
+    from .sources._websocket import WebSocketSource
+
+    _check_max_errors(args)
+    strategy = load_strategy(args.strategy_file, args.strategy)()
+    venue = args.venue or strategy.venue or "binance"
+    parser_for(venue)  # validate before connecting
+    services: list[Callable[..., Awaitable[None]]] = []
+    embedded = args.url is None and args.venue is None
+    if args.url:
+        source = WebSocketSource(args.url, venue=venue)
+    elif args.venue:
+        source = WebSocketSource(_venue_url(venue, _symbols(args.symbols, strategy), _channels(strategy)), venue=venue)
+    else:
+        data = _data_or_sample(args.data)
+        source = WebSocketSource(venue=venue, end_on_normal_close=True)
+        services.append(_simulator_service(data, args.speed, source))
+    engine = Engine(strategy, source, max_strategy_errors=args.max_errors, handle_signals=True)
+    monitors = [_stop_after(engine, args.duration)] if args.duration else []
+    code, summary = _finish(engine, lambda: engine.run(monitors=monitors, services=services), args.json, backend="trio")
+    if embedded and code == 0 and summary.stopped_by == "end of data":
+        print(f"botkit: the sample recording ended after {summary.events} events (the simulator closed the feed)",
+              file=sys.stderr)
+    return code
+
+
+def record(args: argparse.Namespace) -> int:
+    """``botkit record``: raw frames of a live feed into a recording."""
+    from .sources._websocket import WebSocketSource
+
+    if args.url:
+        url, venue = args.url, "binance"
+    else:
+        venue = args.venue
+        channels = [c.strip() for c in args.channels.split(",") if c.strip()]
+        url = _venue_url(venue, _symbols(args.symbols, None), channels)
+    recorder = FrameRecorder(args.out, {"venue": venue, "url": url})
+    source = WebSocketSource(url, venue=venue, on_frame=recorder.add)
+    engine = Engine(_RecordOnly(), source, handle_signals=True)
+    monitors = [recorder.run] + ([_stop_after(engine, args.duration)] if args.duration else [])
+    code, _ = _finish(engine, lambda: engine.run(monitors=monitors), args.json, backend="trio")
+    print(f"botkit: recorded {recorder.frames} frames to {args.out}", file=sys.stderr)
+    return code
+
+
+def decode(args: argparse.Namespace) -> int:
+    """``botkit decode``: frames (raw or recorded) to JSON events on stdout."""
+    decoder = FrameDecoder(parser_for(args.venue or "binance"))
+    try:
+        fh = _open_text_or_gzip(args.file)
+    except OSError as exc:
+        raise BotkitError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+    events = 0
+    out = sys.stdout
+    try:
+        with fh:
+            for line in fh:
+                line = line.rstrip(b"\r\n")
+                if not line or line.startswith(b"#"):
+                    continue
+                ts, frame = _split_frame(line)
+                for event in decoder.decode(frame, ts):
+                    out.write(to_json(event) + "\n")
+                    events += 1
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BotkitError(f"cannot read {args.file} after {decoder.frames} frames: {exc}") from None
+    print(f"decoded {events} events from {decoder.frames} frames, {decoder.parse_errors} parse errors",
+          file=sys.stderr)
+    return 0
+
+
+def exchange_sim(args: argparse.Namespace) -> int:
+    """``botkit exchange-sim``: serve a recording on loopback until Ctrl-C (or its end)."""
+    import trio
+
+    from .sim import ExchangeSimulator, parse_fault
+
+    faults = [parse_fault(text) for text in args.fault]
+    if args.speed < 0:
+        raise ConfigError(f"--speed must be >= 0, got {args.speed}")
+    data = _data_or_sample(args.data)
+    sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(sim.serve)
+            print(url, flush=True)
+            print(f"botkit: serving {data} on {url} (REST depth: http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)",
+                  file=sys.stderr)
+
+    try:
+        trio.run(main)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:
+        pass
+    print(f"botkit: simulator sent {sim.stats.frames_sent} frames ({sim.stats.trades_sent} trades), "
+          f"faults {sim.stats.faults}", file=sys.stderr)
+    return 0
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+class _RecordOnly(Strategy):
+    """The strategy of ``botkit record``: subscribes to nothing, so no events are built
+    for it beyond feed status."""
+
+    channels = ()
+
+
+def _finish(
+    engine: Engine, go: Callable[[], Awaitable[RunSummary]], as_json: bool, *, backend: str
+) -> tuple[int, RunSummary]:
+    error: BotkitError | None = None
+    try:
+        summary = anyio.run(go, backend=backend)
+    except BotkitError as exc:
+        error = exc
+        summary = engine.partial_summary(str(exc))
+    if as_json:
+        print(json.dumps(summary.to_dict(), separators=(",", ":")))
+    else:
+        from ._report import print_summary
+
+        print_summary(summary)
+    if error is not None:
+        print(f"botkit: error: {error}", file=sys.stderr)
+        return 1, summary
+    return 0, summary
+
+
+def _simulator_service(data: str, speed: float, source: EventSource) -> Callable[..., Awaitable[None]]:
+    from .sim import ExchangeSimulator
+
+    async def service(*, task_status: Any) -> None:
+        sim = ExchangeSimulator(data, speed=speed)
+        print(f"botkit: running on the shipped sample recording through the embedded exchange simulator "
+              f"({data}, no network needed)", file=sys.stderr)
+        import trio
+
+        async with trio.open_nursery() as nursery:
+            source.url = await nursery.start(sim.serve)  # type: ignore[attr-defined]
+            task_status.started()
+
+    return service
+
+
+def _stop_after(engine: Engine, seconds: float) -> Callable[[], Awaitable[None]]:
+    if seconds <= 0:
+        raise ConfigError(f"--duration must be > 0, got {seconds}")
+
+    async def stopper() -> None:
+        await anyio.sleep(seconds)
+        engine.stop(f"duration {seconds:g} s reached")
+
+    return stopper
+
+
+def _venue_url(venue: str, symbols: list[str], channels: list[str]) -> str:
+    from .protocol.binance import stream_url
+
+    if venue != "binance":
+        raise ConfigError(f"no live endpoint is defined for venue {venue!r}")
+    return stream_url(symbols, channels)
+
+
+def _symbols(text: str | None, strategy: Strategy | None) -> list[str]:
+    if text:
+        return [s.strip().upper() for s in text.split(",") if s.strip()]
+    if strategy is not None and strategy.symbols:
+        return list(strategy.symbols)
+    raise ConfigError("no symbols: pass --symbols BTCUSDT,... (or declare `symbols` on the strategy)")
+
+
+def _channels(strategy: Strategy) -> list[str]:
+    wanted = subscription_types(strategy)
+    return [name for name, (types, _) in CHANNELS.items() if set(types) & wanted] or ["trades"]
+
+
+def _data_or_sample(data: str | None) -> str:
+    if data is None:
+        sample = sample_path()
+        if sample is None:
+            raise ConfigError("the shipped sample recording is missing; pass --data FILE")
+        return str(sample)
+    _require_file(data, "data file")
+    return data
+
+
+def _require_file(path: str, what: str) -> None:
+    if not Path(path).is_file():
+        raise ConfigError(f"{what} not found: {path}")
+
+
+def _check_max_errors(args: argparse.Namespace) -> None:
+    if args.max_errors < 0:
+        raise ConfigError(f"--max-errors must be >= 0, got {args.max_errors}")
+
+
+def _interactive(args: argparse.Namespace) -> bool:
+    return sys.stderr.isatty() and not args.json and not args.quiet
+
+
+def _open_text_or_gzip(path: str) -> Any:
+    import gzip
+
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")  # noqa: SIM115
+
+
+def _split_frame(line: bytes) -> tuple[int, bytes]:
+    """A recording line ``<ns> <frame>``, a cryptofeed capture line ``<secs>: <frame>``,
+    or a bare frame (receive time 0)."""
+    head, sep, rest = line.partition(b" ")
+    if sep and head.isdigit():
+        return int(head), rest
+    if sep and head.endswith(b":"):
+        try:
+            return int(float(head[:-1]) * 1e9), rest
+        except ValueError:
+            pass
+    return 0, line

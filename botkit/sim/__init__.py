@@ -1,0 +1,6 @@
+"""A local exchange simulator on loopback, for tests, demos and fault soaks (trio only)."""
+
+from ._faults import FAULT_KINDS, Fault, parse_fault
+from ._server import ExchangeSimulator, SimStats
+
+__all__ = ["FAULT_KINDS", "ExchangeSimulator", "Fault", "SimStats", "parse_fault"]

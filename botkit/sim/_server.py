@@ -1,0 +1,301 @@
+"""A local exchange on loopback speaking the Binance stream protocol, with fault injection.
+
+One market timeline (a recording) is broadcast to every connected client. While no
+client is connected the timeline pauses, so a reconnecting client misses nothing that
+was not already sent: "every trade the simulator sent" is well defined for tests.
+REST: ``GET /api/v3/depth?symbol=S`` answers a snapshot of the top of book the
+simulator last sent, with ``lastUpdateId`` (the live-feed's book resync uses it).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+import trio
+import trio_websocket
+
+from ..sources import RecordingReader
+from ._faults import Fault
+from ._stream import ControlledStream
+
+__all__ = ["ExchangeSimulator", "SimStats"]
+
+log = logging.getLogger("botkit.sim")
+
+_GARBAGE = "}{ not json \x00"
+_END_OF_DATA = "end of data"
+_HEAD_LIMIT = 16 * 1024
+
+
+@attrs.define
+class SimStats:
+    """What the simulator did (for tests and the soak report)."""
+
+    frames_sent: int = 0
+    trades_sent: int = 0
+    trades_skipped: int = 0
+    connections: int = 0
+    refused: int = 0
+    faults: dict[str, int] = attrs.Factory(dict)
+    rest_requests: int = 0
+
+
+@attrs.define(eq=False)
+class _Client:
+    ws: trio_websocket.WebSocketConnection
+    stream: ControlledStream
+    gone: trio.Event = attrs.Factory(trio.Event)
+
+
+class ExchangeSimulator:
+    """Serve a recording over WebSocket on loopback.
+
+    Example (inside a trio nursery / the engine's task group)::
+
+        sim = ExchangeSimulator("examples/data/binance-btcusdt-sample.txt.gz", speed=0)
+        url = await nursery.start(sim.serve)
+
+    :param data: recording to serve (its frames are sent verbatim).
+    :param speed: 1.0 = recorded pace, 10 = ten times faster, 0 = as fast as possible.
+    :param faults: fault schedule.
+    :param port: TCP port (0 picks a free one).
+    :param refuse_count: connection attempts refused after a ``refuse`` fault.
+    :param stall_timeout_s: how long a stalled connection is held before the server drops it.
+    :param end_when_done: close clients with 1000 "end of data" and stop at the end.
+    """
+
+    def __init__(
+        self,
+        data: str | Path,
+        *,
+        speed: float = 1.0,
+        faults: list[Fault] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        refuse_count: int = 3,
+        stall_timeout_s: float = 30.0,
+        end_when_done: bool = True,
+    ) -> None:
+        self.data = str(data)
+        self.speed = speed
+        self.faults = faults or []
+        self.host = host
+        self.port = port
+        self.refuse_count = refuse_count
+        self.stall_timeout_s = stall_timeout_s
+        self.end_when_done = end_when_done
+        self.stats = SimStats()
+        self.url = ""
+        #: Every trade frame sent, in order (tests compare it with what the strategy got).
+        self.sent_trades: list[bytes] = []
+        self.record_sent = False
+        self._clients: list[_Client] = []
+        self._joined = trio.Event()
+        self._refusing = 0
+        self._skip_next_trade = False
+        self._top: dict[str, dict[str, Any]] = {}  # symbol -> last bookTicker data
+        self.done = trio.Event()
+
+    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen, report the ws:// URL through ``task_status``, broadcast the data."""
+        listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+        port = listeners[0].socket.getsockname()[1]
+        self.url = f"ws://{self.host}:{port}/stream"
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, self._handle, listeners)
+            task_status.started(self.url)
+            await self._broadcast()
+            self.done.set()
+            if self.end_when_done:
+                for client in list(self._clients):
+                    await self._close(client, 1000, _END_OF_DATA)
+                nursery.cancel_scope.cancel()
+
+    # -- the timeline -------------------------------------------------------------------
+
+    async def _frames(self) -> AsyncIterator[tuple[int, bytes]]:
+        reader = RecordingReader(self.data)
+        async for lineno, lines in reader.chunks():
+            for line in lines:
+                lineno += 1
+                if line and line[0] != 35:
+                    yield reader.split(lineno, line)
+
+    async def _broadcast(self) -> None:
+        first_ts = -1
+        started = 0.0
+        async for ts, frame in self._frames():
+            if not self._clients:
+                paused = trio.current_time()
+                await self._wait_for_client()
+                started += trio.current_time() - paused
+            if self.speed > 0:
+                if first_ts < 0:
+                    first_ts, started = ts, trio.current_time()
+                await trio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
+            is_trade = b'@trade"' in frame or b'@aggTrade"' in frame
+            if is_trade and self._skip_next_trade:
+                self._skip_next_trade = False
+                self.stats.trades_skipped += 1
+                continue
+            if b'@bookTicker"' in frame:
+                self._remember_top(frame)
+            text = frame.decode()
+            for client in list(self._clients):
+                await self._send(client, text)
+            self.stats.frames_sent += 1
+            if is_trade:
+                self.stats.trades_sent += 1
+                if self.record_sent:
+                    self.sent_trades.append(frame)
+            await self._inject(self.stats.frames_sent)
+
+    async def _wait_for_client(self) -> None:
+        while not self._clients:
+            self._joined = trio.Event()
+            await self._joined.wait()
+
+    async def _send(self, client: _Client, text: str) -> None:
+        try:
+            await client.ws.send_message(text)
+        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            self._forget(client)
+
+    async def _inject(self, n: int) -> None:
+        for fault in self.faults:
+            if n % fault.every:
+                continue
+            self.stats.faults[fault.kind] = self.stats.faults.get(fault.kind, 0) + 1
+            log.info("injecting %s after frame %d", fault.kind, n)
+            if fault.kind == "garbage":
+                for client in list(self._clients):
+                    await self._send(client, _GARBAGE)
+            elif fault.kind == "gap":
+                self._skip_next_trade = True
+            elif fault.kind == "close":
+                for client in list(self._clients):
+                    await self._close(client, 1011, "simulated server error")
+            elif fault.kind == "stall":
+                for client in list(self._clients):
+                    self._forget(client)
+                    client.stream.stall()
+            else:  # drop, refuse
+                if fault.kind == "refuse":
+                    self._refusing = self.refuse_count
+                for client in list(self._clients):
+                    self._forget(client)
+                    await client.stream.inner.aclose()
+
+    async def _close(self, client: _Client, code: int, reason: str) -> None:
+        self._forget(client)
+        with trio.move_on_after(2):
+            await client.ws.aclose(code, reason)
+
+    def _forget(self, client: _Client) -> None:
+        if client in self._clients:
+            self._clients.remove(client)
+        client.gone.set()
+
+    def _remember_top(self, frame: bytes) -> None:
+        try:
+            data = json.loads(frame)["data"]
+            self._top[data["s"]] = data
+        except (ValueError, KeyError, TypeError):
+            pass
+
+    # -- connections --------------------------------------------------------------------
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        try:
+            head = await self._read_head(stream)
+        except (trio.BrokenResourceError, trio.TooSlowError, ValueError):
+            await stream.aclose()
+            return
+        if self._refusing > 0:
+            self._refusing -= 1
+            self.stats.refused += 1
+            await _http(stream, 503, {"code": -1003, "msg": "simulated: refusing connections"})
+            return
+        if b"upgrade: websocket" in head.lower():
+            await self._websocket(ControlledStream(stream, head))
+        else:
+            await self._rest(stream, head)
+
+    async def _read_head(self, stream: trio.SocketStream) -> bytes:
+        head = b""
+        with trio.fail_after(5):
+            while b"\r\n\r\n" not in head:
+                chunk = await stream.receive_some(4096)
+                if not chunk or len(head) > _HEAD_LIMIT:
+                    raise ValueError("no HTTP request head")
+                head += chunk
+        return head
+
+    async def _websocket(self, stream: ControlledStream) -> None:
+        async with trio.open_nursery() as nursery:
+            request = await trio_websocket.wrap_server_stream(nursery, stream)
+            try:
+                ws = await request.accept()
+            except (trio_websocket.ConnectionClosed, trio.BrokenResourceError):
+                return
+            client = _Client(ws, stream)
+            self.stats.connections += 1
+            if self.done.is_set():
+                await self._close(client, 1000, _END_OF_DATA)
+                return
+            self._clients.append(client)
+            self._joined.set()
+            nursery.start_soon(self._drain_client, client)
+            await client.gone.wait()
+            if stream.stalled:
+                with trio.move_on_after(self.stall_timeout_s):
+                    await trio.sleep_forever()
+            nursery.cancel_scope.cancel()
+        with trio.CancelScope(shield=True):
+            await stream.aclose()
+
+    async def _drain_client(self, client: _Client) -> None:
+        """Read (and ignore) what the client sends, noticing when it leaves."""
+        try:
+            while True:
+                await client.ws.get_message()
+        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            self._forget(client)
+
+    async def _rest(self, stream: trio.SocketStream, head: bytes) -> None:
+        self.stats.rest_requests += 1
+        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = request_line.split(" ")
+        target = urlsplit(parts[1] if len(parts) > 1 else "/")
+        if target.path == "/api/v3/depth":
+            symbol = parse_qs(target.query).get("symbol", [""])[0]
+            top = self._top.get(symbol)
+            if top is None:
+                await _http(stream, 400, {"code": -1121, "msg": "Invalid symbol."})
+                return
+            body = {"lastUpdateId": top["u"], "bids": [[top["b"], top["B"]]], "asks": [[top["a"], top["A"]]]}
+            await _http(stream, 200, body)
+            return
+        await _http(stream, 404, {"code": -1, "msg": f"not found: {target.path}"})
+
+
+async def _http(stream: trio.SocketStream, status: int, body: object) -> None:
+    payload = json.dumps(body).encode()
+    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}[status]
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(payload)}\r\nconnection: close\r\ndate: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"
+    ).encode()
+    try:
+        await stream.send_all(head + payload)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    finally:
+        await stream.aclose()

@@ -1,0 +1,224 @@
+"""The live WebSocket source: drives the sans-IO reconnect machine over trio-websocket.
+
+This is the ONLY module that imports trio / trio-websocket, so live runs need anyio's
+trio backend. The loop is short: carry out the machine's actions, feed the outcomes
+(connected, frame, pong, closed, time passing) back in as inputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import ssl
+import time
+from typing import Any
+
+import trio
+import trio_websocket
+
+from .._events import ConnectionState, Event, FeedStatus
+from ..protocol import FrameDecoder, parser_for
+from ..protocol._reconnect import (
+    Close,
+    Connect,
+    ConnectFailed,
+    Connected,
+    ConnState,
+    EmitStatus,
+    PeerClosed,
+    PongReceived,
+    ReconnectMachine,
+    ReconnectPolicy,
+    SendPing,
+    SendSubscribe,
+    Shutdown,
+    Start,
+    Tick,
+)
+from ._base import EventSource, Publish
+
+__all__ = ["WebSocketSource"]
+
+log = logging.getLogger("botkit.feed")
+
+_STATUS = {
+    ConnState.CONNECTING: ConnectionState.CONNECTING,
+    ConnState.LIVE: ConnectionState.LIVE,
+    ConnState.BACKOFF: ConnectionState.DOWN,
+    ConnState.CLOSED: ConnectionState.CLOSED,
+}
+_NORMAL_CLOSE = 1000
+_LOGGED_ERRORS = 20
+
+
+class WebSocketSource(EventSource):
+    """Live market data over a WebSocket, reconnecting by the rules of
+    :class:`~botkit.protocol._reconnect.ReconnectMachine`.
+
+    Example::
+
+        source = WebSocketSource(binance_stream_url(["BTCUSDT"], ["trades"]), venue="binance")
+        await Engine(Scalper(), source).run()     # under anyio's trio backend
+
+    :param url: ``ws://`` or ``wss://`` URL (TLS certificates are always verified).
+    :param venue: parser to use.
+    :param policy: reconnect/heartbeat timing.
+    :param subscribe: messages to send after connecting (venues that subscribe by message).
+    :param end_on_normal_close: treat a normal close (code 1000) from the server as the
+        end of the data (used with the local simulator's recordings); otherwise reconnect.
+    :param on_frame: called with every raw frame and its receive time (the recorder).
+    :param rng: jitter source (seed it in tests).
+    """
+
+    replay = False
+
+    def __init__(
+        self,
+        url: str = "",
+        *,
+        venue: str = "binance",
+        policy: ReconnectPolicy | None = None,
+        subscribe: list[str] | None = None,
+        end_on_normal_close: bool = False,
+        on_frame: Any = None,
+        rng: random.Random | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self.venue = venue
+        self.subscribe = subscribe or []
+        self.policy = policy or ReconnectPolicy(needs_subscribe=bool(subscribe))
+        self.end_on_normal_close = end_on_normal_close
+        self.on_frame = on_frame
+        self.decoder = FrameDecoder(parser_for(venue))
+        self.machine = ReconnectMachine(self.policy, rng)
+        self._ssl = ssl_context
+        self._ended = False
+        #: Connection attempts made (including the first).
+        self.attempts = 0
+
+    def describe(self) -> str:
+        """The URL being streamed."""
+        return f"live {self.venue} feed {self.url}"
+
+    async def stream(self, publish: Publish) -> None:
+        """Stream until cancelled, or until the server ends the data (see
+        ``end_on_normal_close``). Bad frames are counted and skipped."""
+        if not self.url:
+            raise RuntimeError("WebSocketSource.url is not set")
+        machine = self.machine
+        try:
+            actions = machine.handle(Start(), _mono())
+            while machine.state is not ConnState.CLOSED and not self._ended:
+                await self._emit(actions, publish)
+                if any(isinstance(a, Connect) for a in actions):
+                    actions = await self._connection(publish)
+                    continue
+                delay = (machine.next_deadline() - _mono()) / 1e9
+                await trio.sleep(max(delay, 0.0))
+                actions = machine.handle(Tick(), _mono())
+        finally:
+            self._sync_stats()
+            with trio.CancelScope(shield=True):
+                await self._emit(machine.handle(Shutdown(), _mono()), publish)
+
+    async def _connection(self, publish: Publish) -> list[Any]:
+        """One connection, from handshake to close; returns the machine's next actions."""
+        machine = self.machine
+        self.attempts += 1
+        result: list[Any] | None = None
+        try:
+            async with trio_websocket.open_websocket_url(
+                self.url, self._ssl, connect_timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0
+            ) as ws:
+                result = await self._session(ws, publish)
+        except (OSError, trio_websocket.HandshakeError, ValueError) as exc:
+            if result is not None:  # failed while closing a finished session: nothing lost
+                return result
+            reason = _describe_connect_error(exc)
+            log.warning("connect to %s failed: %s", self.url, reason)
+            return machine.handle(ConnectFailed(reason), _mono())
+        return result
+
+    async def _session(self, ws: trio_websocket.WebSocketConnection, publish: Publish) -> list[Any]:
+        machine = self.machine
+        decode = self.decoder.decode
+        on_frame = self.on_frame
+        actions = machine.handle(Connected(), _mono())
+        async with trio.open_nursery() as nursery:
+            try:
+                while True:
+                    for action in actions:
+                        if isinstance(action, SendSubscribe):
+                            for message in self.subscribe:
+                                await ws.send_message(message)
+                        elif isinstance(action, SendPing):
+                            nursery.start_soon(self._ping, ws)
+                        elif isinstance(action, Close):
+                            log.warning("closing connection: %s", action.reason)
+                            return [a for a in actions if not isinstance(a, Close | SendPing | SendSubscribe)]
+                    await self._emit(actions, publish)
+                    actions = []
+                    deadline = machine.next_deadline()
+                    with trio.move_on_after(max((deadline - _mono()) / 1e9, 0.0)):
+                        frame = await ws.get_message()
+                        ts = time.time_ns()
+                        actions = machine.frame_received(_mono())
+                        if on_frame is not None:
+                            on_frame(ts, frame)
+                        errors = self.decoder.parse_errors
+                        events = decode(frame, ts)
+                        if self.decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
+                            log.warning("skipped frame: %s", self.decoder.last_error)
+                        if events:
+                            await publish(events)
+                        continue
+                    actions = machine.handle(Tick(), _mono())
+            except trio_websocket.ConnectionClosed as exc:
+                reason = exc.reason
+                if self.end_on_normal_close and reason.code == _NORMAL_CLOSE:
+                    log.info("server ended the stream: %s", reason.reason or "normal close")
+                    self._ended = True
+                    return []  # not an outage: stream() shuts the machine down
+                text = f"closed by peer ({reason.code} {reason.reason or reason.name})"
+                return machine.handle(PeerClosed(text), _mono())
+            finally:
+                nursery.cancel_scope.cancel()
+                self._sync_stats()
+
+    async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
+        try:
+            await ws.ping()
+        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+        self.machine.handle(PongReceived(), _mono())
+
+    async def _emit(self, actions: list[Any], publish: Publish) -> None:
+        statuses: list[Event] = []
+        for action in actions:
+            if isinstance(action, EmitStatus):
+                state = _STATUS.get(action.state)
+                if state is not None:
+                    statuses.append(FeedStatus(self.venue, state, action.reason, time.time_ns(), action.attempt))
+        if statuses:
+            await publish(statuses)
+
+    def _sync_stats(self) -> None:
+        self.stats.absorb(self.decoder)
+        self.stats.reconnects = self.machine.reconnects
+        self.stats.stale_detections = self.machine.stale_detections
+
+
+def _mono() -> int:
+    return time.monotonic_ns()
+
+
+def _describe_connect_error(exc: BaseException) -> str:
+    if isinstance(exc, trio_websocket.ConnectionRejected):
+        return f"handshake rejected with HTTP {exc.status_code}"
+    if isinstance(exc, trio.TooSlowError | trio_websocket.ConnectionTimeout):
+        return "timed out"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS error: {exc}"
+    return f"{type(exc).__name__}: {exc}"

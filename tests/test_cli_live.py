@@ -1,0 +1,107 @@
+"""CLI contract of the live-feed commands: exchange-sim, run --url, record, decode."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from botkit._cli import main
+from botkit._sample import generate
+
+from .test_cli import COUNTING, counting, run_cli  # noqa: F401 - fixture re-export
+
+BOTKIT = [sys.executable, "-m", "botkit"]
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("market") / "m.txt.gz"
+    generate(path, seconds=60, seed=5)
+    return path
+
+
+@pytest.fixture
+def sim_url(market: Path) -> Iterator[str]:
+    """A `botkit exchange-sim` subprocess; yields the URL from its first stdout line."""
+    proc = subprocess.Popen(
+        [*BOTKIT, "exchange-sim", "--port", "0", "--data", str(market), "--speed", "0", "--loop"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("ws://127.0.0.1:")
+        yield url
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def trades_in(path: Path) -> int:
+    return sum(1 for line in gzip.open(path) if b"@trade" in line)
+
+
+def test_run_url_against_the_simulator_subprocess(sim_url: str, counting: Path, market: Path) -> None:
+    out = subprocess.run(
+        [*BOTKIT, "run", str(counting), "--url", sim_url, "--duration", "3", "--json", "-q"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    for key in ("reconnects", "parse_errors", "gaps", "stale_detections"):
+        assert isinstance(summary[key], int)
+    assert summary["events_by_type"]["Trade"] == trades_in(market)
+    assert summary["stopped_by"] == "duration 3 s reached"
+
+
+def test_record_then_backtest_gives_the_same_events(sim_url: str, counting: Path, market: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "rec.txt.gz"
+    rec = subprocess.run(
+        [*BOTKIT, "record", "--url", sim_url, "--out", str(out_file), "--duration", "3", "-q"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert rec.returncode == 0, rec.stderr
+    assert "recorded" in rec.stderr
+    code, stdout, _ = run_cli(capsys, "backtest", counting, "--data", out_file, "--json", "-q")
+    assert code == 0
+    assert json.loads(stdout)["events_by_type"]["Trade"] == trades_in(market)
+
+
+def test_decode_writes_one_event_per_line(market: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = tmp_path / "raw.txt"
+    frames = [line.split(b" ", 1)[1] for line in gzip.open(market) if line[:1].isdigit()][:50]
+    raw.write_bytes(b"".join(frames) + b"not a frame\n")
+    code, out, err = run_cli(capsys, "decode", "--venue", "binance", raw)
+    assert code == 0
+    events = [json.loads(line) for line in out.splitlines()]
+    assert len(events) == 50 and {e["type"] for e in events} <= {"Trade", "Quote"}
+    assert err.strip().splitlines()[-1] == "decoded 50 events from 51 frames, 1 parse errors"
+
+
+def test_decode_reads_recordings_and_fails_on_missing_files(market: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "decode", market)
+    assert code == 0 and "0 parse errors" in err and len(out.splitlines()) > 500
+    code, _, err = run_cli(capsys, "decode", "missing.txt")
+    assert code == 1 and "cannot read missing.txt: No such file or directory" in err
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [("boom@5", "unknown kind 'boom'"), ("drop@x", "expected KIND@N"), ("drop", "expected KIND@N")],
+)
+def test_bad_fault_spec_is_a_clear_error(fault: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "exchange-sim", "--fault", fault)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_decode_help_lists_the_venues(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["decode", "--help"])
+    assert "binance" in capsys.readouterr().out
