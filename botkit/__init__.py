@@ -40,6 +40,7 @@ from ._exceptions import ParseError as ParseError
 from ._exceptions import StrategyError as StrategyError
 from ._exceptions import UsageError as UsageError
 from ._risk import RiskLimits as RiskLimits
+from .protocol._book import OrderBook as OrderBook
 from ._strategy import Strategy as Strategy
 from ._version import __version__ as __version__
 from .sources import EventSource as EventSource
@@ -64,6 +65,7 @@ __all__ = [
     "Gap",
     "LiveClock",
     "MemorySource",
+    "OrderBook",
     "ParseError",
     "Quote",
     "ReplaySource",

@@ -85,7 +85,7 @@ def record(args: argparse.Namespace) -> int:
 
 def decode(args: argparse.Namespace) -> int:
     """``botkit decode``: frames (raw or recorded) to JSON events on stdout."""
-    decoder = FrameDecoder(parser_for(args.venue or "binance"))
+    decoder = FrameDecoder(parser_for(args.venue or "binance"), sync_books=False)
     try:
         fh = _open_text_or_gzip(args.file)
     except OSError as exc:

@@ -16,6 +16,7 @@ same bytes.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from decimal import Decimal
@@ -49,8 +50,13 @@ def generate(
     seed: int = 7,
     symbol: str = "BTCUSDT",
     start_price: float = 61_000.0,
+    depth: bool = False,
 ) -> tuple[int, int]:
-    """Write a recording of ``seconds`` of market data; returns ``(trades, quotes)``."""
+    """Write a recording of ``seconds`` of market data; returns ``(trades, quotes)``.
+
+    With ``depth``, a ``depth@100ms``-style diff stream (10 levels a side around the
+    touch, contiguous ``U``/``u`` from 1, starting from an empty book) is added.
+    """
     rng = random.Random(seed)
     mid_ticks = round(start_price / float(_TICK))
     t_ns = _START_NS
@@ -62,6 +68,8 @@ def generate(
     side = Side.BUY
     busy = False
     trades = quotes = 0
+    book: dict[str, dict[int, Decimal]] = {"b": {}, "a": {}}
+    depth_id = 0
     last_recv = t_ns
 
     def received(sent_ns: int) -> int:
@@ -107,7 +115,30 @@ def generate(
             )
             out.write(received(t_ns), encode_quote(quote))
             quotes += 1
+            if depth:
+                depth_id = _write_depth(out, rng, symbol, bid, ask, book, depth_id, received(t_ns))
     return trades, quotes
+
+
+def _write_depth(
+    out: RecordingWriter, rng: random.Random, symbol: str, bid: int, ask: int,
+    book: dict[str, dict[int, Decimal]], last_id: int, recv: int,
+) -> int:
+    """Move the 10-level book to the new touch and write the diff; returns the new ``u``."""
+    target = {"b": {bid - k: _size(rng) for k in range(10)}, "a": {ask + k: _size(rng) for k in range(10)}}
+    diff: dict[str, list[list[str]]] = {"b": [], "a": []}
+    for side in ("b", "a"):
+        for tick in set(book[side]) | set(target[side]):
+            new = target[side].get(tick, Decimal(0))
+            if book[side].get(tick) != new and (new or tick in book[side]):
+                diff[side].append([str(tick * _TICK), str(new)])
+        book[side] = target[side]
+    first = last_id + 1
+    last = first + rng.randint(0, 3)
+    data = {"e": "depthUpdate", "E": recv // 1_000_000, "s": symbol, "U": first, "u": last,
+            "b": sorted(diff["b"], key=lambda lv: -Decimal(lv[0])), "a": sorted(diff["a"], key=lambda lv: Decimal(lv[0]))}
+    out.write(recv, json.dumps({"stream": f"{symbol.lower()}@depth@100ms", "data": data}, separators=(",", ":")))
+    return last
 
 
 def _size(rng: random.Random) -> Decimal:

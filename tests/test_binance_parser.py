@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import botkit
 from botkit.protocol import BinanceSpotParser, parser_for
-from botkit.protocol.binance import encode_quote, encode_trade
+from botkit.protocol.binance import encode_quote, encode_trade, rest_frame
 from botkit.testing import quotes, trades
 
 from .conftest import shared_file
@@ -91,11 +91,15 @@ def test_bad_frames_say_what_is_wrong(frame: bytes, message: str) -> None:
         BinanceSpotParser().parse(frame, 0)
 
 
-def test_acks_and_rest_snapshots_are_ignorable() -> None:
+def test_acks_are_ignorable_and_rest_snapshots_parse() -> None:
     parser = BinanceSpotParser()
     assert parser.parse(b'{"result":null,"id":1}', 0) == []
-    assert parser.parse(b'{"lastUpdateId":5,"bids":[["1.0","2.0"]],"asks":[]}', 0) == []
-    assert parser.ignored == 2
+    assert parser.ignored == 1
+    one = Decimal("1.0"), Decimal("2.0")
+    bare = parser.parse(b'{"lastUpdateId":5,"bids":[["1.0","2.0"]],"asks":[]}', 7)
+    assert bare == [botkit.BookSnapshot("binance", "", (one,), (), 5, 0, 7)]
+    wrapped = rest_frame("/api/v3/depth?symbol=BTCUSDT&limit=1000", b'{"lastUpdateId":5,"bids":[["1.0","2.0"]],"asks":[]}')
+    assert parser.parse(wrapped, 7) == [botkit.BookSnapshot("binance", "BTCUSDT", (one,), (), 5, 0, 7)]
 
 
 def test_unknown_venue_is_a_config_error() -> None:
@@ -118,8 +122,7 @@ def test_real_2024_capture_parses_completely() -> None:
                     assert last_trade_id is None or event.trade_id == last_trade_id + 1
                     last_trade_id = event.trade_id
     # MANIFEST.md: depth@100ms 3451, bookTicker 28040, trade 9757, one REST snapshot.
-    assert counts == {"BookDelta": 3451, "Quote": 28040, "Trade": 9757}
-    assert parser.ignored == 1
+    assert counts == {"BookDelta": 3451, "Quote": 28040, "Trade": 9757, "BookSnapshot": 1}
 
 
 def test_real_2021_capture_parses_every_frame() -> None:

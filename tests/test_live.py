@@ -154,3 +154,40 @@ async def test_recording_a_live_session_replays_to_the_same_events(market: Path,
     assert replayed.trades == live.trades
     assert replayed.quotes == live.quotes
     assert summary.parse_errors >= 1  # the garbage frames were recorded too, and skipped again
+
+
+async def test_books_resync_after_gaps_and_end_equal_to_the_venues_book(tmp_path: Path) -> None:
+    data = tmp_path / "depth.txt.gz"
+    generate(data, seconds=60, seed=4, depth=True)
+
+    class Books(Collect):
+        channels = ("books",)
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.book = botkit.OrderBook()
+            self.gaps = 0
+            self.snapshots = 0
+            self.crossed = 0
+
+        def on_book(self, book: botkit.BookSnapshot | botkit.BookDelta) -> None:
+            if isinstance(book, botkit.BookSnapshot):
+                self.snapshots += 1
+                self.book.reset(book)
+            else:
+                assert book.first_update_id <= self.book.last_update_id + 1 < book.last_update_id + 1
+                self.book.apply(book)
+            self.crossed += self.book.crossed()
+
+        def on_gap(self, gap: botkit.Gap) -> None:
+            self.gaps += 1
+
+    strategy = Books()
+    _, summary, sim = await run_live(data, [Fault("gap", 333), Fault("drop", 1001)], strategy=strategy)
+    assert sim.stats.depth_skipped >= 2 and sim.stats.rest_requests >= 3
+    assert strategy.gaps >= sim.stats.depth_skipped
+    assert strategy.snapshots >= 1 + sim.stats.depth_skipped
+    assert strategy.crossed == 0
+    venue = sim.books["BTCUSDT"]
+    assert strategy.book.last_update_id == venue.last_update_id
+    assert strategy.book.levels() == venue.levels()

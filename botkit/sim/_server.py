@@ -3,8 +3,9 @@
 One market timeline (a recording) is broadcast to every connected client. While no
 client is connected the timeline pauses, so a reconnecting client misses nothing that
 was not already sent: "every trade the simulator sent" is well defined for tests.
-REST: ``GET /api/v3/depth?symbol=S`` answers a snapshot of the top of book the
-simulator last sent, with ``lastUpdateId`` (the live-feed's book resync uses it).
+REST: ``GET /api/v3/depth?symbol=S&limit=N`` answers a snapshot of the venue's true
+book, kept from every depth diff in the data (including the ones a ``gap`` fault did
+not send), with its ``lastUpdateId``: what the live feed's book resync needs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import attrs
 import trio
 import trio_websocket
 
+from .._events import BookDelta, BookSnapshot
+from .._exceptions import ParseError
+from ..protocol._book import OrderBook
+from ..protocol.binance import BinanceSpotParser
 from ..sources import RecordingReader
 from ._faults import Fault
 from ._stream import ControlledStream
@@ -41,6 +46,7 @@ class SimStats:
     frames_sent: int = 0
     trades_sent: int = 0
     trades_skipped: int = 0
+    depth_skipped: int = 0
     connections: int = 0
     refused: int = 0
     faults: dict[str, int] = attrs.Factory(dict)
@@ -100,7 +106,10 @@ class ExchangeSimulator:
         self._joined = trio.Event()
         self._refusing = 0
         self._skip_next_trade = False
-        self._top: dict[str, dict[str, Any]] = {}  # symbol -> last bookTicker data
+        self._skip_next_depth = False
+        self._parser = BinanceSpotParser()
+        # The venue's true books, from every diff in the data (sent or skipped).
+        self.books: dict[str, OrderBook] = {}
         self.done = trio.Event()
 
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
@@ -145,8 +154,12 @@ class ExchangeSimulator:
                 self._skip_next_trade = False
                 self.stats.trades_skipped += 1
                 continue
-            if b'@bookTicker"' in frame:
-                self._remember_top(frame)
+            if b'"lastUpdateId"' in frame or b'@depth' in frame:
+                self._track_book(frame, ts)
+                if self._skip_next_depth and b"@depth" in frame:
+                    self._skip_next_depth = False
+                    self.stats.depth_skipped += 1
+                    continue
             text = frame.decode()
             for client in list(self._clients):
                 await self._send(client, text)
@@ -178,7 +191,7 @@ class ExchangeSimulator:
                 for client in list(self._clients):
                     await self._send(client, _GARBAGE)
             elif fault.kind == "gap":
-                self._skip_next_trade = True
+                self._skip_next_trade = self._skip_next_depth = True
             elif fault.kind == "close":
                 for client in list(self._clients):
                     await self._close(client, 1011, "simulated server error")
@@ -203,12 +216,21 @@ class ExchangeSimulator:
             self._clients.remove(client)
         client.gone.set()
 
-    def _remember_top(self, frame: bytes) -> None:
+    def _track_book(self, frame: bytes, ts: int) -> None:
         try:
-            data = json.loads(frame)["data"]
-            self._top[data["s"]] = data
-        except (ValueError, KeyError, TypeError):
-            pass
+            events = self._parser.parse(frame, ts)
+        except ParseError:
+            return
+        for event in events:
+            if isinstance(event, BookSnapshot):
+                # A bare REST snapshot in a capture: it belongs to the (single) book we track.
+                targets = [event.symbol] if event.symbol else list(self.books)[:1]
+                for symbol in targets:
+                    self.books.setdefault(symbol, OrderBook()).reset(event)
+            elif isinstance(event, BookDelta):
+                book = self.books.setdefault(event.symbol, OrderBook())
+                if event.last_update_id > book.last_update_id:
+                    book.apply(event)
 
     # -- connections --------------------------------------------------------------------
 
@@ -275,12 +297,18 @@ class ExchangeSimulator:
         parts = request_line.split(" ")
         target = urlsplit(parts[1] if len(parts) > 1 else "/")
         if target.path == "/api/v3/depth":
-            symbol = parse_qs(target.query).get("symbol", [""])[0]
-            top = self._top.get(symbol)
-            if top is None:
+            query = parse_qs(target.query)
+            book = self.books.get(query.get("symbol", [""])[0])
+            if book is None:
                 await _http(stream, 400, {"code": -1121, "msg": "Invalid symbol."})
                 return
-            body = {"lastUpdateId": top["u"], "bids": [[top["b"], top["B"]]], "asks": [[top["a"], top["A"]]]}
+            limit = query.get("limit", ["100"])[0]
+            bids, asks = book.levels(int(limit) if limit.isdigit() else 100)
+            body = {
+                "lastUpdateId": book.last_update_id,
+                "bids": [[str(p), str(q)] for p, q in bids],
+                "asks": [[str(p), str(q)] for p, q in asks],
+            }
             await _http(stream, 200, body)
             return
         await _http(stream, 404, {"code": -1, "msg": f"not found: {target.path}"})

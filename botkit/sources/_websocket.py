@@ -12,6 +12,7 @@ import random
 import ssl
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import trio
 import trio_websocket
@@ -68,6 +69,8 @@ class WebSocketSource(EventSource):
         end of the data (used with the local simulator's recordings); otherwise reconnect.
     :param on_frame: called with every raw frame and its receive time (the recorder).
     :param rng: jitter source (seed it in tests).
+    :param rest_url: REST base for depth snapshots (default: the simulator's own host
+        for a loopback URL, else the venue's public REST endpoint).
     """
 
     replay = False
@@ -83,6 +86,7 @@ class WebSocketSource(EventSource):
         on_frame: Any = None,
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        rest_url: str | None = None,
     ) -> None:
         super().__init__()
         self.url = url
@@ -94,7 +98,9 @@ class WebSocketSource(EventSource):
         self.decoder = FrameDecoder(parser_for(venue))
         self.machine = ReconnectMachine(self.policy, rng)
         self._ssl = ssl_context
+        self.rest_url = rest_url
         self._ended = False
+        self._fetching: set[str] = set()
         #: Connection attempts made (including the first).
         self.attempts = 0
 
@@ -173,6 +179,10 @@ class WebSocketSource(EventSource):
                             log.warning("skipped frame: %s", self.decoder.last_error)
                         if events:
                             await publish(events)
+                        if self.decoder.pending_snapshots:
+                            for symbol in self.decoder.pending_snapshots - self._fetching:
+                                self._fetching.add(symbol)
+                                nursery.start_soon(self._fetch_snapshot, symbol, publish)
                         continue
                     actions = machine.handle(Tick(), _mono())
             except trio_websocket.ConnectionClosed as exc:
@@ -186,6 +196,52 @@ class WebSocketSource(EventSource):
             finally:
                 nursery.cancel_scope.cancel()
                 self._sync_stats()
+
+    async def _fetch_snapshot(self, symbol: str, publish: Publish) -> None:
+        """Fetch a REST depth snapshot until the book is in sync (Binance procedure)."""
+        import httpx
+
+        from ..protocol.binance import rest_frame
+
+        path = f"/api/v3/depth?symbol={symbol}&limit=1000"
+        url = self._rest_base() + path
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                for attempt in range(8):
+                    if symbol not in self.decoder.pending_snapshots:
+                        return
+                    try:
+                        response = await client.get(url)
+                    except httpx.HTTPError as exc:
+                        log.warning("depth snapshot for %s failed: %s", symbol, exc)
+                    else:
+                        if response.status_code == 200:
+                            ts = time.time_ns()
+                            frame = rest_frame(path, response.content)
+                            if self.on_frame is not None:
+                                self.on_frame(ts, frame)
+                            # The frame loop may publish concurrently; that cannot reorder this
+                            # book: its diffs are held back by BookSync until this snapshot.
+                            events = self.decoder.decode(frame, ts)
+                            if events:
+                                await publish(events)
+                            continue  # re-check: a snapshot older than the buffer needs another
+                        log.warning("depth snapshot for %s: HTTP %d", symbol, response.status_code)
+                    await trio.sleep(min(0.1 * 2**attempt, 5.0))
+                log.error("could not sync the %s book after %d snapshot attempts", symbol, attempt + 1)
+        finally:
+            self._fetching.discard(symbol)
+
+    def _rest_base(self) -> str:
+        if self.rest_url:
+            return self.rest_url.rstrip("/")
+        parts = urlsplit(self.url)
+        if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            scheme = "https" if parts.scheme == "wss" else "http"
+            return f"{scheme}://{parts.netloc}"
+        from ..protocol.binance import REST_URL
+
+        return REST_URL
 
     async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
         try:

@@ -1,7 +1,7 @@
 """Binance spot: sans-IO parser and frame encoder."""
 
 from ._encode import encode_quote, encode_trade
-from ._spot import BinanceSpotParser
+from ._spot import BinanceSpotParser, rest_frame
 from ._venue import REST_URL, WS_URL, stream_url
 
-__all__ = ["REST_URL", "WS_URL", "BinanceSpotParser", "encode_quote", "encode_trade", "stream_url"]
+__all__ = ["REST_URL", "WS_URL", "BinanceSpotParser", "encode_quote", "encode_trade", "rest_frame", "stream_url"]

@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from ..._events import Bar, BookDelta, Event, Quote, Side, Trade
+from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade
 from ..._exceptions import ParseError
 from . import _messages as m
 
-__all__ = ["BinanceSpotParser"]
+__all__ = ["BinanceSpotParser", "depth_snapshot", "rest_frame"]
 
 VENUE = "binance"
 _MS = 1_000_000
@@ -105,6 +106,22 @@ def _channel_type(channel: bytes) -> type | None:
     return None
 
 
+def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int) -> BookSnapshot:
+    """A REST ``/api/v3/depth`` answer as a :class:`BookSnapshot` (no exchange time)."""
+    return BookSnapshot(VENUE, symbol, _check_levels(msg.bids), _check_levels(msg.asks), msg.lastUpdateId, 0, ts_recv)
+
+
+def rest_frame(path: str, body: bytes | str) -> bytes:
+    """Wrap a REST answer as a recordable frame: ``{"rest": path, "data": body}``.
+
+    Recordings keep REST snapshots in line with the stream, so a replay resyncs its
+    books exactly where the live run did.
+    """
+    if isinstance(body, str):
+        body = body.encode()
+    return b'{"rest":' + msgspec.json.encode(path) + b',"data":' + body + b"}"
+
+
 class BinanceSpotParser:
     """Parse Binance spot frames into events.
 
@@ -166,6 +183,15 @@ class BinanceSpotParser:
                 return entry[1](entry[0].decode(frame), ts_recv)
         return self._parse_generic(frame, ts_recv)
 
+    def _rest(self, path: str, data: dict[str, Any], ts_recv: int, frame: bytes) -> list[Event]:
+        target = urlsplit(path)
+        if target.path != "/api/v3/depth":
+            raise ParseError("unknown Binance REST answer", frame)
+        symbol = parse_qs(target.query).get("symbol", [""])[0]
+        if not symbol:
+            raise ParseError("REST depth answer without a symbol", frame)
+        return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv)]
+
     def _parse_generic(self, frame: bytes, ts_recv: int) -> list[Event]:
         """Slow path for any other layout (whitespace, key order, acks, errors)."""
         obj = msgspec.json.decode(frame)
@@ -182,10 +208,12 @@ class BinanceSpotParser:
             if cls is None:
                 raise ParseError("unknown Binance event type", frame)
             return _HANDLERS[cls](msgspec.convert(obj, cls), ts_recv)
+        if isinstance(obj.get("rest"), str) and isinstance(obj.get("data"), dict):
+            return self._rest(obj["rest"], obj["data"], ts_recv, frame)
         if "lastUpdateId" in obj:
-            msgspec.convert(obj, m.DepthSnapshotMsg)  # a REST depth snapshot, not a stream event
-            self.ignored += 1
-            return []
+            # A bare REST depth snapshot (as in headerless captures): the symbol is unknown
+            # here; FrameDecoder assigns it to the one symbol waiting for a snapshot.
+            return [depth_snapshot("", msgspec.convert(obj, m.DepthSnapshotMsg), ts_recv)]
         if "code" in obj:
             err = msgspec.convert(obj, m.ErrorMsg)
             raise ParseError(f"Binance error frame {err.code}: {err.msg}", frame)

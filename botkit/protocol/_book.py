@@ -1,0 +1,152 @@
+"""Local L2 order book and the Binance diff-depth synchronisation procedure (sans-IO).
+
+Sync procedure (Binance spot, official docs): buffer diffs; take a REST snapshot; if its
+``lastUpdateId`` is older than the first buffered diff's ``U``, take another; drop diffs
+with ``u <= lastUpdateId``; the first diff applied must straddle ``lastUpdateId + 1``;
+from then on every diff must start at the previous ``u + 1``. Anything else is a gap:
+a :class:`~botkit.Gap` is emitted and the book resyncs from a new snapshot. Venues that
+link diffs with ``pu`` (Binance futures) are checked on that instead.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .._events import BookDelta, BookSnapshot, Event, Gap, Level
+
+__all__ = ["BookSync", "OrderBook"]
+
+_ZERO = Decimal(0)
+
+
+class OrderBook:
+    """An L2 book: price -> size per side. Size 0 in an update removes the level.
+
+    Example::
+
+        book = OrderBook()
+        book.reset(snapshot)
+        book.apply(delta)
+        book.best_bid(), book.best_ask()
+    """
+
+    def __init__(self) -> None:
+        self.bids: dict[Decimal, Decimal] = {}
+        self.asks: dict[Decimal, Decimal] = {}
+        #: Exchange update id the book reflects (-1: unknown).
+        self.last_update_id = -1
+
+    def reset(self, snapshot: BookSnapshot) -> None:
+        """Replace the book by ``snapshot``."""
+        self.bids = {p: s for p, s in snapshot.bids if s}
+        self.asks = {p: s for p, s in snapshot.asks if s}
+        self.last_update_id = snapshot.last_update_id
+
+    def apply(self, delta: BookDelta) -> None:
+        """Apply ``delta`` (no sequence check: :class:`BookSync` does that)."""
+        _update(self.bids, delta.bids)
+        _update(self.asks, delta.asks)
+        self.last_update_id = delta.last_update_id
+
+    def best_bid(self) -> Level | None:
+        """Highest bid ``(price, size)``."""
+        if not self.bids:
+            return None
+        price = max(self.bids)
+        return price, self.bids[price]
+
+    def best_ask(self) -> Level | None:
+        """Lowest ask ``(price, size)``."""
+        if not self.asks:
+            return None
+        price = min(self.asks)
+        return price, self.asks[price]
+
+    def levels(self, depth: int | None = None) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
+        """``(bids best-first, asks best-first)``, at most ``depth`` each."""
+        bids = sorted(self.bids.items(), reverse=True)[:depth]
+        asks = sorted(self.asks.items())[:depth]
+        return tuple(bids), tuple(asks)
+
+    def crossed(self) -> bool:
+        """True if the best bid is at or above the best ask."""
+        return bool(self.bids and self.asks) and max(self.bids) >= min(self.asks)
+
+
+def _update(side: dict[Decimal, Decimal], levels: tuple[Level, ...]) -> None:
+    for price, size in levels:
+        if size:
+            side[price] = size
+        else:
+            side.pop(price, None)
+
+
+class BookSync:
+    """Keeps one symbol's deltas continuous; returns the events a strategy may trust.
+
+    :ivar needs_snapshot: True while the book waits for a (new) snapshot: the I/O layer
+        should fetch one and feed it to :meth:`on_snapshot`.
+    """
+
+    def __init__(self, venue: str, symbol: str, *, max_buffer: int = 10_000) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.book = OrderBook()
+        self.synced = False
+        self.needs_snapshot = True
+        self.resyncs = 0
+        self._buffer: list[BookDelta] = []
+        self._max_buffer = max_buffer
+        self._fresh = False
+
+    def on_delta(self, delta: BookDelta) -> list[Event]:
+        """A diff from the stream."""
+        if not self.synced:
+            self._buffer.append(delta)
+            if len(self._buffer) > self._max_buffer:
+                del self._buffer[: len(self._buffer) - self._max_buffer]
+            return []
+        return self._apply(delta)
+
+    def on_snapshot(self, snapshot: BookSnapshot) -> list[Event]:
+        """A REST snapshot; returns the snapshot and the buffered deltas that follow it,
+        or ``[]`` if the snapshot is too old for the buffer (``needs_snapshot`` stays set)."""
+        if self._buffer and snapshot.last_update_id < self._buffer[0].first_update_id - 1:
+            return []  # older than the first diff we hold: fetch another
+        self.book.reset(snapshot)
+        self.synced = True
+        self.needs_snapshot = False
+        self._fresh = True
+        out: list[Event] = [snapshot]
+        buffered, self._buffer = self._buffer, []
+        for index, delta in enumerate(buffered):
+            out += self._apply(delta)
+            if not self.synced:  # a gap inside the buffer: keep the rest for the next snapshot
+                self._buffer += buffered[index + 1 :]
+                break
+        return out
+
+    def _apply(self, delta: BookDelta) -> list[Event]:
+        last = self.book.last_update_id
+        if delta.last_update_id <= last:
+            return []  # already contained in the snapshot
+        if self._fresh:
+            # The first diff after a snapshot must straddle it.
+            ok = delta.first_update_id <= last + 1
+        elif delta.prev_update_id >= 0:
+            ok = delta.prev_update_id == last
+        else:
+            ok = delta.first_update_id == last + 1
+        if not ok:
+            return self._gap(delta)
+        self._fresh = False
+        self.book.apply(delta)
+        return [delta]
+
+    def _gap(self, delta: BookDelta) -> list[Event]:
+        expected = self.book.last_update_id + 1
+        self.synced = False
+        self.needs_snapshot = True
+        self.resyncs += 1
+        self._buffer = [delta]
+        return [Gap(self.venue, self.symbol, "books", expected, delta.first_update_id, delta.ts_recv)]

@@ -1,0 +1,152 @@
+"""Order book sync: property-tested against a naive reference, then on real captures."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import botkit
+from botkit.protocol import BinanceSpotParser, FrameDecoder
+from botkit.protocol._book import BookSync, OrderBook
+
+from ..conftest import shared_file
+
+D = Decimal
+_prices = st.integers(1, 40).map(lambda i: D(i))
+_updates = st.lists(st.tuples(_prices, st.integers(0, 3).map(D)), max_size=6)
+
+
+def reference(states: list[dict[Decimal, Decimal]]) -> dict[Decimal, Decimal]:
+    """The naive book: the last state, explicitly tracked."""
+    return states[-1] if states else {}
+
+
+@given(st.lists(st.tuples(_updates, _updates), min_size=1, max_size=30), st.data())
+def test_synced_book_equals_naive_reference(steps: list, data: st.DataObject) -> None:
+    # The venue's true book evolves by the steps; it sends deltas with contiguous ids.
+    bids: dict[Decimal, Decimal] = {}
+    asks: dict[Decimal, Decimal] = {}
+    history = []
+    deltas = []
+    for i, (b, a) in enumerate(steps, start=1):
+        for side, levels in ((bids, b), (asks, a)):
+            for price, size in levels:
+                if size:
+                    side[price] = size
+                else:
+                    side.pop(price, None)
+        history.append((dict(bids), dict(asks)))
+        deltas.append(botkit.BookDelta("binance", "X", tuple(b), tuple(a), i, i, 0, i))
+    # The snapshot is taken at some id after the first buffered delta arrived.
+    snap_at = data.draw(st.integers(0, len(steps)))
+    snap_bids, snap_asks = history[snap_at - 1] if snap_at else ({}, {})
+    snapshot = botkit.BookSnapshot(
+        "binance", "X", tuple(snap_bids.items()), tuple(snap_asks.items()), snap_at, 0, 0
+    )
+    sync = BookSync("binance", "X")
+    arrive_before = data.draw(st.integers(0, len(deltas)))
+    out = []
+    for delta in deltas[:arrive_before]:
+        out += sync.on_delta(delta)
+    out += sync.on_snapshot(snapshot)
+    for delta in deltas[arrive_before:]:
+        out += sync.on_delta(delta)
+    if arrive_before and snapshot.last_update_id < deltas[0].first_update_id - 1:
+        assert out == [] and sync.needs_snapshot  # too old for the buffer: ask for another
+        return
+    assert not any(isinstance(e, botkit.Gap) for e in out)
+    assert sync.book.bids == reference([h[0] for h in history])
+    assert sync.book.asks == reference([h[1] for h in history])
+    assert sync.book.last_update_id == len(steps)
+
+
+def test_a_missing_delta_is_a_gap_and_a_new_snapshot_heals_it() -> None:
+    sync = BookSync("binance", "X")
+    snap = botkit.BookSnapshot("binance", "X", ((D(9), D(1)),), ((D(11), D(1)),), 10, 0, 0)
+    assert sync.on_snapshot(snap) == [snap]
+    ok = botkit.BookDelta("binance", "X", ((D(9), D(2)),), (), 11, 12, 0, 1)
+    assert sync.on_delta(ok) == [ok]
+    skipped = botkit.BookDelta("binance", "X", ((D(8), D(1)),), (), 15, 16, 0, 2)
+    assert sync.on_delta(skipped) == [botkit.Gap("binance", "X", "books", 13, 15, 2)]
+    assert sync.needs_snapshot and not sync.synced
+    fresh = botkit.BookSnapshot("binance", "X", ((D(9), D(2)), (D(8), D(1))), ((D(11), D(1)),), 16, 0, 3)
+    assert sync.on_snapshot(fresh) == [fresh]
+    assert sync.synced and sync.book.best_bid() == (D(9), D(2))
+
+
+def test_futures_style_pu_continuity() -> None:
+    sync = BookSync("binance", "X")
+    sync.on_snapshot(botkit.BookSnapshot("binance", "X", (), (), 100, 0, 0))
+    linked = botkit.BookDelta("binance", "X", (), (), 90, 105, 0, 1, prev_update_id=100)
+    assert sync.on_delta(linked) == [linked]
+    broken = botkit.BookDelta("binance", "X", (), (), 106, 110, 0, 2, prev_update_id=104)
+    assert isinstance(sync.on_delta(broken)[0], botkit.Gap)
+
+
+def test_cryptofeed_capture_syncs_every_symbol_without_gaps() -> None:
+    ws = shared_file("cryptofeed-sample-data", "BINANCE.ws.1.0")
+    http = shared_file("cryptofeed-sample-data", "BINANCE.http.0.0")
+    frames: list[tuple[int, bytes]] = []
+    for line in ws.read_bytes().splitlines():
+        if line[:1].isdigit():
+            ts, _, frame = line.partition(b": ")
+            frames.append((int(float(ts) * 1e9), frame))
+    for line in http.read_bytes().splitlines():
+        url, arrow, rest = line.partition(b" -> ")
+        if not arrow:
+            continue
+        ts, _, body = rest.partition(b": ")
+        path = url.decode().split("binance.com", 1)[1]
+        frames.append((int(float(ts) * 1e9), b'{"rest":"%s","data":%s}' % (path.encode(), body)))
+    frames.sort(key=lambda f: f[0])
+    decoder = FrameDecoder(BinanceSpotParser())
+    events = [e for ts, frame in frames for e in decoder.decode(frame, ts)]
+    assert decoder.parse_errors == 0 and decoder.gaps == 0
+    assert set(decoder.books) == {"NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"}
+    for symbol, sync in decoder.books.items():
+        assert sync.synced, symbol
+        assert not sync.book.crossed(), symbol
+    snapshots = [e for e in events if isinstance(e, botkit.BookSnapshot)]
+    assert len(snapshots) == 4
+
+
+def test_2024_capture_book_matches_the_venues_top_of_book() -> None:
+    """bookTicker and diff depth share one update-id sequence: after each applied diff
+    (book at id X), our best bid/ask must equal the latest bookTicker with u <= X."""
+    path = shared_file("hftbacktest-binance-2024", "btcusdt_20240808.gz")
+    decoder = FrameDecoder(BinanceSpotParser())
+    latest_quote: botkit.Quote | None = None
+    quotes: list[botkit.Quote] = []
+    checked = 0
+    with gzip.open(path) as fh:
+        for line in fh:
+            ts, _, frame = line.rstrip(b"\n").partition(b" ")
+            for event in decoder.decode(frame, int(ts)):
+                if isinstance(event, botkit.Quote):
+                    quotes.append(event)
+                elif isinstance(event, botkit.BookDelta):
+                    book = decoder.books["BTCUSDT"].book
+                    due = [q for q in quotes if q.update_id <= book.last_update_id]
+                    if due:
+                        latest_quote = due[-1]
+                        quotes = [q for q in quotes if q.update_id > book.last_update_id]
+                        if latest_quote.update_id > event.first_update_id - 1:
+                            assert book.best_bid() == (latest_quote.bid_price, latest_quote.bid_size)
+                            assert book.best_ask() == (latest_quote.ask_price, latest_quote.ask_size)
+                            checked += 1
+    assert decoder.gaps == 0
+    assert decoder.books["BTCUSDT"].synced
+    assert checked > 1000
+
+
+def test_order_book_levels_and_crossing() -> None:
+    book = OrderBook()
+    book.reset(botkit.BookSnapshot("binance", "X", ((D(9), D(1)), (D(8), D(2))), ((D(10), D(1)),), 1, 0, 0))
+    assert book.levels(1) == (((D(9), D(1)),), ((D(10), D(1)),))
+    book.apply(botkit.BookDelta("binance", "X", ((D(10), D(5)),), (), 2, 2, 0, 0))
+    assert book.crossed()
+    assert json.dumps(str(book.best_bid()))  # printable
