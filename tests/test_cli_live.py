@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
 import subprocess
+import threading
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,3 +107,77 @@ def test_decode_help_lists_the_venues(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["decode", "--help"])
     assert "binance" in capsys.readouterr().out
+
+
+def _start_record(url: str, out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*BOTKIT, "record", "--url", url, "--out", str(out), "--json", "-vv"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _wait_for_frames(proc: subprocess.Popen[str], out: Path) -> None:
+    """Block until the recorder has flushed data (its log says so), without sleeping."""
+    assert proc.stderr is not None
+    watchdog = threading.Timer(30, proc.kill)  # a hung recorder fails the test, not the suite
+    watchdog.start()
+    try:
+        for line in proc.stderr:
+            if "flushed" in line and "frames so far" in line and not line.rstrip().endswith("(0 frames so far)"):
+                return
+    finally:
+        watchdog.cancel()
+    raise AssertionError("recorder ended before flushing any frame")
+
+
+def test_record_ctrl_c_saves_every_frame(slow_sim_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "rec.txt.gz"
+    proc = _start_record(slow_sim_url, out)
+    try:
+        _wait_for_frames(proc, out)
+        proc.send_signal(signal.SIGINT)
+        stdout, _ = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+    summary = json.loads(stdout)
+    lines = [line for line in gzip.open(out) if not line.startswith(b"#")]
+    assert len(lines) == summary["frames"] > 0  # nothing received was lost
+
+
+def test_record_kill_9_keeps_a_readable_file(slow_sim_url: str, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "rec.txt.gz"
+    proc = _start_record(slow_sim_url, out)
+    try:
+        _wait_for_frames(proc, out)
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    code, _, err = run_cli(capsys, "decode", out)
+    assert code == 0 and "0 parse errors" in err
+
+
+@pytest.fixture
+def slow_sim_url(market: Path) -> Iterator[str]:
+    """A simulator at 20x recorded pace, so a recording is still going when signalled."""
+    proc = subprocess.Popen(
+        [*BOTKIT, "exchange-sim", "--port", "0", "--data", str(market), "--speed", "20"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_binance_stream_url() -> None:
+    from botkit.protocol.binance import stream_url
+
+    assert stream_url(["BTCUSDT", "ETHUSDT"], ["trades", "books"]) == (
+        "wss://stream.binance.com:9443/stream?streams="
+        "btcusdt@trade/ethusdt@trade/btcusdt@depth@100ms/ethusdt@depth@100ms"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import anyio
 from ._recording import format_header
 
 __all__ = ["FrameRecorder"]
+
+log = logging.getLogger("botkit.record")
 
 
 class FrameRecorder:
@@ -55,6 +58,7 @@ class FrameRecorder:
         data, self._buffer = b"".join(self._buffer), []
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(self._append, data)
+        log.debug("flushed %d bytes to %s (%d frames so far)", len(data), self.path, self.frames)
 
     def _append(self, data: bytes) -> None:
         if self.gzip:
