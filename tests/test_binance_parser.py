@@ -143,3 +143,28 @@ def test_real_2021_capture_parses_every_frame() -> None:
     bar = parser.parse(bar_line.partition(b": ")[2], 0)[0]
     assert isinstance(bar, botkit.Bar) and bar.interval == "1m" and bar.high >= bar.low
     assert isinstance(bar.volume, Decimal)
+
+
+_levels = st.lists(st.tuples(st.decimals("0.00000001", "1000000", places=8), st.decimals("0", "1000000", places=8)),
+                   max_size=5)
+
+
+@given(st.integers(0, 2**40), st.integers(0, 100), _levels, _levels, st.integers(0, 2**41), st.booleans())
+def test_generated_depth_updates_parse_to_book_deltas(first: int, span: int, bids, asks, ms: int, combined: bool) -> None:
+    data = {"e": "depthUpdate", "E": ms, "s": "BTCUSDT", "U": first, "u": first + span,
+            "b": [[str(p), str(q)] for p, q in bids], "a": [[str(p), str(q)] for p, q in asks]}
+    frame = json.dumps({"stream": "btcusdt@depth@100ms", "data": data} if combined else data)
+    expected = botkit.BookDelta("binance", "BTCUSDT", tuple(bids), tuple(asks), first, first + span, ms * 1_000_000, 9)
+    assert BinanceSpotParser().parse(frame, 9) == [expected]
+
+
+@given(st.lists(st.decimals("0.00000001", "1000000", places=8), min_size=4, max_size=4),
+       st.decimals("0", "1000000", places=8), st.integers(0, 2**41), st.booleans(), st.sampled_from(["1m", "1h"]))
+def test_generated_klines_parse_to_bars(ohlc: list, volume, start: int, closed: bool, interval: str) -> None:
+    o, h, low, c = ohlc
+    k = {"t": start, "T": start + 59_999, "s": "BTCUSDT", "i": interval, "o": str(o), "h": str(h), "l": str(low),
+         "c": str(c), "v": str(volume), "x": closed}
+    frame = json.dumps({"stream": f"btcusdt@kline_{interval}", "data": {"e": "kline", "E": start, "s": "BTCUSDT", "k": k}})
+    bar = BinanceSpotParser().parse(frame, 3)[0]
+    assert bar == botkit.Bar("binance", "BTCUSDT", interval, o, h, low, c, volume, start * 1_000_000,
+                             (start + 59_999) * 1_000_000, closed, 3)
