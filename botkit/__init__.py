@@ -31,6 +31,15 @@ from ._events import Quote as Quote
 from ._events import Side as Side
 from ._events import Timer as Timer
 from ._events import Trade as Trade
+from ._instruments import Instrument as Instrument
+from ._orders import Fill as Fill
+from ._orders import Order as Order
+from ._orders import OrderStatus as OrderStatus
+from ._orders import OrderType as OrderType
+from ._orders import OrderUpdate as OrderUpdate
+from ._paper import PaperConfig as PaperConfig
+from ._portfolio import Portfolio as Portfolio
+from ._portfolio import Position as Position
 from ._exceptions import BotkitError as BotkitError
 from ._exceptions import BotkitInternalError as BotkitInternalError
 from ._exceptions import ConfigError as ConfigError
@@ -62,11 +71,20 @@ __all__ = [
     "EventSource",
     "FeedError",
     "FeedStatus",
+    "Fill",
     "Gap",
+    "Instrument",
     "LiveClock",
     "MemorySource",
+    "Order",
     "OrderBook",
+    "OrderStatus",
+    "OrderType",
+    "OrderUpdate",
+    "PaperConfig",
     "ParseError",
+    "Portfolio",
+    "Position",
     "Quote",
     "ReplaySource",
     "RiskLimits",

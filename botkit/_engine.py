@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from decimal import Decimal
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,11 @@ import attrs
 from ._bus import EventBus, Subscription
 from ._clock import Clock, LiveClock, VirtualClock
 from ._exceptions import BotkitError, BotkitInternalError
+from ._execution import OrderRouter
+from ._instruments import Instrument
+from ._metrics import trading_report
+from ._paper import PaperBroker, PaperConfig
+from ._portfolio import Portfolio
 from ._risk import RiskLimits, RiskManager
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
@@ -48,6 +54,7 @@ class RunSummary:
     source: str
     first_event_ns: int
     last_event_ns: int
+    trading: dict[str, Any] = attrs.field(factory=dict)
     error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -79,6 +86,10 @@ class Engine:
     :param queue_capacity: batches buffered between feed and strategy before the
         overflow policy of :mod:`botkit._bus` applies.
     :param handle_signals: turn SIGINT/SIGTERM into a clean stop (main thread only).
+    :param paper: simulated execution settings (latency, slippage, fees).
+    :param starting_cash: cash per asset (default 10,000 of ``quote_asset``).
+    :param instruments: tick/lot/min-notional per symbol (default: inferred).
+    :param quote_asset: asset equity and P&L are measured in.
     """
 
     def __init__(
@@ -91,6 +102,10 @@ class Engine:
         max_strategy_errors: int = 0,
         queue_capacity: int = 64,
         handle_signals: bool = False,
+        paper: PaperConfig | None = None,
+        starting_cash: dict[str, Decimal] | None = None,
+        instruments: dict[str, Instrument] | None = None,
+        quote_asset: str = "USDT",
     ) -> None:
         if not isinstance(strategy, Strategy):
             raise TypeError(f"strategy must be a botkit.Strategy instance, got {type(strategy).__name__}")
@@ -103,8 +118,13 @@ class Engine:
             Subscription(subscription_types(strategy), symbols, capacity=queue_capacity, conflate=not source.replay)
         )
         self.risk = RiskManager(self.clock, risk)
+        cash = starting_cash if starting_cash is not None else {quote_asset: Decimal(10_000)}
+        self.router = OrderRouter(
+            self.clock, self.risk, PaperBroker(paper, strategy.venue), Portfolio(cash),
+            venue=strategy.venue, instruments=instruments, quote_asset=quote_asset,
+        )
         self.runner = StrategyRunner(
-            strategy, self.subscription, self.clock, self.risk, max_errors=max_strategy_errors
+            strategy, self.subscription, self.clock, self.risk, max_errors=max_strategy_errors, router=self.router
         )
         self.handle_signals = handle_signals
         self._feed_scope: anyio.CancelScope | None = None
@@ -112,6 +132,10 @@ class Engine:
         self._stopped_by = ""
         self._ran = False
         self._started = 0.0
+
+    def kill_switch(self, reason: str = "manual") -> None:
+        """Trip the kill switch: cancel every open order and halt trading for the run."""
+        self.risk.kill(reason)
 
     def stop(self, reason: str = "stop requested") -> None:
         """Stop the run cleanly (safe to call from any task of the engine's loop)."""
@@ -221,6 +245,7 @@ class Engine:
             source=self.source.describe(),
             first_event_ns=runner.first_ts,
             last_event_ns=runner.last_ts,
+            trading=trading_report(self.router, runner.first_ts, self.clock.now_ns()),
         )
 
 

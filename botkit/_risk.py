@@ -1,6 +1,18 @@
-"""The risk task: decides whether the strategy may trade, and says why not.
+"""The risk gate and the risk task: whether the strategy may trade, and why not.
 
-Rules so far (each configurable through :class:`RiskLimits`):
+Every order passes :meth:`RiskManager.check_order` before it reaches a broker. The gate
+is synchronous on purpose: it decides at the engine time the order was sent, so a
+backtest is deterministic and no order can slip past it. The risk *task* is its
+clock-driven half (stale data on a live clock).
+
+Order rules (each off when ``None``): ``max_position`` (absolute size per symbol,
+counting open orders on the same side), ``max_order_notional``, ``max_open_orders``,
+``max_orders_per_second`` (token bucket, burst = one second's worth), ``max_daily_loss``
+and ``max_drawdown`` (kill switch: cancel everything, halt trading for the rest of the
+run), and the stale-data guard (no new orders while the feed is down or the last market
+event is older than ``stale_after_s``).
+
+Halting rules (each configurable through :class:`RiskLimits`):
 
 * **strategy error**: a hook that raised halts trading for the rest of the run;
 * **feed down**: a feed reporting ``DOWN`` halts trading until it is ``LIVE`` again;
@@ -16,13 +28,16 @@ this module with execution.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from decimal import Decimal
 
 import anyio
 import attrs
 from anyio.abc import TaskStatus
 
 from ._clock import Clock
-from ._events import ConnectionState, FeedStatus
+from ._events import ConnectionState, FeedStatus, Side
+from ._orders import Order
 
 __all__ = ["Halt", "RiskLimits", "RiskManager"]
 
@@ -32,16 +47,32 @@ _STALE = "stale data"
 _FEED_DOWN = "feed down"
 
 
+def _opt_decimal(value: object) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
 @attrs.frozen
 class RiskLimits:
     """Risk configuration.
 
     :param stale_after_s: live only: halt when no market event arrived for this long.
     :param halt_on_strategy_error: halt trading once a strategy hook has raised.
+    :param max_position: largest absolute position per symbol, open orders included.
+    :param max_order_notional: largest price x size of one order (quote asset).
+    :param max_open_orders: most orders working at once.
+    :param max_orders_per_second: order rate (token bucket).
+    :param max_daily_loss: loss from the day's starting equity that trips the kill switch.
+    :param max_drawdown: loss from peak equity that trips the kill switch.
     """
 
     stale_after_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
     halt_on_strategy_error: bool = True
+    max_position: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    max_order_notional: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    max_open_orders: int | None = None
+    max_orders_per_second: float | None = None
+    max_daily_loss: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    max_drawdown: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
 
 
 @attrs.frozen
@@ -63,6 +94,15 @@ class RiskManager:
         #: Receive time of the latest market event (updated by the strategy runner).
         self.last_event_ns = 0
         self._active: dict[str, int] = {}  # reason -> index in halts
+        self.feed_down = False
+        self.killed = ""
+        self.rejections: dict[str, int] = {}
+        self._tokens = float(self.limits.max_orders_per_second or 0)
+        self._tokens_at = 0
+        self._peak_equity: Decimal | None = None
+        self._day_start: tuple[int, Decimal] | None = None
+        #: Called with a reason when the kill switch trips (the router cancels all orders).
+        self.on_kill: Callable[[str], None] | None = None
 
     @property
     def halted(self) -> bool:
@@ -98,9 +138,84 @@ class RiskManager:
         """Track feed health from connection-state events."""
         reason = f"{_FEED_DOWN}: {status.venue}"
         if status.state is ConnectionState.LIVE:
+            self.feed_down = False
             self.resume(reason)
         elif status.state is ConnectionState.DOWN:
+            self.feed_down = True
             self.halt(reason)
+
+    def kill(self, reason: str) -> None:
+        """The kill switch: halt trading for good and cancel every open order."""
+        if self.killed:
+            return
+        self.killed = reason
+        self.halt(f"kill switch: {reason}")
+        if self.on_kill is not None:
+            self.on_kill(reason)
+
+    def check_order(self, order: Order, position: Decimal, open_orders: list[Order], price: Decimal | None) -> str:
+        """Why ``order`` must be rejected, or ``""`` to accept it.
+
+        :param position: current signed position in the order's symbol.
+        :param open_orders: orders working now.
+        :param price: reference price for market orders (last trade or quote).
+        """
+        reason = self._check(order, position, open_orders, price)
+        if reason:
+            key = reason.split(":", 1)[0]
+            self.rejections[key] = self.rejections.get(key, 0) + 1
+        return reason
+
+    def _check(self, order: Order, position: Decimal, open_orders: list[Order], price: Decimal | None) -> str:
+        limits = self.limits
+        now = self.clock.now_ns()
+        if self._active:
+            return f"trading halted: {self.halt_reason}"
+        # Replay time is event time: the current event is never stale.
+        if not self.clock.virtual and self.last_event_ns and now - self.last_event_ns > limits.stale_after_s * 1e9:
+            return f"stale data: last market event {(now - self.last_event_ns) / 1e9:.1f} s ago"
+        if limits.max_open_orders is not None and len(open_orders) >= limits.max_open_orders:
+            return f"max open orders: {len(open_orders)} working, limit {limits.max_open_orders}"
+        ref = order.price if order.price is not None else price
+        if limits.max_order_notional is not None and ref is not None and ref * order.size > limits.max_order_notional:
+            return f"max order notional: {ref * order.size} > {limits.max_order_notional}"
+        if limits.max_position is not None:
+            same_side = sum(
+                (o.size for o in open_orders if o.symbol == order.symbol and o.side is order.side), Decimal(0)
+            )
+            signed = order.size + same_side if order.side is Side.BUY else -(order.size + same_side)
+            after = position + signed
+            if abs(after) > limits.max_position and abs(after) > abs(position):
+                return f"max position: {order.symbol} would reach {after}, limit {limits.max_position}"
+        if limits.max_orders_per_second is not None and not self._take_token(now):
+            return f"max orders per second: limit {limits.max_orders_per_second}"
+        return ""
+
+    def _take_token(self, now: int) -> bool:
+        rate = self.limits.max_orders_per_second or 0.0
+        burst = max(rate, 1.0)
+        if self._tokens_at:
+            self._tokens = min(burst, self._tokens + (now - self._tokens_at) / 1e9 * rate)
+        else:
+            self._tokens = burst
+        self._tokens_at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
+
+    def on_equity(self, equity: Decimal, now_ns: int) -> None:
+        """Mark-to-market equity (after fills and periodically); trips loss limits."""
+        limits = self.limits
+        day = now_ns // 86_400_000_000_000
+        if self._day_start is None or self._day_start[0] != day:
+            self._day_start = (day, equity)
+        if self._peak_equity is None or equity > self._peak_equity:
+            self._peak_equity = equity
+        if limits.max_daily_loss is not None and self._day_start[1] - equity > limits.max_daily_loss:
+            self.kill(f"daily loss {self._day_start[1] - equity} > {limits.max_daily_loss}")
+        elif limits.max_drawdown is not None and self._peak_equity - equity > limits.max_drawdown:
+            self.kill(f"drawdown {self._peak_equity - equity} > {limits.max_drawdown}")
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The risk task: watches for stale data on a live clock; runs until cancelled."""

@@ -18,7 +18,11 @@ from anyio.abc import TaskStatus
 
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
-from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Timer, Trade
+from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
+from ._execution import OrderRouter
+from ._orders import Fill, OrderUpdate
+from ._paper import PaperBroker
+from ._portfolio import Portfolio
 from ._exceptions import StrategyError
 from ._risk import RiskManager
 from ._strategy import CHANNELS, Strategy
@@ -63,6 +67,7 @@ class StrategyRunner:
         risk: RiskManager,
         *,
         max_errors: int = 0,
+        router: OrderRouter | None = None,
     ) -> None:
         self.strategy = strategy
         self.subscription = subscription
@@ -72,7 +77,10 @@ class StrategyRunner:
         self.log = logging.getLogger(f"botkit.strategy.{type(strategy).__name__}")
         self.timers = Timers()
         self.last_prices: dict[str, Decimal] = {}
-        self.positions: dict[str, Decimal] = {}
+        self.last_quotes: dict[str, Quote] = {}
+        self.router = router or OrderRouter(clock, risk, PaperBroker(quotes=self.last_quotes), Portfolio())
+        self.router.marks = self.last_prices  # one dict: marks are the last trade prices
+        self.router.broker._quotes = self.last_quotes
         self.counts: Counter[type] = Counter()
         self.errors = 0
         self.unprocessed = 0
@@ -87,6 +95,8 @@ class StrategyRunner:
         self._hooks[Timer] = "on_timer"
         self._hooks[FeedStatus] = "on_status"
         self._hooks[Gap] = "on_gap"
+        self._hooks[OrderUpdate] = "on_order"
+        self._hooks[Fill] = "on_fill"
         for event_type, hook in self._hooks.items():
             if _overrides(strategy, hook):
                 method = getattr(strategy, hook)
@@ -116,12 +126,17 @@ class StrategyRunner:
                     started = True
                     self._advance(batch[0].ts_recv)
                     await self._call("on_start", self.strategy.on_start, None)
+                    await self._deliver()
                 await self._dispatch(batch)
         finally:
             self.unprocessed += self.subscription.discard()
             if started:
                 with anyio.move_on_after(_ON_STOP_TIMEOUT_S, shield=True):
                     await self._call("on_stop", self.strategy.on_stop, None, fatal=False)
+            # Orders still working are cancelled (in-flight ones delivered first), so
+            # nothing is left open at the venue and the final portfolio is complete.
+            self.router.finish()
+            self.router.outbox.clear()
 
     async def _next_batch(self) -> list[Event] | None:
         if self.clock.virtual or not len(self.timers):
@@ -143,6 +158,9 @@ class StrategyRunner:
         async_handlers = self._async
         timers = self.timers
         last_prices = self.last_prices
+        last_quotes = self.last_quotes
+        router = self.router
+        broker = router.broker
         clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
         done = 0
         for event in batch:
@@ -154,8 +172,16 @@ class StrategyRunner:
             if ts > clock._now:
                 clock._now = ts
             event_type = type(event)
+            if broker.busy:
+                router.on_market(event)
+                if router.outbox:
+                    await self._deliver()
             if event_type is Trade:
                 last_prices[event.symbol] = event.price  # type: ignore[union-attr]
+                if router.sampling:
+                    router.maybe_sample(ts)
+            elif event_type is Quote:
+                last_quotes[event.symbol] = event  # type: ignore[union-attr]
             elif event_type is FeedStatus:
                 self.risk.on_feed_status(event)  # type: ignore[arg-type]
             done += 1
@@ -169,6 +195,8 @@ class StrategyRunner:
                     continue
             except Exception as exc:  # noqa: BLE001 - user code; reported, counted, maybe fatal
                 self._failed(self._hooks[event_type], exc)
+            if router.outbox:
+                await self._deliver()
             if self.stop_reason:
                 break
         self.counts.update(map(type, batch[:done] if done < len(batch) else batch))
@@ -181,6 +209,15 @@ class StrategyRunner:
             if type(batch[done - 1]) in MARKET_EVENT_TYPES:
                 self.risk.last_event_ns = last
 
+    async def _deliver(self) -> None:
+        """Hand order updates and fills to on_order / on_fill, in order (hooks may add more)."""
+        outbox = self.router.outbox
+        while outbox:
+            item = outbox.pop(0)
+            method = self._sync.get(type(item)) or self._async.get(type(item))
+            if method is not None:
+                await self._call(self._hooks[type(item)], method, item)
+
     async def _fire_timers(self, now_ns: int) -> None:
         while not self.stop_reason and (due := self.timers.pop_due(now_ns)) is not None:
             name, due_ns = due
@@ -190,6 +227,8 @@ class StrategyRunner:
             method = self._sync.get(Timer) or self._async.get(Timer)
             if method is not None:
                 await self._call("on_timer", method, timer)
+                if self.router.outbox:
+                    await self._deliver()
 
     async def _call(self, hook: str, method: Callable[..., Any], arg: Any, *, fatal: bool = True) -> None:
         try:

@@ -88,7 +88,7 @@ def generate(
             rate = intensity + 4.0
             t_ns += max(1_000, int(rng.expovariate(rate) * 1e9))
             intensity = base_intensity + (intensity - base_intensity) * math.exp(-0.8 * 0.25)
-            mid_ticks += round(rng.gauss(0, 20.0 * vol))
+            mid_ticks += round(rng.gauss(0, 45.0 * vol))
             spread = 1 if rng.random() < 0.85 else rng.randint(2, 8)
             bid = mid_ticks - spread // 2
             ask = bid + spread

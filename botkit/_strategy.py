@@ -9,8 +9,10 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Timer, Trade
+from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Side, Timer, Trade
 from ._exceptions import UsageError
+from ._orders import Fill, Order, OrderUpdate, TimeInForce
+from ._portfolio import Portfolio
 
 if TYPE_CHECKING:
     from ._runner import StrategyRunner
@@ -24,8 +26,6 @@ CHANNELS: dict[str, tuple[tuple[type, ...], str]] = {
     "books": ((BookSnapshot, BookDelta), "on_book"),
     "bars": ((Bar,), "on_bar"),
 }
-
-_ZERO = Decimal(0)
 
 
 class Strategy:
@@ -95,8 +95,17 @@ class Strategy:
     def on_gap(self, gap: Gap) -> Any:
         """Called when the feed skipped exchange sequence ids (missed trades)."""
 
+    def on_order(self, update: OrderUpdate) -> Any:
+        """Called when one of your orders changes state (submitted, accepted, rejected
+        with a reason, partially filled, filled, cancelled)."""
+
+    def on_fill(self, fill: Fill) -> Any:
+        """Called for each execution of one of your orders (the position is already updated)."""
+
     def on_stop(self) -> Any:
-        """Called once at the end: data exhausted, Ctrl-C, or a fatal error."""
+        """Called once at the end: data exhausted, Ctrl-C, or a fatal error. Orders sent
+        here still execute (in a backtest, at the last known quotes); whatever remains
+        open afterwards is cancelled."""
 
     # -- helpers ----------------------------------------------------------------------
 
@@ -126,7 +135,45 @@ class Strategy:
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""
-        return self._runner.positions.get(symbol or self._default_symbol(), _ZERO)
+        return self._runner.router.portfolio.position(symbol or self._default_symbol()).size
+
+    @property
+    def portfolio(self) -> Portfolio:
+        """Cash per asset, positions (average price, realised P&L, fees): read it, don't
+        change it."""
+        return self._runner.router.portfolio
+
+    def buy(self, size: Decimal | int | str, price: Decimal | int | str | None = None, *,
+            symbol: str | None = None, post_only: bool = False, ioc: bool = False) -> str:
+        """Buy ``size`` (base units): a market order, or a limit order at ``price``.
+
+        Size is rounded down to the lot, price down to the tick. Every order passes the
+        risk gate; a rejection arrives in :meth:`on_order` with the reason.
+
+        :param post_only: reject instead of taking liquidity (limit orders only).
+        :param ioc: immediate-or-cancel (limit orders): cancel what does not fill at once.
+        :returns: the client order id (for :meth:`cancel`).
+        :raises UsageError: if size or price is not a positive number (floats are refused:
+            they are not exact).
+        """
+        return self._order(Side.BUY, size, price, symbol, post_only, ioc)
+
+    def sell(self, size: Decimal | int | str, price: Decimal | int | str | None = None, *,
+             symbol: str | None = None, post_only: bool = False, ioc: bool = False) -> str:
+        """Sell ``size``: the mirror of :meth:`buy` (price rounded up to the tick)."""
+        return self._order(Side.SELL, size, price, symbol, post_only, ioc)
+
+    def cancel(self, client_id: str) -> None:
+        """Cancel an order; cancelling a finished or unknown order is a no-op."""
+        self._runner.router.cancel(client_id)
+
+    def cancel_all(self, symbol: str | None = None) -> int:
+        """Cancel all open orders (of ``symbol``); returns how many cancels were sent."""
+        return self._runner.router.cancel_all(symbol)
+
+    def open_orders(self) -> list[Order]:
+        """Orders sent and not yet finished."""
+        return self._runner.router.broker.open_orders()
 
     def set_timer(self, name: str, interval_s: float, *, repeat: bool = False) -> None:
         """Fire :meth:`on_timer` after ``interval_s`` seconds of engine time.
@@ -157,6 +204,11 @@ class Strategy:
                 "use the helpers from on_start() or later hooks, not from __init__"
             )
         return self._bk
+
+    def _order(self, side: Side, size: Any, price: Any, symbol: str | None, post_only: bool, ioc: bool) -> str:
+        tif = TimeInForce.IOC if ioc else TimeInForce.GTC
+        return self._runner.router.submit(symbol or self._default_symbol(), side, size, price,
+                                          post_only=post_only, tif=tif)
 
     def _default_symbol(self) -> str:
         if self.symbols:

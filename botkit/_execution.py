@@ -1,0 +1,185 @@
+"""The order router: strategy intents -> rounding -> risk gate -> broker -> portfolio.
+
+It also keeps the run's trading record (equity curve, fills, order counts) for the
+report. Everything here runs inside the strategy task, in event order.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from ._clock import Clock
+from ._events import Side
+from ._exceptions import UsageError
+from ._instruments import Instrument, instrument_for
+from ._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
+from ._paper import PaperBroker
+from ._portfolio import Portfolio
+from ._risk import RiskManager
+
+__all__ = ["OrderRouter"]
+
+log = logging.getLogger("botkit.orders")
+
+_ZERO = Decimal(0)
+_EQUITY_EVERY_NS = 1_000_000_000  # equity sample period (event time) while a position is open
+
+
+class OrderRouter:
+    """Turns a strategy's buy/sell/cancel calls into orders and books what comes back."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        risk: RiskManager,
+        broker: PaperBroker,
+        portfolio: Portfolio,
+        *,
+        venue: str = "binance",
+        instruments: dict[str, Instrument] | None = None,
+        quote_asset: str = "USDT",
+    ) -> None:
+        self.clock = clock
+        self.risk = risk
+        self.broker = broker
+        self.portfolio = portfolio
+        self.venue = venue
+        self.quote_asset = quote_asset
+        self._instruments = instruments or {}
+        self._next_id = 0
+        #: Updates and fills waiting to be delivered to the strategy, in order.
+        self.outbox: list[OrderUpdate | Fill] = []
+        self.orders = 0
+        self.rejected = 0
+        self.fills: list[Fill] = []
+        self.closing_pnls: list[Decimal] = []
+        self.equity_curve: list[tuple[int, Decimal]] = []
+        self.marks: dict[str, Decimal] = {}
+        self._last_sample = 0
+        self._open_since: int | None = None
+        self.exposure_ns = 0
+        risk.on_kill = self._on_kill
+
+    def instrument(self, symbol: str) -> Instrument:
+        """Metadata for ``symbol`` (config overrides, else inferred)."""
+        return instrument_for(symbol, self._instruments)
+
+    def submit(self, symbol: str, side: Side, size: Decimal, price: Decimal | None, *,
+               post_only: bool = False, tif: TimeInForce = TimeInForce.GTC) -> str:
+        """Send an order; returns its client id. Rejections arrive via ``on_order``.
+
+        :raises UsageError: for sizes/prices that are not positive numbers.
+        """
+        size, price = _decimal(size, "size"), None if price is None else _decimal(price, "price")
+        if post_only and price is None:
+            raise UsageError("post_only needs a limit price")
+        now = self.clock.now_ns()
+        self._next_id += 1
+        client_id = f"bk-{self._next_id}"
+        inst = self.instrument(symbol)
+        rounded_size = inst.round_size(size)
+        rounded_price = None if price is None else inst.round_price(price, side)
+        order = Order(client_id, self.venue, symbol, side, OrderType.MARKET if price is None else OrderType.LIMIT,
+                      rounded_size, rounded_price, tif, post_only, now)
+        self.orders += 1
+        reason = self._validate(order, inst)
+        if not reason:
+            ref = self.marks.get(symbol)
+            reason = self.risk.check_order(order, self.portfolio.position(symbol).size, self.broker.open_orders(), ref)
+        if reason:
+            self.rejected += 1
+            log.info("order %s rejected: %s", client_id, reason)
+            self.outbox.append(OrderUpdate(client_id, symbol, OrderStatus.REJECTED, _ZERO, order.size, reason, now))
+            return client_id
+        self.outbox.append(OrderUpdate(client_id, symbol, OrderStatus.SUBMITTED, _ZERO, order.size, "", now))
+        self.broker.submit(order, inst, now)
+        return client_id
+
+    def cancel(self, client_id: str) -> None:
+        """Cancel an order (idempotent: unknown or finished orders are ignored)."""
+        self.broker.cancel(client_id, self.clock.now_ns())
+
+    def cancel_all(self, symbol: str | None = None) -> int:
+        """Cancel every open order (of ``symbol``); returns how many cancels were sent."""
+        orders = [o for o in self.broker.open_orders() if symbol is None or o.symbol == symbol]
+        for order in orders:
+            self.cancel(order.client_id)
+        return len(orders)
+
+    def on_market(self, event: object) -> None:
+        """Feed a market event to the broker and book what happened."""
+        results = self.broker.on_event(event)  # type: ignore[arg-type]
+        if results:
+            self._book(results)
+
+    @property
+    def sampling(self) -> bool:
+        """True while a position is open (equity moves with the market)."""
+        return self._open_since is not None
+
+    def maybe_sample(self, now: int) -> None:
+        """Sample equity (marks = last trades) at most once a second of engine time, and
+        only while a position is open (flat equity does not move)."""
+        if self._open_since is not None and now - self._last_sample >= _EQUITY_EVERY_NS:
+            self._sample(now)
+
+    def finish(self) -> None:
+        """End of run: deliver in-flight orders, cancel the rest, take a last sample."""
+        now = self.clock.now_ns()
+        self._book(self.broker.finish(now))
+        self._sample(now)
+        if self._open_since is not None:
+            self.exposure_ns += now - self._open_since
+            self._open_since = None
+
+    def _book(self, results: list[OrderUpdate | Fill]) -> None:
+        for item in results:
+            if type(item) is Fill:
+                before = self.portfolio.position(item.symbol).size
+                realised = self.portfolio.apply(item, self.instrument(item.symbol))
+                after = self.portfolio.position(item.symbol).size
+                self.fills.append(item)
+                if before and abs(after) < abs(before) or (before and after and (before > 0) != (after > 0)):
+                    self.closing_pnls.append(realised - item.fee)
+                self._track_exposure(before, after, item.ts_recv)
+                self.marks.setdefault(item.symbol, item.price)
+                self._sample(item.ts_recv)
+            self.outbox.append(item)
+
+    def _track_exposure(self, before: Decimal, after: Decimal, ts: int) -> None:
+        if not before and after:
+            self._open_since = ts
+        elif before and not after and self._open_since is not None:
+            self.exposure_ns += ts - self._open_since
+            self._open_since = None
+
+    def _sample(self, now: int) -> None:
+        equity = self.portfolio.equity(self.quote_asset, self.marks)
+        self._last_sample = now
+        self.equity_curve.append((now, equity))
+        self.risk.on_equity(equity, now)
+
+    def _validate(self, order: Order, inst: Instrument) -> str:
+        if order.size <= 0:
+            return f"size rounds to 0 at lot size {inst.lot_size}"
+        ref = order.price if order.price is not None else self.marks.get(order.symbol)
+        if ref is not None and ref * order.size < inst.min_notional:
+            return f"notional {ref * order.size} below the minimum {inst.min_notional}"
+        return ""
+
+    def _on_kill(self, reason: str) -> None:
+        cancelled = self.cancel_all()
+        log.error("kill switch (%s): cancelling %d open orders, trading halted", reason, cancelled)
+
+
+def _decimal(value: object, name: str) -> Decimal:
+    if isinstance(value, float):
+        raise UsageError(f"{name} must be a Decimal, int or str, not float {value!r} (floats are not exact)")
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except ArithmeticError:
+        raise UsageError(f"{name} must be a number, got {value!r}") from None
+    if not number.is_finite() or number <= 0:
+        raise UsageError(f"{name} must be positive, got {value!r}")
+    return number

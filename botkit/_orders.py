@@ -1,0 +1,88 @@
+"""Orders and what happens to them: typed, frozen, exact.
+
+A strategy calls ``self.buy(...)``/``self.sell(...)``; the engine turns that into an
+:class:`Order`, the risk gate accepts or rejects it, the broker (paper or venue) works
+it, and the strategy hears back through ``on_order`` (:class:`OrderUpdate`) and
+``on_fill`` (:class:`Fill`).
+"""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal
+
+import attrs
+
+from ._events import Side
+
+__all__ = ["Fill", "Order", "OrderStatus", "OrderType", "OrderUpdate", "TimeInForce"]
+
+
+class OrderType(enum.Enum):
+    """Market or limit."""
+
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class TimeInForce(enum.Enum):
+    """How long a limit order lives: until cancelled, or immediate-or-cancel."""
+
+    GTC = "gtc"
+    IOC = "ioc"
+
+
+class OrderStatus(enum.Enum):
+    """Lifecycle states reported in :class:`OrderUpdate`."""
+
+    SUBMITTED = "submitted"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen
+class Order:
+    """An order as submitted (prices and sizes already rounded to the instrument)."""
+
+    client_id: str
+    venue: str
+    symbol: str
+    side: Side
+    type: OrderType
+    size: Decimal
+    price: Decimal | None
+    time_in_force: TimeInForce
+    post_only: bool
+    ts_submitted: int
+
+
+@attrs.frozen
+class OrderUpdate:
+    """An order changed state; ``reason`` says why for rejections and cancels."""
+
+    client_id: str
+    symbol: str
+    status: OrderStatus
+    filled: Decimal
+    remaining: Decimal
+    reason: str
+    ts_recv: int
+
+
+@attrs.frozen
+class Fill:
+    """Part or all of an order executed. ``fee`` is in ``fee_asset`` (the quote asset)."""
+
+    client_id: str
+    venue: str
+    symbol: str
+    side: Side
+    price: Decimal
+    size: Decimal
+    fee: Decimal
+    fee_asset: str
+    liquidity: str  # "maker" or "taker"
+    ts_recv: int

@@ -1,0 +1,110 @@
+"""Positions, cash per asset and P&L, in exact decimals.
+
+Average-cost accounting: adding to a position moves its average price; reducing it
+realises ``(exit - average) x size`` (sign-adjusted for shorts); crossing through zero
+realises the closed part and opens the rest at the fill price. Fees are paid in the
+quote asset and kept apart from realised P&L (``net = realised - fees``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from ._events import Side
+from ._instruments import Instrument
+from ._orders import Fill
+
+__all__ = ["Portfolio", "Position"]
+
+_ZERO = Decimal(0)
+
+
+@attrs.define
+class Position:
+    """One symbol's position. ``size`` is signed (negative = short)."""
+
+    symbol: str
+    size: Decimal = _ZERO
+    avg_price: Decimal = _ZERO
+    realised_pnl: Decimal = _ZERO
+    fees: Decimal = _ZERO
+
+    def unrealised_pnl(self, mark: Decimal) -> Decimal:
+        """P&L of the open size if closed at ``mark``."""
+        return (mark - self.avg_price) * self.size
+
+
+class Portfolio:
+    """Cash per asset and positions per symbol, updated by fills.
+
+    Example::
+
+        portfolio = Portfolio({"USDT": Decimal(10_000)})
+        portfolio.apply(fill, instrument)
+        portfolio.equity("USDT", {"BTCUSDT": last_price})
+    """
+
+    def __init__(self, cash: dict[str, Decimal] | None = None) -> None:
+        self.cash: dict[str, Decimal] = dict(cash or {})
+        self.starting_cash = dict(self.cash)
+        self.positions: dict[str, Position] = {}
+        self.instruments: dict[str, Instrument] = {}
+        self.fees = _ZERO
+        self.realised_pnl = _ZERO
+
+    def position(self, symbol: str) -> Position:
+        """The position in ``symbol`` (flat if never traded)."""
+        pos = self.positions.get(symbol)
+        if pos is None:
+            pos = self.positions[symbol] = Position(symbol)
+        return pos
+
+    def apply(self, fill: Fill, instrument: Instrument) -> Decimal:
+        """Book ``fill``; returns the P&L it realised (before fees)."""
+        self.instruments[fill.symbol] = instrument
+        pos = self.position(fill.symbol)
+        signed = fill.size if fill.side is Side.BUY else -fill.size
+        notional = fill.price * fill.size
+        base, quote = instrument.base, instrument.quote
+        self.cash[quote] = self.cash.get(quote, _ZERO) - (notional if signed > 0 else -notional) - fill.fee
+        self.cash[base] = self.cash.get(base, _ZERO) + signed
+        realised = _ZERO
+        if pos.size == 0 or (pos.size > 0) == (signed > 0):
+            new_size = pos.size + signed
+            pos.avg_price = (pos.avg_price * abs(pos.size) + fill.price * fill.size) / abs(new_size)
+            pos.size = new_size
+        else:
+            closed = min(abs(signed), abs(pos.size))
+            direction = 1 if pos.size > 0 else -1
+            realised = (fill.price - pos.avg_price) * closed * direction
+            new_size = pos.size + signed
+            if new_size == 0:
+                pos.avg_price = _ZERO
+            elif (new_size > 0) != (pos.size > 0):
+                pos.avg_price = fill.price  # flipped: the remainder opened at this fill
+            pos.size = new_size
+        pos.realised_pnl += realised
+        pos.fees += fill.fee
+        self.realised_pnl += realised
+        self.fees += fill.fee
+        return realised
+
+    def equity(self, quote: str, marks: dict[str, Decimal]) -> Decimal:
+        """Total value in ``quote``: its cash plus every base asset held, marked at
+        ``marks`` (symbol -> price) for symbols quoted in ``quote``."""
+        total = self.cash.get(quote, _ZERO)
+        for symbol, instrument in self.instruments.items():
+            if instrument.quote == quote:
+                held = self.cash.get(instrument.base, _ZERO)
+                if held:
+                    total += held * marks.get(symbol, self.position(symbol).avg_price)
+        return total
+
+    def unrealised_pnl(self, marks: dict[str, Decimal]) -> Decimal:
+        """Sum of open positions' P&L at ``marks``."""
+        return sum(
+            (pos.unrealised_pnl(marks[sym]) for sym, pos in self.positions.items() if pos.size and sym in marks),
+            _ZERO,
+        )
