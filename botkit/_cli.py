@@ -45,6 +45,13 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
         "--max-errors", type=int, default=0, metavar="N",
         help="strategy exceptions tolerated (logged, trading halted) before the run fails (default 0)",
     )
+    command.add_argument("--config", metavar="FILE", help="TOML config: risk limits, fees, cash, instruments")
+    command.add_argument("--report", metavar="DIR", help="write report.png (equity, drawdown, fills) and report.html")
+    command.add_argument("--latency-ms", type=float, metavar="MS", help="paper order latency (overrides config)")
+    command.add_argument("--fee-bps", metavar="BPS", help="maker and taker fee in basis points (overrides config)")
+    command.add_argument("--slippage-bps", metavar="BPS", help="market order slippage (overrides config)")
+    command.add_argument("--cash", action="append", default=[], metavar="ASSET=AMOUNT",
+                         help="starting cash, e.g. USDT=10000 (repeatable; overrides config)")
     _common(command)
 
 

@@ -6,13 +6,17 @@ import argparse
 import json
 import sys
 import zlib
+from decimal import Decimal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+import attrs
+
 from ._codec import to_json
+from ._config import Config, load_config
 from ._engine import Engine, RunSummary
 from ._exceptions import BotkitError, ConfigError
 from ._loader import load_strategy
@@ -28,20 +32,20 @@ __all__ = ["backtest", "decode", "exchange_sim", "record", "run"]
 
 def backtest(args: argparse.Namespace) -> int:
     """``botkit backtest``: full-speed replay on event time."""
-    _check_max_errors(args)
+    options = _engine_options(args)
     _require_file(args.data, "data file")
     strategy = load_strategy(args.strategy_file, args.strategy)()
     source = ReplaySource(args.data, venue=args.venue)
-    engine = Engine(strategy, source, max_strategy_errors=args.max_errors, handle_signals=True)
+    engine = Engine(strategy, source, handle_signals=True, **options)
     monitors = [progress_monitor(source)] if _interactive(args) else []
-    return _finish(engine, lambda: engine.run(monitors=monitors), args.json, backend=args.backend)[0]
+    return _finish(engine, lambda: engine.run(monitors=monitors), args, backend=args.backend)[0]
 
 
 def run(args: argparse.Namespace) -> int:
     """``botkit run``: the live path (embedded simulator, a URL, or the venue itself)."""
     from .sources._websocket import WebSocketSource
 
-    _check_max_errors(args)
+    options = _engine_options(args)
     strategy = load_strategy(args.strategy_file, args.strategy)()
     venue = args.venue or strategy.venue or "binance"
     parser_for(venue)  # validate before connecting
@@ -55,9 +59,9 @@ def run(args: argparse.Namespace) -> int:
         data = _data_or_sample(args.data)
         source = WebSocketSource(venue=venue, end_on_normal_close=True)
         services.append(_simulator_service(data, args.speed, source))
-    engine = Engine(strategy, source, max_strategy_errors=args.max_errors, handle_signals=True)
+    engine = Engine(strategy, source, handle_signals=True, **options)
     monitors = [_stop_after(engine, args.duration)] if args.duration else []
-    code, summary = _finish(engine, lambda: engine.run(monitors=monitors, services=services), args.json, backend="trio")
+    code, summary = _finish(engine, lambda: engine.run(monitors=monitors, services=services), args, backend="trio")
     if embedded and code == 0 and summary.stopped_by == "end of data":
         print(f"botkit: the sample recording ended after {summary.events} events (the simulator closed the feed)",
               file=sys.stderr)
@@ -78,7 +82,7 @@ def record(args: argparse.Namespace) -> int:
     source = WebSocketSource(url, venue=venue, on_frame=recorder.add)
     engine = Engine(_RecordOnly(), source, handle_signals=True)
     monitors = [recorder.run] + ([_stop_after(engine, args.duration)] if args.duration else [])
-    code, _ = _finish(engine, lambda: engine.run(monitors=monitors), args.json, backend="trio")
+    code, _ = _finish(engine, lambda: engine.run(monitors=monitors), args, backend="trio")
     print(f"botkit: recorded {recorder.frames} frames to {args.out}", file=sys.stderr)
     return code
 
@@ -150,15 +154,24 @@ class _RecordOnly(Strategy):
 
 
 def _finish(
-    engine: Engine, go: Callable[[], Awaitable[RunSummary]], as_json: bool, *, backend: str
+    engine: Engine, go: Callable[[], Awaitable[RunSummary]], args: argparse.Namespace, *, backend: str
 ) -> tuple[int, RunSummary]:
     error: BotkitError | None = None
+    report = getattr(args, "report", None)
+    engine.router.record_prices = bool(report)
     try:
         summary = anyio.run(go, backend=backend)
     except BotkitError as exc:
         error = exc
         summary = engine.partial_summary(str(exc))
-    if as_json:
+    if report:
+        from ._report_files import write_report
+
+        router = engine.router
+        title = f"{type(engine.strategy).__name__} on {engine.source.describe()}"
+        paths = write_report(report, summary, router.equity_curve, router.prices, router.fills, title)
+        print(f"botkit: report written: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    if args.json:
         print(json.dumps(summary.to_dict(), separators=(",", ":")))
     else:
         from ._report import print_summary
@@ -233,9 +246,40 @@ def _require_file(path: str, what: str) -> None:
         raise ConfigError(f"{what} not found: {path}")
 
 
-def _check_max_errors(args: argparse.Namespace) -> None:
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Engine keyword arguments from ``--config`` and the flags that override it."""
     if args.max_errors < 0:
         raise ConfigError(f"--max-errors must be >= 0, got {args.max_errors}")
+    config = load_config(args.config) if args.config else Config()
+    options = config.engine_options()
+    paper = options["paper"]
+    changes: dict[str, Any] = {}
+    if args.latency_ms is not None:
+        if args.latency_ms < 0:
+            raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
+        changes["latency_ms"] = args.latency_ms
+    if args.fee_bps is not None:
+        changes["maker_fee_bps"] = changes["taker_fee_bps"] = _flag_decimal("--fee-bps", args.fee_bps)
+    if args.slippage_bps is not None:
+        changes["slippage_bps"] = _flag_decimal("--slippage-bps", args.slippage_bps)
+    options["paper"] = attrs.evolve(paper, **changes)
+    for item in args.cash:
+        asset, eq, amount = item.partition("=")
+        if not eq or not asset:
+            raise ConfigError(f"--cash {item!r}: expected ASSET=AMOUNT, e.g. USDT=10000")
+        options["starting_cash"][asset.upper()] = _flag_decimal("--cash", amount)
+    options["max_strategy_errors"] = args.max_errors
+    return options
+
+
+def _flag_decimal(flag: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise ConfigError(f"{flag} {text!r}: not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{flag} {text!r}: must be a number >= 0")
+    return value
 
 
 def _interactive(args: argparse.Namespace) -> bool:

@@ -59,6 +59,10 @@ class OrderRouter:
         self._last_sample = 0
         self._open_since: int | None = None
         self.exposure_ns = 0
+        #: (ts, last trade price) once per second of engine time, when ``record_prices``.
+        self.prices: list[tuple[int, Decimal]] = []
+        self.record_prices = False
+        self._price_sampled = 0
         risk.on_kill = self._on_kill
 
     def instrument(self, symbol: str) -> Instrument:
@@ -117,6 +121,12 @@ class OrderRouter:
     def sampling(self) -> bool:
         """True while a position is open (equity moves with the market)."""
         return self._open_since is not None
+
+    def sample_price(self, price: Decimal, now: int) -> None:
+        """Keep a 1-per-second price series for the report's trades plot."""
+        if now - self._price_sampled >= _EQUITY_EVERY_NS:
+            self._price_sampled = now
+            self.prices.append((now, price))
 
     def maybe_sample(self, now: int) -> None:
         """Sample equity (marks = last trades) at most once a second of engine time, and

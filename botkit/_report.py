@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -33,4 +36,28 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
         table.add_row("trading halted", halt["reason"])
     if summary.error:
         table.add_row("error", summary.error)
-    (console or Console()).print(table)
+    console = console or Console()
+    console.print(table)
+    trading = summary.trading
+    if trading and trading.get("orders"):
+        console.print(_trading_table(trading))
+
+
+def _trading_table(t: dict[str, Any]) -> Table:
+    table = Table(title=f"trading ({t['quote_asset']}, paper)", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    pct = f" ({t['return_pct']:+.3f} %)" if t.get("return_pct") is not None else ""
+    table.add_row("total return", f"{Decimal(t['total_return']):,.4f}{pct}")
+    table.add_row("realised P&L", f"{Decimal(t['realised_pnl']):,.4f}")
+    table.add_row("fees", f"{Decimal(t['fees']):,.4f}")
+    table.add_row("orders / fills / rejected", f"{t['orders']} / {t['fills']} / {t['rejected']}")
+    table.add_row("win rate", "n/a" if t["win_rate"] is None else f"{t['win_rate'] * 100:.1f} %")
+    dd_pct = f" ({t['max_drawdown_pct']:.3f} %)" if t.get("max_drawdown_pct") is not None else ""
+    table.add_row("max drawdown", f"{Decimal(t['max_drawdown']):,.4f}{dd_pct}")
+    table.add_row("Sharpe (1-min, annualised)", "n/a" if t["sharpe"] is None else f"{t['sharpe']:.2f}")
+    table.add_row("exposure", f"{t['exposure'] * 100:.1f} %")
+    table.add_row("final equity", f"{Decimal(t['final_equity']):,.4f}")
+    if t.get("kill_switch"):
+        table.add_row("kill switch", t["kill_switch"])
+    return table

@@ -161,6 +161,7 @@ class StrategyRunner:
         last_quotes = self.last_quotes
         router = self.router
         broker = router.broker
+        record_prices = router.record_prices
         clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
         done = 0
         for event in batch:
@@ -180,6 +181,8 @@ class StrategyRunner:
                 last_prices[event.symbol] = event.price  # type: ignore[union-attr]
                 if router.sampling:
                     router.maybe_sample(ts)
+                if record_prices:
+                    router.sample_price(event.price, ts)  # type: ignore[union-attr]
             elif event_type is Quote:
                 last_quotes[event.symbol] = event  # type: ignore[union-attr]
             elif event_type is FeedStatus:

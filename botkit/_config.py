@@ -1,0 +1,200 @@
+"""The TOML configuration file, validated with messages that name the bad key and value.
+
+Example ``botkit.toml`` (every key optional)::
+
+    venue = "binance"
+    symbols = ["BTCUSDT"]
+    mode = "paper"                  # "live" (real orders) is not available yet
+    quote_asset = "USDT"
+
+    [paper]
+    starting_cash = { USDT = "10000" }
+    latency_ms = 5
+    slippage_bps = "1"
+
+    [fees]
+    maker_bps = "10"
+    taker_bps = "10"
+
+    [risk]
+    max_position = "0.5"
+    max_order_notional = "5000"
+    max_open_orders = 10
+    max_orders_per_second = 5
+    max_daily_loss = "200"
+    max_drawdown = "300"
+    stale_after_ms = 5000
+
+    [instruments.BTCUSDT]
+    tick_size = "0.01"
+    lot_size = "0.00001"
+    min_notional = "5"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+
+from ._exceptions import ConfigError
+from ._instruments import Instrument, instrument_for
+from ._paper import PaperConfig
+from ._risk import RiskLimits
+
+__all__ = ["Config", "load_config"]
+
+
+def _positive(_: object, attribute: attrs.Attribute, value: object) -> None:  # type: ignore[type-arg]
+    if value is not None and not value > 0:  # type: ignore[operator]
+        raise ValueError(f"{attribute.name} must be > 0, got {value}")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute, value: object) -> None:  # type: ignore[type-arg]
+    if value is not None and value < 0:  # type: ignore[operator]
+        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+
+
+@attrs.frozen
+class PaperSection:
+    """``[paper]``: simulated execution."""
+
+    starting_cash: dict[str, Decimal] = attrs.field(factory=lambda: {"USDT": Decimal(10_000)})
+    latency_ms: float = attrs.field(default=5.0, validator=_non_negative)
+    slippage_bps: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+
+
+@attrs.frozen
+class FeesSection:
+    """``[fees]`` in basis points of notional."""
+
+    maker_bps: Decimal = attrs.field(default=Decimal(10), validator=_non_negative)
+    taker_bps: Decimal = attrs.field(default=Decimal(10), validator=_non_negative)
+
+
+@attrs.frozen
+class RiskSection:
+    """``[risk]``: see :class:`botkit.RiskLimits`."""
+
+    max_position: Decimal | None = attrs.field(default=None, validator=_positive)
+    max_order_notional: Decimal | None = attrs.field(default=None, validator=_positive)
+    max_open_orders: int | None = attrs.field(default=None, validator=_positive)
+    max_orders_per_second: float | None = attrs.field(default=None, validator=_positive)
+    max_daily_loss: Decimal | None = attrs.field(default=None, validator=_positive)
+    max_drawdown: Decimal | None = attrs.field(default=None, validator=_positive)
+    stale_after_ms: float = attrs.field(default=30_000.0, validator=_positive)
+    halt_on_strategy_error: bool = True
+
+
+@attrs.frozen
+class InstrumentSection:
+    """``[instruments.SYMBOL]``."""
+
+    tick_size: Decimal = attrs.field(validator=_positive)
+    lot_size: Decimal = attrs.field(validator=_positive)
+    min_notional: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    base: str | None = None
+    quote: str | None = None
+
+
+@attrs.frozen
+class Config:
+    """The whole configuration; :meth:`engine_options` maps it onto :class:`~botkit.Engine`."""
+
+    venue: str = "binance"
+    symbols: list[str] = attrs.field(factory=list)
+    mode: str = attrs.field(default="paper", validator=attrs.validators.in_(["paper", "live"]))
+    quote_asset: str = "USDT"
+    paper: PaperSection = attrs.field(factory=PaperSection)
+    fees: FeesSection = attrs.field(factory=FeesSection)
+    risk: RiskSection = attrs.field(factory=RiskSection)
+    instruments: dict[str, InstrumentSection] = attrs.field(factory=dict)
+
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~botkit.Engine`.
+
+        :raises ConfigError: for ``mode = "live"`` (real orders are not available yet).
+        """
+        if self.mode == "live":
+            raise ConfigError(
+                "mode = 'live': real order placement is not available yet; botkit trades on paper "
+                "(set mode = 'paper')"
+            )
+        r = self.risk
+        risk = RiskLimits(
+            stale_after_s=r.stale_after_ms / 1000, halt_on_strategy_error=r.halt_on_strategy_error,
+            max_position=r.max_position, max_order_notional=r.max_order_notional,
+            max_open_orders=r.max_open_orders, max_orders_per_second=r.max_orders_per_second,
+            max_daily_loss=r.max_daily_loss, max_drawdown=r.max_drawdown,
+        )
+        paper = PaperConfig(
+            latency_ms=self.paper.latency_ms, slippage_bps=self.paper.slippage_bps,
+            maker_fee_bps=self.fees.maker_bps, taker_fee_bps=self.fees.taker_bps,
+        )
+        instruments = {}
+        for symbol, section in self.instruments.items():
+            guess = instrument_for(symbol)
+            instruments[symbol] = Instrument(
+                symbol, section.base or guess.base, section.quote or guess.quote,
+                section.tick_size, section.lot_size, section.min_notional,
+            )
+        return {
+            "risk": risk,
+            "paper": paper,
+            "starting_cash": dict(self.paper.starting_cash),
+            "instruments": instruments,
+            "quote_asset": self.quote_asset,
+        }
+
+
+def _decimal(value: Any, _: type) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"expected a number, got {value!r}")
+    try:
+        number = Decimal(str(value))  # TOML floats go through their shortest repr: 0.1 stays 0.1
+    except InvalidOperation:
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+_converter.register_structure_hook(Decimal, _decimal)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML config file.
+
+    :raises ConfigError: naming the file, the key and the bad value.
+    """
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {path}: not UTF-8 text") from None
+    try:
+        return _converter.structure(data, Config)
+    except cattrs.BaseValidationError as exc:
+        problems = "; ".join(_describe(line) for line in cattrs.transform_error(exc, format_exception=_format))
+        raise ConfigError(f"config {path}: {problems}") from None
+
+
+def _format(exc: BaseException, type_: type | None) -> str:
+    if isinstance(exc, ValueError) and str(exc) and not isinstance(exc, cattrs.BaseValidationError):
+        return f"invalid value ({exc})"
+    return cattrs.v.format_exception(exc, type_)
+
+
+def _describe(line: str) -> str:
+    # cattrs says "invalid value for type, expected int @ $.risk.max_open_orders".
+    message, _, where = line.rpartition(" @ ")
+    key = where.removeprefix("$").lstrip(".") or "(top level)"
+    return f"{key}: {message}" if message else line
