@@ -129,10 +129,15 @@ class OrderRouter:
             self.prices.append((now, price))
 
     def maybe_sample(self, now: int) -> None:
-        """Sample equity (marks = last trades) at most once a second of engine time, and
-        only while a position is open (flat equity does not move)."""
-        if self._open_since is not None and now - self._last_sample >= _EQUITY_EVERY_NS:
+        """While a position is open: mark equity to the last trade for the risk limits
+        (every trade: a kill switch must not wait), and record it for the equity curve
+        at most once a second of engine time."""
+        if self._open_since is None:
+            return
+        if now - self._last_sample >= _EQUITY_EVERY_NS:
             self._sample(now)
+        else:
+            self.risk.on_equity(self.portfolio.equity(self.quote_asset, self.marks), now)
 
     def finish(self) -> None:
         """End of run: deliver in-flight orders, cancel the rest, take a last sample."""

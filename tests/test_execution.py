@@ -1,0 +1,228 @@
+"""Orders through the engine: paper fills, latency, risk rules, kill switch, shutdown."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import botkit
+from botkit._clock import VirtualClock
+from botkit._risk import RiskManager
+
+from .helpers import MS, T0
+
+pytestmark = pytest.mark.anyio
+D = Decimal
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def tr(i: int, price: str, ms: int, size: str = "1") -> botkit.Trade:
+    return botkit.Trade("binance", "BTCUSDT", D(price), D(size), botkit.Side.SELL, i, 0, T0 + ms * MS)
+
+
+def qt(i: int, bid: str, ask: str, ms: int, size: str = "5") -> botkit.Quote:
+    return botkit.Quote("binance", "BTCUSDT", D(bid), D(size), D(ask), D(size), i, 0, T0 + ms * MS)
+
+
+class Scripted(botkit.Strategy):
+    """Runs ``script(self, event)`` on each market event; records order updates and fills."""
+
+    symbols = ("BTCUSDT",)
+    channels = ("trades", "quotes")
+
+    def __init__(self, script) -> None:
+        self.script = script
+        self.updates: list[botkit.OrderUpdate] = []
+        self.fills: list[botkit.Fill] = []
+        self.ids: dict[str, str] = {}
+
+    def on_trade(self, trade: botkit.Trade) -> None:
+        self.script(self, trade)
+
+    def on_quote(self, quote: botkit.Quote) -> None:
+        self.script(self, quote)
+
+    def on_order(self, update: botkit.OrderUpdate) -> None:
+        self.updates.append(update)
+
+    def on_fill(self, fill: botkit.Fill) -> None:
+        self.fills.append(fill)
+
+    def statuses(self, client_id: str) -> list[str]:
+        return [u.status.value for u in self.updates if u.client_id == client_id]
+
+
+async def run(strategy: botkit.Strategy, events: list, **kwargs) -> botkit.RunSummary:
+    kwargs.setdefault("paper", botkit.PaperConfig(latency_ms=2, maker_fee_bps=1, taker_fee_bps=5))
+    with anyio.fail_after(10):
+        return await botkit.Engine(strategy, botkit.MemorySource(events), **kwargs).run()
+
+
+def at(ms: int, action):
+    """A script that performs ``action(strategy)`` on the event stamped ``ms``."""
+
+    def script(strategy: Scripted, event) -> None:
+        if event.ts_recv == T0 + ms * MS:
+            action(strategy)
+
+    return script
+
+
+async def test_market_buy_fills_at_the_ask_known_on_arrival_after_latency() -> None:
+    s = Scripted(at(0, lambda s: s.ids.setdefault("a", s.buy("0.5"))))
+    # Sent at 0 ms, arrives at 2 ms: the 1 ms quote is the touch then, not the 0 ms one.
+    await run(s, [qt(1, "99", "100", 0), qt(2, "100", "101", 1), qt(3, "105", "106", 2), tr(4, "100", 5)])
+    assert s.statuses(s.ids["a"]) == ["submitted", "accepted", "filled"]
+    (f,) = s.fills
+    assert (f.price, f.size, f.liquidity, f.ts_recv) == (D(101), D("0.5"), "taker", T0 + 2 * MS)
+    assert f.fee == D(101) * D("0.5") * 5 / 10_000
+    assert s.position() == D("0.5")
+
+
+async def test_resting_limit_fills_only_on_trades_through_its_price() -> None:
+    s = Scripted(at(0, lambda s: s.ids.setdefault("a", s.buy("2", "100"))))
+    events = [qt(1, "100", "101", 0), tr(2, "100", 5), tr(3, "99.99", 6, "0.5"), tr(4, "99", 7, "3")]
+    summary = await run(s, events)
+    # The at-price trade does not fill (we are last in the queue); through-trades fill
+    # at our limit, at most their size.
+    assert [(f.price, f.size, f.liquidity) for f in s.fills] == [(D(100), D("0.5"), "maker"), (D(100), D("1.5"), "maker")]
+    assert s.statuses(s.ids["a"]) == ["submitted", "accepted", "partially_filled", "filled"]
+    assert summary.trading["fills"] == 2
+
+
+async def test_latency_decides_which_trades_can_fill() -> None:
+    events = [qt(1, "100", "101", 0), tr(2, "99", 3), tr(3, "100.5", 10)]
+
+    async def fills_with(latency: float) -> list[Decimal]:
+        s = Scripted(at(0, lambda s: s.buy("1", "100")))
+        await run(s, events, paper=botkit.PaperConfig(latency_ms=latency))
+        return [f.price for f in s.fills]
+
+    assert await fills_with(1) == [D(100)]  # arrives at 1 ms: the 3 ms trade through 100 fills it
+    assert await fills_with(5) == []  # arrives at 5 ms: that trade happened before it got there
+
+
+async def test_post_only_that_would_cross_is_rejected_and_ioc_remainder_cancelled() -> None:
+    def script(s: Scripted) -> None:
+        s.ids["post"] = s.buy("1", "101", post_only=True)
+        s.ids["ioc"] = s.buy("8", "101", ioc=True)
+
+    s = Scripted(at(0, script))
+    await run(s, [qt(1, "100", "101", 0), tr(2, "100", 5)])
+    assert s.statuses(s.ids["post"])[-1] == "rejected"
+    assert [u.reason for u in s.updates if u.status.value == "rejected"] == ["post-only order would take liquidity"]
+    assert s.statuses(s.ids["ioc"]) == ["submitted", "accepted", "partially_filled", "cancelled"]
+    assert sum(f.size for f in s.fills) == D(5)  # the displayed ask size
+
+
+async def test_cancel_is_idempotent_and_shutdown_cancels_the_rest() -> None:
+    def place(s: Scripted) -> None:
+        s.ids["a"] = s.buy("1", "90")
+        s.ids["b"] = s.sell("1", "120")
+
+    def cancel_twice(s: Scripted) -> None:
+        s.cancel(s.ids["a"])
+        s.cancel(s.ids["a"])
+        s.cancel("no-such-order")
+
+    def script(s: Scripted, event) -> None:
+        if event.ts_recv == T0:
+            place(s)
+        elif event.ts_recv == T0 + 5 * MS:
+            cancel_twice(s)
+
+    s = Scripted(script)
+    summary = await run(s, [qt(1, "100", "101", 0), tr(2, "100", 5), tr(3, "100", 10)])
+    assert s.statuses(s.ids["a"]) == ["submitted", "accepted", "cancelled"]
+    # Still open at the end: cancelled by the engine (after on_stop, so the strategy is
+    # not called again), and nothing is left working.
+    assert s.statuses(s.ids["b"]) == ["submitted", "accepted"]
+    assert summary.trading["orders"] == 2 and summary.trading["fills"] == 0
+
+
+async def test_risk_rules_reject_with_reasons() -> None:
+    limits = botkit.RiskLimits(max_position=D(2), max_order_notional=D(250), max_open_orders=2)
+
+    def script(s: Scripted) -> None:
+        s.buy("3", "10")  # position would be 3 > 2
+        s.buy("3", "100")  # notional 300 > 250
+        s.buy("1", "10")
+        s.buy("1", "10")
+        s.buy("0.5", "10")  # third open order
+
+    s = Scripted(at(0, script))
+    summary = await run(s, [qt(1, "100", "101", 0), tr(2, "100", 1)], risk=limits)
+    reasons = [u.reason for u in s.updates if u.status.value == "rejected"]
+    assert reasons == [
+        "max position: BTCUSDT would reach 3, limit 2",
+        "max order notional: 300 > 250",
+        "max open orders: 2 working, limit 2",
+    ]
+    assert summary.trading["rejected"] == 3
+    assert summary.trading["rejections"] == {"max open orders": 1, "max order notional": 1, "max position": 1}
+
+
+async def test_kill_switch_cancels_everything_and_halts() -> None:
+    def script(s: Scripted, event) -> None:
+        if event.ts_recv == T0:
+            s.ids["long"] = s.buy("1")
+            s.ids["resting"] = s.buy("1", "50")
+        elif event.ts_recv == T0 + 30 * MS:
+            s.ids["late"] = s.buy("1")
+
+    s = Scripted(script)
+    events = [qt(1, "100", "101", 0), qt(2, "100", "101", 1), tr(3, "60", 20), qt(4, "60", "61", 25), tr(5, "60", 30)]
+    summary = await run(s, events, risk=botkit.RiskLimits(max_drawdown=D(30)))
+    assert "drawdown" in summary.trading["kill_switch"]
+    assert s.statuses(s.ids["resting"])[-1] == "cancelled"
+    assert s.statuses(s.ids["late"]) == ["rejected"]
+    assert s.trading_halted and "kill switch" in s.halt_reason
+
+
+async def test_stale_feed_blocks_orders_until_it_is_live_again() -> None:
+    down = botkit.FeedStatus("binance", botkit.ConnectionState.DOWN, "lost", T0 + 1 * MS)
+    live = botkit.FeedStatus("binance", botkit.ConnectionState.LIVE, "back", T0 + 3 * MS)
+
+    def script(s: Scripted, event) -> None:
+        s.ids[str(event.ts_recv)] = s.buy("0.1", "50")
+
+    s = Scripted(script)
+    await run(s, [qt(1, "100", "101", 0), down, qt(2, "100", "101", 2), live, qt(3, "100", "101", 4)])
+    assert [s.statuses(s.ids[str(T0 + ms * MS)])[0] for ms in (0, 2, 4)] == ["submitted", "rejected", "submitted"]
+
+
+@given(st.lists(st.integers(0, 3_000), min_size=1, max_size=60), st.sampled_from([1.0, 2.0, 5.0, 0.5]))
+def test_token_bucket_never_exceeds_its_rate(offsets_ms: list[int], rate: float) -> None:
+    clock = VirtualClock(T0)
+    risk = RiskManager(clock, botkit.RiskLimits(max_orders_per_second=rate))
+    accepted: list[int] = []
+    now = T0
+    for step in offsets_ms:
+        now += step * MS
+        clock.advance(now)
+        if risk._take_token(now):
+            accepted.append(now)
+    burst = max(rate, 1.0)
+    for i, start in enumerate(accepted):
+        window = [t for t in accepted[i:] if t < start + 1_000 * MS]
+        assert len(window) <= burst + rate + 1e-9
+
+
+async def test_scalper_backtest_is_reproducible_bit_for_bit(tmp_path: Path) -> None:
+    from botkit._loader import load_strategy
+    from botkit._sample import sample_path
+
+    results = []
+    for _ in range(2):
+        strategy = load_strategy(ROOT / "strategies" / "scalper.py")()
+        summary = await botkit.Engine(strategy, botkit.ReplaySource(sample_path())).run()
+        engine_fills = [repr(f) for f in strategy._bk.router.fills]
+        results.append((json.dumps(summary.trading, sort_keys=True), engine_fills))
+    assert results[0] == results[1]
+    assert json.loads(results[0][0])["fills"] > 10
