@@ -85,7 +85,8 @@ class Engine:
         halted) before the run fails with :class:`StrategyError`; 0 = first one fails.
     :param queue_capacity: batches buffered between feed and strategy before the
         overflow policy of :mod:`botkit._bus` applies.
-    :param handle_signals: turn SIGINT/SIGTERM into a clean stop (main thread only).
+    :param handle_signals: turn SIGINT/SIGTERM into a clean stop and SIGUSR1 into the
+        manual kill switch (main thread only).
     :param paper: simulated execution settings (latency, slippage, fees).
     :param starting_cash: cash per asset (default 10,000 of ``quote_asset``).
     :param instruments: tick/lot/min-notional per symbol (default: inferred).
@@ -206,10 +207,13 @@ class Engine:
                 await self.bus.aclose(flush=not scope.cancel_called)
 
     async def _signal_task(self, *, task_status: Any) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGUSR1) as signals:
             task_status.started()
             async for signum in signals:
                 name = signal.Signals(signum).name
+                if signum == signal.SIGUSR1:  # the operator's manual kill switch
+                    self.kill_switch(f"manual ({name})")
+                    continue
                 if self._stopped_by and self._group_scope is not None:
                     # A hook is stuck in an await: cancel it (on_stop still runs, shielded).
                     log.warning("second %s: cancelling the strategy", name)

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import botkit
+import botkit.sources
 from botkit._clock import VirtualClock
 from botkit._risk import RiskManager
 
@@ -226,3 +227,59 @@ async def test_scalper_backtest_is_reproducible_bit_for_bit(tmp_path: Path) -> N
         results.append((json.dumps(summary.trading, sort_keys=True), engine_fills))
     assert results[0] == results[1]
     assert json.loads(results[0][0])["fills"] > 10
+
+
+async def test_a_fatal_error_still_cancels_open_orders_and_reports_the_portfolio() -> None:
+    def script(s: Scripted, event) -> None:
+        if event.ts_recv == T0:
+            s.ids["resting"] = s.buy("1", "50")
+            s.ids["long"] = s.buy("1")
+        elif event.ts_recv == T0 + 10 * MS:
+            raise RuntimeError("bug")
+
+    s = Scripted(script)
+    engine = botkit.Engine(s, botkit.MemorySource([qt(1, "100", "101", 0), qt(2, "100", "101", 5), tr(3, "100", 10)]))
+    with anyio.fail_after(10), pytest.raises(botkit.StrategyError):
+        await engine.run()
+    assert engine.router.broker.open_orders() == []
+    summary = engine.partial_summary("bug")
+    assert summary.trading["positions"] == {"BTCUSDT": "1"}
+    assert summary.trading["orders"] == 2
+
+
+async def test_manual_kill_switch_from_outside_the_strategy() -> None:
+    placed = anyio.Event()
+
+    def script(s: Scripted, event) -> None:
+        if event.ts_recv == T0:
+            s.ids["resting"] = s.buy("1", "50")
+            placed.set()
+
+    class Endless(botkit.sources.EventSource):
+        async def stream(self, publish) -> None:
+            await publish([qt(1, "100", "101", 0), qt(2, "100", "101", 5)])
+            await anyio.sleep_forever()
+
+    s = Scripted(script)
+    engine = botkit.Engine(s, Endless())
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.run)
+            await placed.wait()
+            engine.kill_switch("operator")
+            engine.stop("done")
+    assert engine.risk.killed == "operator"
+    assert engine.router.broker.open_orders() == []
+
+
+def test_daily_loss_limit_trips_the_kill_switch() -> None:
+    clock = VirtualClock(T0)
+    risk = RiskManager(clock, botkit.RiskLimits(max_daily_loss=D(100)))
+    tripped: list[str] = []
+    risk.on_kill = tripped.append
+    risk.on_equity(D(10_000), T0)
+    risk.on_equity(D(10_050), T0 + MS)
+    risk.on_equity(D(9_901), T0 + 2 * MS)  # 99 below the day's start: fine
+    assert not tripped
+    risk.on_equity(D(9_899), T0 + 3 * MS)
+    assert tripped == ["daily loss 101 > 100"] and risk.killed
