@@ -78,8 +78,9 @@ def record(args: argparse.Namespace) -> int:
         venue = args.venue
         channels = [c.strip() for c in args.channels.split(",") if c.strip()]
         url = _venue_url(venue, _symbols(args.symbols, None), channels)
-    recorder = FrameRecorder(args.out, {"venue": venue, "url": url})
-    source = WebSocketSource(url, venue=venue, on_frame=recorder.add)
+    source = WebSocketSource(url, venue=venue)
+    recorder = FrameRecorder(args.out, source.recording_meta())
+    source.on_frame = recorder.add
     engine = Engine(_RecordOnly(), source, handle_signals=True)
     monitors = [recorder.run] + ([_stop_after(engine, args.duration)] if args.duration else [])
     code, _ = _finish(engine, lambda: engine.run(monitors=monitors), args, backend="trio")

@@ -149,6 +149,8 @@ class FeedStatus:
     reason: str
     ts_recv: int
     attempt: int = 0
+    #: Trades fetched over REST to fill the outage this status closes.
+    backfilled: int = 0
 
 
 @attrs.frozen

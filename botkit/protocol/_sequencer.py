@@ -12,12 +12,28 @@ strategy sees every trade at most once, in id order.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import attrs
+import msgspec
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Trade
 from .._exceptions import ParseError
 from ._book import BookSync
 from ._parser import Parser
+from ._trades import TradeSequencer
+
+_REST_PREFIX = b'{"rest":"'
+#: Frame the live source records when it starts a backfill after a reconnect.
+BACKFILL_PREFIX = b'{"backfill":"'
+
+
+class _RestEnvelope(msgspec.Struct):
+    rest: str
+    error: str = ""
+
+
+_REST_ENVELOPE = msgspec.json.Decoder(_RestEnvelope)
 
 __all__ = ["FrameDecoder"]
 
@@ -31,18 +47,20 @@ class FrameDecoder:
     :ivar duplicates: trades dropped because their id was already delivered.
     :param sync_books: hold book deltas back until a snapshot anchors them (off for
         ``botkit decode``, which shows frames as parsed).
+    :param backfill: on a trade-id gap, hold live trades until the missing ones are fed
+        back as REST frames (see :class:`TradeSequencer`); off: emit a ``Gap`` at once.
     """
 
-    def __init__(self, parser: Parser, *, sync_books: bool = True) -> None:
+    def __init__(self, parser: Parser, *, sync_books: bool = True, backfill: bool = False) -> None:
         self.parser = parser
         self.sync_books = sync_books
         self.venue = parser.venue
         self.frames = 0
         self.parse_errors = 0
-        self.gaps = 0
-        self.duplicates = 0
+        self._book_gaps = 0
         self.last_error: ParseError | None = None
-        self._last_trade: dict[str, int] = {}
+        #: Trade-id sequencing and backfill state.
+        self.trades = TradeSequencer(parser.venue, backfill=backfill)
         #: Per-symbol book synchronisation (diff depth + snapshots).
         self.books: dict[str, BookSync] = {}
         self.unassigned_snapshots = 0
@@ -52,6 +70,18 @@ class FrameDecoder:
     def decode(self, frame: bytes | str, ts_recv: int) -> list[Event]:
         """Events of ``frame`` (``[]`` for a bad frame, which is counted)."""
         self.frames += 1
+        if type(frame) is str:
+            frame = frame.encode()
+        if frame.startswith(_REST_PREFIX):
+            rest = self._rest_trades(frame, ts_recv)  # type: ignore[arg-type]
+            if rest is not None:
+                return rest
+        elif frame.startswith(BACKFILL_PREFIX):
+            # The live source decided to backfill (after a reconnect): recorded, so a
+            # replay holds and merges exactly as the live run did.
+            symbol = frame[len(BACKFILL_PREFIX) :].split(b'"', 1)[0].decode()  # type: ignore[union-attr]
+            self.trades.request_backfill(symbol)
+            return []
         try:
             events = self.parser.parse(frame, ts_recv)
         except ParseError as exc:
@@ -61,10 +91,49 @@ class FrameDecoder:
         if events:
             kind = type(events[0])
             if kind is Trade:
-                return self._sequence(events)
+                return self.trades.on_trades(events)
             if (kind is BookDelta or kind is BookSnapshot) and self.sync_books:
                 return self._books(events)
         return events
+
+    def _rest_trades(self, frame: bytes, ts_recv: int) -> list[Event] | None:
+        """A recorded REST trades page (or the record of a failed fetch), else None."""
+        try:
+            envelope = _REST_ENVELOPE.decode(frame)
+        except msgspec.MsgspecError:
+            return None
+        target = urlsplit(envelope.rest)
+        if not target.path.endswith(("/historicalTrades", "/aggTrades")):
+            return None
+        query = parse_qs(target.query)
+        symbol = query.get("symbol", [""])[0]
+        limit = int(query.get("limit", ["500"])[0] or 500)
+        if envelope.error:
+            return self.trades.on_backfill_failed(symbol, envelope.error)
+        try:
+            events = self.parser.parse(frame, ts_recv)
+        except ParseError as exc:
+            self.parse_errors += 1
+            self.last_error = exc
+            return self.trades.on_backfill_failed(symbol, f"unreadable answer: {exc.reason}")
+        return self.trades.on_backfill(symbol, events, limit, ts_recv)  # type: ignore[arg-type]
+
+    def finish(self) -> list[Event]:
+        """End of the data: release trades still held for a backfill that never came."""
+        out: list[Event] = []
+        for symbol in self.trades.symbols():
+            out += self.trades.on_backfill_failed(symbol, "end of data")
+        return out
+
+    @property
+    def gaps(self) -> int:
+        """Gaps reported (trades and books)."""
+        return self.trades.gaps + self._book_gaps
+
+    @property
+    def duplicates(self) -> int:
+        """Trades dropped because their id was already delivered."""
+        return self.trades.duplicates
 
     def _books(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []
@@ -90,31 +159,11 @@ class FrameDecoder:
                 self.pending_snapshots.discard(symbol)
             for item in result:
                 if type(item) is Gap:
-                    self.gaps += 1
+                    self._book_gaps += 1
             out += result
         return out
 
 
-
-    def _sequence(self, events: list[Event]) -> list[Event]:
-        last = self._last_trade
-        out: list[Event] = []
-        for event in events:
-            if type(event) is not Trade:
-                out.append(event)
-                continue
-            tid = event.trade_id  # type: ignore[union-attr]
-            prev = last.get(event.symbol)  # type: ignore[union-attr]
-            if prev is not None:
-                if tid <= prev:
-                    self.duplicates += 1
-                    continue
-                if tid != prev + 1:
-                    self.gaps += 1
-                    out.append(Gap(self.venue, event.symbol, "trades", prev + 1, tid, event.ts_recv))  # type: ignore[union-attr]
-            last[event.symbol] = tid  # type: ignore[union-attr]
-            out.append(event)
-        return out
 
     @property
     def ignored(self) -> int:

@@ -15,6 +15,7 @@ FAULT_KINDS = {
     "gap": "skip the next trade frame (a hole in the trade ids)",
     "refuse": "drop the connection and refuse the next connection attempts",
     "close": "close with WebSocket code 1011 (server error)",
+    "429": "answer the next REST requests with 429 Too Many Requests (a rate-limit storm)",
 }
 
 

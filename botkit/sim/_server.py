@@ -51,6 +51,9 @@ class SimStats:
     refused: int = 0
     faults: dict[str, int] = attrs.Factory(dict)
     rest_requests: int = 0
+    storm_429: int = 0
+    limit_exceeded: int = 0
+    max_weight_per_minute: int = 0
 
 
 @attrs.define(eq=False)
@@ -74,7 +77,14 @@ class ExchangeSimulator:
     :param port: TCP port (0 picks a free one).
     :param refuse_count: connection attempts refused after a ``refuse`` fault.
     :param stall_timeout_s: how long a stalled connection is held before the server drops it.
-    :param end_when_done: close clients with 1000 "end of data" and stop at the end.
+    :param end_when_done: at the end of the data close clients with 1000 "end of data"
+        (and answer later handshakes the same way); REST keeps answering until the
+        owner cancels :meth:`serve`.
+    :param pause_when_idle: pause the timeline while no client is connected (False: the
+        market goes on, as a real one does, and a reconnecting client must backfill).
+    :param rest_weight_limit: REST request weight allowed per rolling minute (429 above it,
+        418 for a client that keeps going after 429s).
+    :param storm_size: REST requests answered 429 after a ``429`` fault.
     """
 
     def __init__(
@@ -88,6 +98,9 @@ class ExchangeSimulator:
         refuse_count: int = 3,
         stall_timeout_s: float = 30.0,
         end_when_done: bool = True,
+        pause_when_idle: bool = True,
+        rest_weight_limit: int = 6_000,
+        storm_size: int = 5,
     ) -> None:
         self.data = str(data)
         self.speed = speed
@@ -97,6 +110,14 @@ class ExchangeSimulator:
         self.refuse_count = refuse_count
         self.stall_timeout_s = stall_timeout_s
         self.end_when_done = end_when_done
+        self.pause_when_idle = pause_when_idle
+        self.rest_weight_limit = rest_weight_limit
+        self.storm_size = storm_size
+        #: Every trade of the timeline so far, sent or not: (id, price, qty, ms, buyer_is_maker).
+        self.trade_history: list[tuple[int, str, str, int, bool]] = []
+        self._weights: list[tuple[float, int]] = []  # (trio time, weight) of the last minute
+        self._storm = 0
+        self._ignored_429 = 0
         self.stats = SimStats()
         self.url = ""
         #: Every trade frame sent, in order (tests compare it with what the strategy got).
@@ -125,7 +146,6 @@ class ExchangeSimulator:
             if self.end_when_done:
                 for client in list(self._clients):
                     await self._close(client, 1000, _END_OF_DATA)
-                nursery.cancel_scope.cancel()
 
     # -- the timeline -------------------------------------------------------------------
 
@@ -141,7 +161,7 @@ class ExchangeSimulator:
         first_ts = -1
         started = 0.0
         async for ts, frame in self._frames():
-            if not self._clients:
+            if not self._clients and (self.pause_when_idle or not self.stats.connections):
                 paused = trio.current_time()
                 await self._wait_for_client()
                 started += trio.current_time() - paused
@@ -150,6 +170,8 @@ class ExchangeSimulator:
                     first_ts, started = ts, trio.current_time()
                 await trio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
             is_trade = b'@trade"' in frame or b'@aggTrade"' in frame
+            if is_trade:
+                self._remember_trade(frame)
             if is_trade and self._skip_next_trade:
                 self._skip_next_trade = False
                 self.stats.trades_skipped += 1
@@ -190,6 +212,8 @@ class ExchangeSimulator:
             if fault.kind == "garbage":
                 for client in list(self._clients):
                     await self._send(client, _GARBAGE)
+            elif fault.kind == "429":
+                self._storm = self.storm_size
             elif fault.kind == "gap":
                 self._skip_next_trade = self._skip_next_depth = True
             elif fault.kind == "close":
@@ -215,6 +239,14 @@ class ExchangeSimulator:
         if client in self._clients:
             self._clients.remove(client)
         client.gone.set()
+
+    def _remember_trade(self, frame: bytes) -> None:
+        try:
+            data = json.loads(frame)["data"]
+            tid = data["t"] if "t" in data else data["a"]
+            self.trade_history.append((tid, data["p"], data["q"], data["T"], data["m"]))
+        except (ValueError, KeyError, TypeError):
+            pass
 
     def _track_book(self, frame: bytes, ts: int) -> None:
         try:
@@ -291,19 +323,76 @@ class ExchangeSimulator:
         except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
             self._forget(client)
 
+    def _used(self) -> int:
+        now = trio.current_time()
+        self._weights = [(t, w) for t, w in self._weights if t > now - 60]
+        return sum(w for _, w in self._weights)
+
+    def _throttle(self, weight: int) -> tuple[int, int] | None:
+        """``(status, retry_after_s)`` when this request must be refused, else None."""
+        if self._storm > 0:
+            self._storm -= 1
+            self.stats.storm_429 += 1
+            return 429, 1
+        used = self._used()
+        if used + weight > self.rest_weight_limit:
+            self.stats.limit_exceeded += 1
+            self._ignored_429 += 1
+            # A client that keeps asking after being told to wait gets banned, as on Binance.
+            status = 418 if self._ignored_429 > 3 else 429
+            oldest = self._weights[0][0] if self._weights else trio.current_time()
+            return status, max(1, int(oldest + 60 - trio.current_time()) + 1)
+        self._ignored_429 = 0
+        self._weights.append((trio.current_time(), weight))
+        self.stats.max_weight_per_minute = max(self.stats.max_weight_per_minute, used + weight)
+        return None
+
+    def _trades_from(self, start: int, limit: int) -> list[tuple[int, str, str, int, bool]]:
+        history = self.trade_history
+        lo, hi = 0, len(history)
+        while lo < hi:  # ids ascend: binary search for the first id >= start
+            mid = (lo + hi) // 2
+            if history[mid][0] < start:
+                lo = mid + 1
+            else:
+                hi = mid
+        return history[lo : lo + limit]
+
     async def _rest(self, stream: trio.SocketStream, head: bytes) -> None:
         self.stats.rest_requests += 1
         request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
         parts = request_line.split(" ")
         target = urlsplit(parts[1] if len(parts) > 1 else "/")
+        query = parse_qs(target.query)
+        limit_text = query.get("limit", ["500"])[0]
+        limit = min(int(limit_text), 1000) if limit_text.isdigit() else 500
+        weight = _WEIGHTS.get(target.path, 1)
         if target.path == "/api/v3/depth":
-            query = parse_qs(target.query)
+            weight = 5 if limit <= 100 else 25 if limit <= 500 else 50
+        throttled = self._throttle(weight)
+        if throttled is not None:
+            status, retry_after = throttled
+            await _http(stream, status, {"code": -1003, "msg": "simulated: too much request weight used"},
+                        {"Retry-After": str(retry_after), "X-MBX-USED-WEIGHT-1M": str(self._used())})
+            return
+        if target.path in ("/api/v3/historicalTrades", "/api/v3/aggTrades"):
+            from_id = query.get("fromId", ["0"])[0]
+            start = int(from_id) if from_id.isdigit() else 0
+            rows = self._trades_from(start, limit)
+            if target.path == "/api/v3/aggTrades":
+                body: object = [{"a": i, "p": p, "q": q, "f": i, "l": i, "T": t, "m": m, "M": True}
+                                for i, p, q, t, m in rows]
+            else:
+                body = [{"id": i, "price": p, "qty": q, "quoteQty": "0", "time": t, "isBuyerMaker": m,
+                         "isBestMatch": True} for i, p, q, t, m in rows]
+            await _http(stream, 200, body, {"X-MBX-USED-WEIGHT-1M": str(self._used())})
+            return
+        if target.path == "/api/v3/depth":
             book = self.books.get(query.get("symbol", [""])[0])
             if book is None:
                 await _http(stream, 400, {"code": -1121, "msg": "Invalid symbol."})
                 return
-            limit = query.get("limit", ["100"])[0]
-            bids, asks = book.levels(int(limit) if limit.isdigit() else 100)
+            bids, asks = book.levels(limit)
             body = {
                 "lastUpdateId": book.last_update_id,
                 "bids": [[str(p), str(q)] for p, q in bids],
@@ -314,12 +403,18 @@ class ExchangeSimulator:
         await _http(stream, 404, {"code": -1, "msg": f"not found: {target.path}"})
 
 
-async def _http(stream: trio.SocketStream, status: int, body: object) -> None:
+_WEIGHTS = {"/api/v3/historicalTrades": 25, "/api/v3/aggTrades": 2}
+_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot", 429: "Too Many Requests",
+            503: "Service Unavailable"}
+
+
+async def _http(stream: trio.SocketStream, status: int, body: object, headers: dict[str, str] | None = None) -> None:
     payload = json.dumps(body).encode()
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found", 503: "Service Unavailable"}[status]
+    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     head = (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(payload)}\r\nconnection: close\r\ndate: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"
+        f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(payload)}\r\nconnection: close\r\n{extra}"
+        f"date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"
     ).encode()
     try:
         await stream.send_all(head + payload)

@@ -49,7 +49,10 @@ class ReplaySource(EventSource):
         try:
             async for lineno, lines in reader.chunks():
                 if decoder is None:
-                    decoder = FrameDecoder(parser_for(self.venue or reader.meta.get("venue", "binance")))
+                    decoder = FrameDecoder(
+                        parser_for(self.venue or reader.meta.get("venue", "binance")),
+                        backfill=bool(reader.meta.get("backfill", False)),
+                    )
                     self.decoder = decoder
                     decode = decoder.decode
                 for line in lines:
@@ -64,6 +67,8 @@ class ReplaySource(EventSource):
                     if len(batch) >= _BATCH:
                         await publish(batch)
                         batch = []
+            if decoder is not None:
+                batch += decoder.finish()  # trades still held for a backfill the file lacks
             if batch:
                 await publish(batch)
         finally:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 import trio
 import trio_websocket
 
@@ -36,7 +37,10 @@ from ..protocol._reconnect import (
     Start,
     Tick,
 )
+from ..protocol._ratelimit import RestLimiter
+from ..protocol._sequencer import BACKFILL_PREFIX
 from ._base import EventSource, Publish
+from ._rest import RestClient, RestFailed
 
 __all__ = ["WebSocketSource"]
 
@@ -50,6 +54,13 @@ _STATUS = {
 }
 _NORMAL_CLOSE = 1000
 _LOGGED_ERRORS = 20
+_TRADES_PAGE = 1000
+_TRADES_WEIGHT = 25  # historicalTrades (Binance spot docs); aggTrades costs less
+
+
+def _depth_weight(limit: int) -> int:
+    # Binance spot: 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50, 1001-5000 -> 250.
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
 
 
 class WebSocketSource(EventSource):
@@ -69,8 +80,11 @@ class WebSocketSource(EventSource):
         end of the data (used with the local simulator's recordings); otherwise reconnect.
     :param on_frame: called with every raw frame and its receive time (the recorder).
     :param rng: jitter source (seed it in tests).
-    :param rest_url: REST base for depth snapshots (default: the simulator's own host
-        for a loopback URL, else the venue's public REST endpoint).
+    :param rest_url: REST base for depth snapshots and backfill (default: the
+        simulator's own host for a loopback URL, else the venue's public REST endpoint).
+    :param backfill: fetch trades missed during outages and gaps over REST (lossless).
+    :param limiter: REST rate limiter (default: shared per host).
+    :param snapshot_limit: depth snapshot size (Binance weight: 100 -> 5, 1000 -> 50).
     """
 
     replay = False
@@ -87,6 +101,9 @@ class WebSocketSource(EventSource):
         rng: random.Random | None = None,
         ssl_context: ssl.SSLContext | None = None,
         rest_url: str | None = None,
+        backfill: bool = True,
+        limiter: RestLimiter | None = None,
+        snapshot_limit: int = 1000,
     ) -> None:
         super().__init__()
         self.url = url
@@ -95,14 +112,23 @@ class WebSocketSource(EventSource):
         self.policy = policy or ReconnectPolicy(needs_subscribe=bool(subscribe))
         self.end_on_normal_close = end_on_normal_close
         self.on_frame = on_frame
-        self.decoder = FrameDecoder(parser_for(venue))
+        self.decoder = FrameDecoder(parser_for(venue), backfill=backfill)
         self.machine = ReconnectMachine(self.policy, rng)
         self._ssl = ssl_context
         self.rest_url = rest_url
         self._ended = False
-        self._fetching: set[str] = set()
+        self.limiter = limiter
+        self.snapshot_limit = snapshot_limit
+        self.drain_timeout_s = 10.0
+        self._rest: RestClient | None = None
+        self._rest_wakeup = trio.Event()
+        self._had_connection = False
         #: Connection attempts made (including the first).
         self.attempts = 0
+
+    def recording_meta(self) -> dict[str, Any]:
+        """Header metadata for a recording of this feed (a replay decodes it the same way)."""
+        return {"venue": self.venue, "url": self.url, "backfill": self.decoder.trades.backfill_enabled}
 
     def describe(self) -> str:
         """The URL being streamed."""
@@ -114,20 +140,36 @@ class WebSocketSource(EventSource):
         if not self.url:
             raise RuntimeError("WebSocketSource.url is not set")
         machine = self.machine
+        self._rest = RestClient(self._rest_base(), self.limiter)
         try:
-            actions = machine.handle(Start(), _mono())
-            while machine.state is not ConnState.CLOSED and not self._ended:
-                await self._emit(actions, publish)
-                if any(isinstance(a, Connect) for a in actions):
-                    actions = await self._connection(publish)
-                    continue
-                delay = (machine.next_deadline() - _mono()) / 1e9
-                await trio.sleep(max(delay, 0.0))
-                actions = machine.handle(Tick(), _mono())
+            async with trio.open_nursery() as rest_tasks:
+                rest_tasks.start_soon(self._rest_worker, publish)
+                actions = machine.handle(Start(), _mono())
+                while machine.state is not ConnState.CLOSED and not self._ended:
+                    await self._emit(actions, publish)
+                    if any(isinstance(a, Connect) for a in actions):
+                        actions = await self._connection(publish)
+                        continue
+                    delay = (machine.next_deadline() - _mono()) / 1e9
+                    await trio.sleep(max(delay, 0.0))
+                    actions = machine.handle(Tick(), _mono())
+                await self._drain_rest()
+                rest_tasks.cancel_scope.cancel()
         finally:
             self._sync_stats()
             with trio.CancelScope(shield=True):
+                await self._rest.aclose()
                 await self._emit(machine.handle(Shutdown(), _mono()), publish)
+
+    async def _drain_rest(self) -> None:
+        """At the end of the data: let pending backfills finish (bounded), then release
+        anything still held, so nothing received is lost."""
+        with trio.move_on_after(self.drain_timeout_s):
+            while self.decoder.trades.pending or self.decoder.pending_snapshots or any(
+                self.decoder.trades.backfilling(s) for s in self.decoder.trades.symbols()
+            ):
+                self._rest_wakeup.set()
+                await trio.sleep(0.01)
 
     async def _connection(self, publish: Publish) -> list[Any]:
         """One connection, from handshake to close; returns the machine's next actions."""
@@ -152,6 +194,16 @@ class WebSocketSource(EventSource):
         decode = self.decoder.decode
         on_frame = self.on_frame
         actions = machine.handle(Connected(), _mono())
+        if self._had_connection and self.decoder.trades.backfill_enabled:
+            # Back after an outage: fetch whatever traded meanwhile, whether or not a
+            # live trade shows the hole (a quiet symbol would not).
+            for symbol in self.decoder.trades.symbols():
+                marker = BACKFILL_PREFIX + symbol.encode() + b'"}'
+                if self.on_frame is not None:
+                    self.on_frame(time.time_ns(), marker)
+                self.decoder.decode(marker, time.time_ns())
+            self._rest_wakeup.set()
+        self._had_connection = True
         async with trio.open_nursery() as nursery:
             try:
                 while True:
@@ -179,10 +231,8 @@ class WebSocketSource(EventSource):
                             log.warning("skipped frame: %s", self.decoder.last_error)
                         if events:
                             await publish(events)
-                        if self.decoder.pending_snapshots:
-                            for symbol in self.decoder.pending_snapshots - self._fetching:
-                                self._fetching.add(symbol)
-                                nursery.start_soon(self._fetch_snapshot, symbol, publish)
+                        if self.decoder.pending_snapshots or self.decoder.trades.pending:
+                            self._rest_wakeup.set()
                         continue
                     actions = machine.handle(Tick(), _mono())
             except trio_websocket.ConnectionClosed as exc:
@@ -197,40 +247,44 @@ class WebSocketSource(EventSource):
                 nursery.cancel_scope.cancel()
                 self._sync_stats()
 
-    async def _fetch_snapshot(self, symbol: str, publish: Publish) -> None:
-        """Fetch a REST depth snapshot until the book is in sync (Binance procedure)."""
-        import httpx
+    async def _rest_worker(self, publish: Publish) -> None:
+        """Fetch what the decoder asks for (depth snapshots, trade backfill), one at a time
+        per symbol, through the shared rate limiter. Outlives single connections."""
+        decoder = self.decoder
+        while True:
+            await self._rest_wakeup.wait()
+            self._rest_wakeup = trio.Event()
+            for symbol in list(decoder.trades.pending):
+                request = decoder.trades.pending.pop(symbol)
+                await self._rest_frame(self._trades_path(symbol, request.from_id), _TRADES_WEIGHT, publish)
+            for symbol in list(decoder.pending_snapshots):
+                if symbol in decoder.pending_snapshots:
+                    path = f"/api/v3/depth?symbol={symbol}&limit={self.snapshot_limit}"
+                    await self._rest_frame(path, _depth_weight(self.snapshot_limit), publish)
+            if decoder.trades.pending or decoder.pending_snapshots:
+                self._rest_wakeup.set()
 
+    async def _rest_frame(self, path: str, weight: int, publish: Publish) -> None:
+        """GET ``path``, record the answer (or the failure) as a frame, decode, publish."""
         from ..protocol.binance import rest_frame
 
-        path = f"/api/v3/depth?symbol={symbol}&limit=1000"
-        url = self._rest_base() + path
+        assert self._rest is not None
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                for attempt in range(8):
-                    if symbol not in self.decoder.pending_snapshots:
-                        return
-                    try:
-                        response = await client.get(url)
-                    except httpx.HTTPError as exc:
-                        log.warning("depth snapshot for %s failed: %s", symbol, exc)
-                    else:
-                        if response.status_code == 200:
-                            ts = time.time_ns()
-                            frame = rest_frame(path, response.content)
-                            if self.on_frame is not None:
-                                self.on_frame(ts, frame)
-                            # The frame loop may publish concurrently; that cannot reorder this
-                            # book: its diffs are held back by BookSync until this snapshot.
-                            events = self.decoder.decode(frame, ts)
-                            if events:
-                                await publish(events)
-                            continue  # re-check: a snapshot older than the buffer needs another
-                        log.warning("depth snapshot for %s: HTTP %d", symbol, response.status_code)
-                    await trio.sleep(min(0.1 * 2**attempt, 5.0))
-                log.error("could not sync the %s book after %d snapshot attempts", symbol, attempt + 1)
-        finally:
-            self._fetching.discard(symbol)
+            frame = rest_frame(path, await self._rest.get(path, weight))
+        except RestFailed as exc:
+            log.warning("REST %s failed: %s", path, exc)
+            frame = msgspec.json.encode({"rest": path, "error": str(exc)})
+            await trio.sleep(0.2)  # a failing venue is not asked again at once
+        ts = time.time_ns()
+        if self.on_frame is not None:
+            self.on_frame(ts, frame)
+        events = self.decoder.decode(frame, ts)
+        if events:
+            await publish(events)
+
+    def _trades_path(self, symbol: str, from_id: int) -> str:
+        endpoint = "aggTrades" if "@aggTrade" in self.url else "historicalTrades"
+        return f"/api/v3/{endpoint}?symbol={symbol}&fromId={from_id}&limit={_TRADES_PAGE}"
 
     def _rest_base(self) -> str:
         if self.rest_url:

@@ -75,6 +75,26 @@ class DepthSnapshotMsg(msgspec.Struct):
     asks: _Levels
 
 
+class RestTradeMsg(msgspec.Struct):
+    """One entry of ``GET /api/v3/historicalTrades`` (ids match the ``trade`` stream)."""
+
+    id: int
+    price: Decimal
+    qty: Decimal
+    time: int
+    isBuyerMaker: bool
+
+
+class RestAggTradeMsg(msgspec.Struct):
+    """One entry of ``GET /api/v3/aggTrades`` (ids match the ``aggTrade`` stream)."""
+
+    a: int
+    p: Decimal
+    q: Decimal
+    T: int
+    m: bool
+
+
 class ErrorMsg(msgspec.Struct):
     """An error frame: ``{"code": 2, "msg": "Invalid request", "id": 1}``."""
 

@@ -40,6 +40,11 @@ def _check(price: Decimal, size: Decimal) -> None:
         raise ParseError(f"price/size out of range: {price} x {size}")
 
 
+def _checked(price: Decimal, size: Decimal) -> bool:
+    _check(price, size)
+    return True
+
+
 def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
     for price, size in levels:
         _check(price, size)
@@ -183,14 +188,26 @@ class BinanceSpotParser:
                 return entry[1](entry[0].decode(frame), ts_recv)
         return self._parse_generic(frame, ts_recv)
 
-    def _rest(self, path: str, data: dict[str, Any], ts_recv: int, frame: bytes) -> list[Event]:
+    def _rest(self, path: str, data: Any, ts_recv: int, frame: bytes) -> list[Event]:
         target = urlsplit(path)
-        if target.path != "/api/v3/depth":
-            raise ParseError("unknown Binance REST answer", frame)
         symbol = parse_qs(target.query).get("symbol", [""])[0]
         if not symbol:
-            raise ParseError("REST depth answer without a symbol", frame)
-        return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv)]
+            raise ParseError("REST answer without a symbol", frame)
+        if target.path == "/api/v3/depth":
+            return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv)]
+        if target.path == "/api/v3/historicalTrades":
+            return [
+                Trade(VENUE, symbol, t.price, t.qty, _SELL if t.isBuyerMaker else _BUY, t.id, t.time * _MS, ts_recv)
+                for t in msgspec.convert(data, list[m.RestTradeMsg])
+                if _checked(t.price, t.qty)
+            ]
+        if target.path == "/api/v3/aggTrades":
+            return [
+                Trade(VENUE, symbol, t.p, t.q, _SELL if t.m else _BUY, t.a, t.T * _MS, ts_recv)
+                for t in msgspec.convert(data, list[m.RestAggTradeMsg])
+                if _checked(t.p, t.q)
+            ]
+        raise ParseError("unknown Binance REST answer", frame)
 
     def _parse_generic(self, frame: bytes, ts_recv: int) -> list[Event]:
         """Slow path for any other layout (whitespace, key order, acks, errors)."""
@@ -208,7 +225,7 @@ class BinanceSpotParser:
             if cls is None:
                 raise ParseError("unknown Binance event type", frame)
             return _HANDLERS[cls](msgspec.convert(obj, cls), ts_recv)
-        if isinstance(obj.get("rest"), str) and isinstance(obj.get("data"), dict):
+        if isinstance(obj.get("rest"), str) and isinstance(obj.get("data"), dict | list):
             return self._rest(obj["rest"], obj["data"], ts_recv, frame)
         if "lastUpdateId" in obj:
             # A bare REST depth snapshot (as in headerless captures): the symbol is unknown

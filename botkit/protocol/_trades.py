@@ -1,0 +1,187 @@
+"""Lossless trade sequencing per symbol: every trade once, in id order, gaps backfilled.
+
+Sans-IO: the I/O layer fetches what :attr:`TradeSequencer.pending` asks for (REST pages
+from a trade id) and feeds the answers back with :meth:`TradeSequencer.on_backfill`.
+While a range is being backfilled, live trades of that symbol are held, then released
+after the backfilled ones, so the strategy sees ids strictly increasing by one. If the
+venue cannot serve the range (answers stop short, errors, or the hold grows past its
+bound) a :class:`~botkit.Gap` says exactly which ids are missing, and trading continues.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .._events import ConnectionState, Event, FeedStatus, Gap, Trade
+
+__all__ = ["BackfillRequest", "TradeSequencer"]
+
+_MAX_HELD = 200_000
+
+
+@attrs.frozen
+class BackfillRequest:
+    """Fetch trades of ``symbol`` from id ``from_id``; ``until_id`` (exclusive) is where
+    held live trades resume, or -1 when unknown (after a reconnect)."""
+
+    symbol: str
+    from_id: int
+    until_id: int
+
+
+@attrs.define
+class _State:
+    last: int = -1
+    held: list[Trade] = attrs.Factory(list)
+    active: BackfillRequest | None = None
+    backfilled: int = 0
+
+
+class TradeSequencer:
+    """Per-symbol trade-id state for one venue.
+
+    :param backfill: hold and backfill on gaps (live); False: emit a ``Gap`` at once.
+    :ivar pending: backfill requests not yet handed to the I/O layer (symbol -> request).
+    """
+
+    def __init__(self, venue: str, *, backfill: bool = True) -> None:
+        self.venue = venue
+        self.backfill_enabled = backfill
+        self.pending: dict[str, BackfillRequest] = {}
+        self.gaps = 0
+        self.duplicates = 0
+        self.backfilled = 0
+        self._states: dict[str, _State] = {}
+
+    def on_trades(self, trades: list[Event]) -> list[Event]:
+        """Live trades (one frame's worth) in, deliverable events out."""
+        out: list[Event] = []
+        for trade in trades:
+            if type(trade) is not Trade:
+                out.append(trade)
+                continue
+            state = self._states.get(trade.symbol)  # type: ignore[union-attr]
+            if state is None:
+                state = self._states[trade.symbol] = _State()  # type: ignore[union-attr]
+            if state.active is not None:
+                if trade.trade_id > state.last and (not state.held or trade.trade_id > state.held[-1].trade_id):  # type: ignore[union-attr]
+                    state.held.append(trade)  # type: ignore[arg-type]
+                    if len(state.held) > _MAX_HELD:
+                        out += self._give_up(state, trade.symbol, "backfill took too long")  # type: ignore[union-attr]
+                else:
+                    self.duplicates += 1
+                continue
+            self._accept(state, trade, out)  # type: ignore[arg-type]
+        return out
+
+    def request_backfill(self, symbol: str) -> None:
+        """After a reconnect: fetch whatever came after the last delivered trade."""
+        state = self._states.get(symbol)
+        if state is None or state.last < 0 or state.active is not None or not self.backfill_enabled:
+            return
+        self._start(state, BackfillRequest(symbol, state.last + 1, -1))
+
+    def symbols(self) -> list[str]:
+        """Symbols seen so far."""
+        return list(self._states)
+
+    def on_backfill(self, symbol: str, trades: list[Trade], page_limit: int, ts_recv: int) -> list[Event]:
+        """A REST page of trades (ascending ids) for ``symbol``; ``page_limit`` is the page
+        size asked for (a shorter page means the venue has nothing more)."""
+        state = self._states.get(symbol)
+        if state is None:
+            state = self._states[symbol] = _State()
+        request = state.active
+        out: list[Event] = []
+        until = request.until_id if request is not None else -1
+        for trade in trades:
+            if until >= 0 and trade.trade_id >= until:
+                break
+            if trade.trade_id <= state.last:
+                continue  # overlap with what was delivered: not a duplicate delivery
+            if state.last >= 0 and trade.trade_id != state.last + 1:
+                break  # the venue skipped ids: stop here, report the hole below
+            state.last = trade.trade_id
+            state.backfilled += 1
+            self.backfilled += 1
+            out.append(trade)
+        if request is None:
+            return out
+        if until >= 0 and state.last + 1 >= until:
+            return out + self._finish(state, symbol, ts_recv)
+        if until < 0 and len(trades) < page_limit:
+            return out + self._finish(state, symbol, ts_recv)  # reached the present
+        if len(trades) < page_limit or not out:
+            return out + self._give_up(state, symbol, "the venue did not serve the missing range")
+        self.pending[symbol] = BackfillRequest(symbol, state.last + 1, until)
+        return out
+
+    def on_backfill_failed(self, symbol: str, reason: str) -> list[Event]:
+        """The I/O layer could not fetch the range: report the hole and move on."""
+        state = self._states.get(symbol)
+        if state is None or state.active is None:
+            return []
+        return self._give_up(state, symbol, reason)
+
+    def backfilling(self, symbol: str) -> bool:
+        """True while ``symbol``'s live trades are held for a backfill."""
+        state = self._states.get(symbol)
+        return state is not None and state.active is not None
+
+    # -- internals --------------------------------------------------------------------
+
+    def _accept(self, state: _State, trade: Trade, out: list[Event]) -> None:
+        tid = trade.trade_id
+        if state.last >= 0:
+            if tid <= state.last:
+                self.duplicates += 1
+                return
+            if tid != state.last + 1:
+                if self.backfill_enabled:
+                    self._start(state, BackfillRequest(trade.symbol, state.last + 1, tid))
+                    state.held.append(trade)
+                    return
+                self.gaps += 1
+                out.append(Gap(self.venue, trade.symbol, "trades", state.last + 1, tid, trade.ts_recv))
+        state.last = tid
+        out.append(trade)
+
+    def _start(self, state: _State, request: BackfillRequest) -> None:
+        state.active = request
+        state.backfilled = 0
+        self.pending[request.symbol] = request
+
+    def _finish(self, state: _State, symbol: str, ts_recv: int) -> list[Event]:
+        count = state.backfilled
+        out: list[Event] = [FeedStatus(self.venue, ConnectionState.LIVE, f"backfilled {count} trades of {symbol}",
+                                       ts_recv, backfilled=count)]
+        out += self._release(state, symbol)
+        return out
+
+    def _give_up(self, state: _State, symbol: str, reason: str) -> list[Event]:
+        held = state.held
+        first = held[0] if held else None
+        out: list[Event] = []
+        if first is not None and first.trade_id > state.last + 1:
+            self.gaps += 1
+            out.append(Gap(self.venue, symbol, "trades", state.last + 1, first.trade_id, first.ts_recv))
+        elif first is None and state.active is not None and state.active.until_id > state.last + 1:
+            self.gaps += 1
+            out.append(Gap(self.venue, symbol, "trades", state.last + 1, state.active.until_id, 0))
+        out.append(FeedStatus(self.venue, ConnectionState.LIVE, f"backfill of {symbol} abandoned: {reason}",
+                              held[0].ts_recv if held else 0, backfilled=state.backfilled))
+        if first is not None:
+            state.last = first.trade_id - 1
+        return out + self._release(state, symbol)
+
+    def _release(self, state: _State, symbol: str) -> list[Event]:
+        held, state.held = state.held, []
+        state.active = None
+        self.pending.pop(symbol, None)
+        out: list[Event] = []
+        for trade in held:
+            self._accept(state, trade, out)
+            if state.active is not None:  # a hole inside the held trades: backfill again
+                state.held += [t for t in held if t.trade_id > trade.trade_id]
+                break
+        return out
