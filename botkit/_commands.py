@@ -27,7 +27,7 @@ from ._strategy import CHANNELS, Strategy
 from .protocol import FrameDecoder, parser_for
 from .sources import EventSource, FrameRecorder, ReplaySource
 
-__all__ = ["backtest", "decode", "exchange_sim", "record", "run"]
+__all__ = ["backtest", "decode", "exchange_sim", "record", "run", "soak"]
 
 
 def backtest(args: argparse.Namespace) -> int:
@@ -141,6 +141,24 @@ def exchange_sim(args: argparse.Namespace) -> int:
         pass
     print(f"botkit: simulator sent {sim.stats.frames_sent} frames ({sim.stats.trades_sent} trades), "
           f"faults {sim.stats.faults}", file=sys.stderr)
+    return 0
+
+
+def soak(args: argparse.Namespace) -> int:
+    """``botkit soak``: the lossless guarantee under N faults."""
+    import trio
+
+    from ._soak import format_report, run_soak, verdict
+
+    if args.faults < 1 or args.every < 50 or args.speed <= 0:
+        raise ConfigError("--faults must be >= 1, --every >= 50 and --speed > 0")
+    report = trio.run(lambda: run_soak(args.faults, seed=args.seed, every=args.every, speed=args.speed))
+    print(format_report(report), flush=True)
+    failures = verdict(report)
+    if failures:
+        print(f"botkit: soak FAILED: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    print("botkit: soak passed: every trade delivered once, in order; books equal; limits kept", file=sys.stderr)
     return 0
 
 

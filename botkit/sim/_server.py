@@ -37,6 +37,7 @@ log = logging.getLogger("botkit.sim")
 _GARBAGE = "}{ not json \x00"
 _END_OF_DATA = "end of data"
 _HEAD_LIMIT = 16 * 1024
+_MIN_FRAMES_BETWEEN_FAULTS = 30
 
 
 @attrs.define
@@ -85,6 +86,8 @@ class ExchangeSimulator:
     :param rest_weight_limit: REST request weight allowed per rolling minute (429 above it,
         418 for a client that keeps going after 429s).
     :param storm_size: REST requests answered 429 after a ``429`` fault.
+    :param plan: extra faults at given frame numbers (``{frame: kind}``); each waits
+        until a client is connected, so every planned fault hits someone.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class ExchangeSimulator:
         pause_when_idle: bool = True,
         rest_weight_limit: int = 6_000,
         storm_size: int = 5,
+        plan: dict[int, str] | None = None,
     ) -> None:
         self.data = str(data)
         self.speed = speed
@@ -118,6 +122,9 @@ class ExchangeSimulator:
         self._weights: list[tuple[float, int]] = []  # (trio time, weight) of the last minute
         self._storm = 0
         self._ignored_429 = 0
+        self.plan = dict(plan or {})
+        self._due: list[str] = []
+        self._last_planned = 0
         self.stats = SimStats()
         self.url = ""
         #: Every trade frame sent, in order (tests compare it with what the strategy got).
@@ -204,27 +211,34 @@ class ExchangeSimulator:
             self._forget(client)
 
     async def _inject(self, n: int) -> None:
-        for fault in self.faults:
-            if n % fault.every:
-                continue
-            self.stats.faults[fault.kind] = self.stats.faults.get(fault.kind, 0) + 1
-            log.info("injecting %s after frame %d", fault.kind, n)
-            if fault.kind == "garbage":
+        kinds = [fault.kind for fault in self.faults if not n % fault.every]
+        planned = self.plan.pop(n, None)
+        if planned is not None:
+            self._due.append(planned)
+        if self._due and self._clients and n - self._last_planned >= _MIN_FRAMES_BETWEEN_FAULTS:
+            # One at a time, with a live client that has been receiving for a while: each
+            # planned fault is a separate outage, not a pile-up on a reconnecting client.
+            kinds.append(self._due.pop(0))
+            self._last_planned = n
+        for kind in kinds:
+            self.stats.faults[kind] = self.stats.faults.get(kind, 0) + 1
+            log.info("injecting %s after frame %d", kind, n)
+            if kind == "garbage":
                 for client in list(self._clients):
                     await self._send(client, _GARBAGE)
-            elif fault.kind == "429":
+            elif kind == "429":
                 self._storm = self.storm_size
-            elif fault.kind == "gap":
+            elif kind == "gap":
                 self._skip_next_trade = self._skip_next_depth = True
-            elif fault.kind == "close":
+            elif kind == "close":
                 for client in list(self._clients):
                     await self._close(client, 1011, "simulated server error")
-            elif fault.kind == "stall":
+            elif kind == "stall":
                 for client in list(self._clients):
                     self._forget(client)
                     client.stream.stall()
             else:  # drop, refuse
-                if fault.kind == "refuse":
+                if kind == "refuse":
                     self._refusing = self.refuse_count
                 for client in list(self._clients):
                     self._forget(client)

@@ -28,10 +28,11 @@ class RestClient:
     """
 
     def __init__(self, base_url: str, limiter: RestLimiter | None = None, *, attempts: int = 6,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, max_wait_s: float = 300.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter or shared_limiter(urlsplit(self.base_url).netloc)
         self.attempts = attempts
+        self.max_wait_s = max_wait_s
         self.requests = 0
         self._client = httpx.AsyncClient(timeout=timeout_s)
 
@@ -42,10 +43,15 @@ class RestClient:
     async def get(self, path: str, weight: int) -> bytes:
         """The body of a 200 answer to ``GET path``.
 
-        :raises RestFailed: after ``attempts`` failures (network, 4xx/5xx, throttling).
+        Throttling (429/418) is waited out as the venue says, up to ``max_wait_s`` in
+        all; network errors and 5xx are retried ``attempts`` times with back-off.
+
+        :raises RestFailed: when that budget is spent, or on another 4xx.
         """
         last = ""
-        for attempt in range(self.attempts):
+        failures = 0
+        deadline = time.monotonic() + self.max_wait_s
+        while failures < self.attempts and time.monotonic() < deadline:
             while (delay := self.limiter.reserve(weight, time.monotonic_ns())) > 0:
                 await anyio.sleep(delay)
             self.requests += 1
@@ -60,9 +66,10 @@ class RestClient:
                     return response.content
                 last = f"HTTP {response.status_code}"
                 if response.status_code in (429, 418):
-                    log.warning("REST %s: %s, backing off as told", path, last)
-                    continue  # the limiter now blocks for Retry-After
+                    log.warning("REST %s: %s, waiting as the venue asks", path, last)
+                    continue  # the limiter now blocks until Retry-After: not a failure of ours
                 if 400 <= response.status_code < 500:
                     raise RestFailed(f"{last}: {response.text[:200]}")
-            await anyio.sleep(min(0.1 * 2**attempt, 5.0))
+            failures += 1
+            await anyio.sleep(min(0.1 * 2**failures, 5.0))
         raise RestFailed(last or "no answer")

@@ -123,8 +123,9 @@ class WebSocketSource(EventSource):
         self._rest: RestClient | None = None
         self._rest_wakeup = trio.Event()
         self._had_connection = False
-        #: Connection attempts made (including the first).
+        #: Connection attempts made (including the first), and when (monotonic ns).
         self.attempts = 0
+        self.attempt_times: list[int] = []
 
     def recording_meta(self) -> dict[str, Any]:
         """Header metadata for a recording of this feed (a replay decodes it the same way)."""
@@ -175,6 +176,7 @@ class WebSocketSource(EventSource):
         """One connection, from handshake to close; returns the machine's next actions."""
         machine = self.machine
         self.attempts += 1
+        self.attempt_times.append(_mono())
         result: list[Any] | None = None
         try:
             async with trio_websocket.open_websocket_url(
