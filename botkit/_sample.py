@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from ._events import Quote, Side, Trade
 from .protocol.binance import encode_quote, encode_trade
 from .sources import RecordingWriter
 
-__all__ = ["SAMPLE_NAME", "generate", "sample_path"]
+__all__ = ["SAMPLE_NAME", "generate", "market_frames", "sample_path"]
 
 SAMPLE_NAME = "binance-btcusdt-sample.txt.gz"
 _TICK = Decimal("0.01")
@@ -57,17 +58,37 @@ def generate(
     With ``depth``, a ``depth@100ms``-style diff stream (10 levels a side around the
     touch, contiguous ``U``/``u`` from 1, starting from an empty book) is added.
     """
+    trades = quotes = 0
+    meta = {"venue": "binance", "symbols": [symbol], "generator": f"botkit._sample seed={seed}"}
+    with RecordingWriter(path, meta) as out:
+        for recv, frame in market_frames(seconds=seconds, seed=seed, symbol=symbol, start_price=start_price,
+                                         depth=depth):
+            out.write(recv, frame)
+            trades += b"@trade" in frame[:40]
+            quotes += b"@bookTicker" in frame[:40]
+    return trades, quotes
+
+
+def market_frames(
+    *,
+    seconds: float = math.inf,
+    seed: int = 7,
+    symbol: str = "BTCUSDT",
+    start_price: float = 61_000.0,
+    depth: bool = False,
+) -> Iterator[tuple[int, bytes]]:
+    """The generator behind :func:`generate`: ``(receive ns, Binance frame)`` in order,
+    endless by default (the simulator's live market for soaks)."""
     rng = random.Random(seed)
     mid_ticks = round(start_price / float(_TICK))
     t_ns = _START_NS
-    end_ns = _START_NS + int(seconds * 1e9)
+    end_ns = _START_NS + seconds * 1e9
     trade_id = 3_735_683_259
     update_id = 50_093_239_212
     intensity = 2.0  # trades per second, excited by each trade
     base_intensity = 2.0
     side = Side.BUY
     busy = False
-    trades = quotes = 0
     book: dict[str, dict[int, Decimal]] = {"b": {}, "a": {}}
     depth_id = 0
     last_recv = t_ns
@@ -78,53 +99,45 @@ def generate(
         last_recv = max(last_recv + 1_000, sent_ns + rng.randint(1_000_000, 4_000_000))
         return last_recv
 
-    meta = {"venue": "binance", "symbols": [symbol], "generator": f"botkit._sample seed={seed}"}
-    with RecordingWriter(path, meta) as out:
-        while t_ns < end_ns:
-            if rng.random() < 0.002:
-                busy = not busy
-            vol = 3.0 if busy else 1.0
-            # Next arrival: trade (Hawkes-like intensity) or a quote refresh (~4/s).
-            rate = intensity + 4.0
-            t_ns += max(1_000, int(rng.expovariate(rate) * 1e9))
-            intensity = base_intensity + (intensity - base_intensity) * math.exp(-0.8 * 0.25)
-            mid_ticks += round(rng.gauss(0, 45.0 * vol))
-            spread = 1 if rng.random() < 0.85 else rng.randint(2, 8)
-            bid = mid_ticks - spread // 2
-            ask = bid + spread
-            update_id += rng.randint(1, 6)
-            if rng.random() < intensity / rate:
-                if rng.random() < 0.25:
-                    side = Side.SELL if side is Side.BUY else Side.BUY
-                burst = 1 + int(rng.expovariate(0.6)) if rng.random() < 0.3 else 1
-                for _ in range(burst):
-                    size = Decimal(round(rng.lognormvariate(-5.0, 1.3), 5)).quantize(_LOT) or _LOT
-                    price = (ask if side is Side.BUY else bid) * _TICK
-                    trade_id += 1
-                    recv = received(t_ns)
-                    trade = Trade("binance", symbol, price, size, side, trade_id, t_ns // 1_000_000 * 1_000_000, recv)
-                    out.write(recv, encode_trade(trade))
-                    trades += 1
-                    t_ns += rng.randint(0, 2_000_000)
-                intensity += 1.5 * burst
-                mid_ticks += (1 if side is Side.BUY else -1) * 15 * burst
-            quote = Quote(
-                "binance", symbol,
-                bid * _TICK, _size(rng), ask * _TICK, _size(rng),
-                update_id, 0, 0,
-            )
-            out.write(received(t_ns), encode_quote(quote))
-            quotes += 1
-            if depth:
-                depth_id = _write_depth(out, rng, symbol, bid, ask, book, depth_id, received(t_ns))
-    return trades, quotes
+    while t_ns < end_ns:
+        if rng.random() < 0.002:
+            busy = not busy
+        vol = 3.0 if busy else 1.0
+        # Next arrival: trade (Hawkes-like intensity) or a quote refresh (~4/s).
+        rate = intensity + 4.0
+        t_ns += max(1_000, int(rng.expovariate(rate) * 1e9))
+        intensity = base_intensity + (intensity - base_intensity) * math.exp(-0.8 * 0.25)
+        mid_ticks += round(rng.gauss(0, 45.0 * vol))
+        spread = 1 if rng.random() < 0.85 else rng.randint(2, 8)
+        bid = mid_ticks - spread // 2
+        ask = bid + spread
+        update_id += rng.randint(1, 6)
+        if rng.random() < intensity / rate:
+            if rng.random() < 0.25:
+                side = Side.SELL if side is Side.BUY else Side.BUY
+            burst = 1 + int(rng.expovariate(0.6)) if rng.random() < 0.3 else 1
+            for _ in range(burst):
+                size = Decimal(round(rng.lognormvariate(-5.0, 1.3), 5)).quantize(_LOT) or _LOT
+                price = (ask if side is Side.BUY else bid) * _TICK
+                trade_id += 1
+                recv = received(t_ns)
+                trade = Trade("binance", symbol, price, size, side, trade_id, t_ns // 1_000_000 * 1_000_000, recv)
+                yield recv, encode_trade(trade)
+                t_ns += rng.randint(0, 2_000_000)
+            intensity += 1.5 * burst
+            mid_ticks += (1 if side is Side.BUY else -1) * 15 * burst
+        quote = Quote("binance", symbol, bid * _TICK, _size(rng), ask * _TICK, _size(rng), update_id, 0, 0)
+        yield received(t_ns), encode_quote(quote)
+        if depth:
+            frame, depth_id = _depth_frame(rng, symbol, bid, ask, book, depth_id, received(t_ns))
+            yield last_recv, frame
 
 
-def _write_depth(
-    out: RecordingWriter, rng: random.Random, symbol: str, bid: int, ask: int,
+def _depth_frame(
+    rng: random.Random, symbol: str, bid: int, ask: int,
     book: dict[str, dict[int, Decimal]], last_id: int, recv: int,
-) -> int:
-    """Move the 10-level book to the new touch and write the diff; returns the new ``u``."""
+) -> tuple[bytes, int]:
+    """Move the 10-level book to the new touch; returns the diff frame and the new ``u``."""
     target = {"b": {bid - k: _size(rng) for k in range(10)}, "a": {ask + k: _size(rng) for k in range(10)}}
     diff: dict[str, list[list[str]]] = {"b": [], "a": []}
     for side in ("b", "a"):
@@ -137,8 +150,7 @@ def _write_depth(
     last = first + rng.randint(0, 3)
     data = {"e": "depthUpdate", "E": recv // 1_000_000, "s": symbol, "U": first, "u": last,
             "b": sorted(diff["b"], key=lambda lv: -Decimal(lv[0])), "a": sorted(diff["a"], key=lambda lv: Decimal(lv[0]))}
-    out.write(recv, json.dumps({"stream": f"{symbol.lower()}@depth@100ms", "data": data}, separators=(",", ":")))
-    return last
+    return json.dumps({"stream": f"{symbol.lower()}@depth@100ms", "data": data}, separators=(",", ":")).encode(), last
 
 
 def _size(rng: random.Random) -> Decimal:

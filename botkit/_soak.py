@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import random
 import resource
-import tempfile
 import time
 from collections import deque
-from pathlib import Path
 from typing import Any
 
 import trio
 
 from ._engine import Engine
 from ._events import BookDelta, BookSnapshot, ConnectionState, FeedStatus, Trade
-from ._sample import generate
+from ._sample import market_frames
 from ._strategy import Strategy
 from .protocol._book import OrderBook
 from .protocol._ratelimit import RestLimiter
@@ -63,52 +61,39 @@ class _Counter(Strategy):
             self.down_at = None
 
 
-async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float = 40.0,
-                   workdir: str | Path | None = None) -> dict[str, Any]:
+async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float = 40.0) -> dict[str, Any]:
     """Run the soak and return its figures (see :func:`format_report`)."""
     from .sim import ExchangeSimulator
     from .sources._websocket import WebSocketSource
 
-    rng = random.Random(seed)
-    # Room for every fault plus a quiet quarter at the end (late faults wait for a
-    # connected client), so the run ends with everything caught up.
-    frames_needed = int((faults * every + 1_000) * 1.25) + 5_000
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        data = Path(tmp) / "soak.txt.gz"
-        generate(data, seconds=60.0, seed=seed, depth=True)
-        per_second = _frames(data) / 60.0
-        seconds = 60.0
-        while _frames(data) < frames_needed:
-            seconds = max(seconds * 1.5, frames_needed / per_second * 1.05)
-            generate(data, seconds=seconds, seed=seed, depth=True)
-        # Faults rotate through every kind, at jittered frame numbers, and stop before the
-        # tail so the run ends quietly and the final books can be compared.
-        plan = {}
-        frame = 1_000
-        for i in range(faults):
-            frame += every + rng.randint(-every // 4, every // 4)
-            plan[frame] = KINDS[i % len(KINDS)]
-        policy = ReconnectPolicy(
-            backoff_base_s=0.02, backoff_cap_s=0.5, healthy_after_s=2.0, idle_timeout_s=0.25,
-            pong_timeout_s=0.25, connect_timeout_s=3.0, max_attempts_per_minute=600,
-        )
-        sim = ExchangeSimulator(data, speed=speed, plan=plan, pause_when_idle=False, stall_timeout_s=2.0,
-                                rest_weight_limit=6_000, refuse_count=2, storm_size=3)
-        source = WebSocketSource(venue="binance", policy=policy, end_on_normal_close=True, snapshot_limit=100,
-                                 limiter=RestLimiter(5_000), rng=random.Random(seed))
-        source.drain_timeout_s = 60.0
-        strategy = _Counter()
-        started = time.monotonic()
-        async with trio.open_nursery() as nursery:
-            source.url = await nursery.start(sim.serve)
-            summary = await Engine(strategy, source).run()
-            nursery.cancel_scope.cancel()
-        elapsed = time.monotonic() - started
+    # The market is generated as it goes, endlessly; it ends a quiet tail after the
+    # last planned fault, so everything can catch up before the books are compared.
+    market = market_frames(seed=seed, depth=True)
+    plan = [KINDS[i % len(KINDS)] for i in range(faults)]
+    random.Random(seed).shuffle(plan)
+    policy = ReconnectPolicy(
+        backoff_base_s=0.02, backoff_cap_s=0.5, healthy_after_s=2.0, idle_timeout_s=0.25,
+        pong_timeout_s=0.25, connect_timeout_s=3.0, max_attempts_per_minute=600,
+    )
+    sim = ExchangeSimulator(market, speed=speed, plan=plan, plan_every=every, pause_when_idle=False,
+                            stall_timeout_s=2.0,
+                            rest_weight_limit=6_000, refuse_count=2, storm_size=3)
+    source = WebSocketSource(venue="binance", policy=policy, end_on_normal_close=True, snapshot_limit=100,
+                             limiter=RestLimiter(5_000), rng=random.Random(seed))
+    source.drain_timeout_s = 60.0
+    strategy = _Counter()
+    started = time.monotonic()
+    async with trio.open_nursery() as nursery:
+        source.url = await nursery.start(sim.serve)
+        summary = await Engine(strategy, source).run()
+        nursery.cancel_scope.cancel()
+    elapsed = time.monotonic() - started
     sent = [row[0] for row in sim.trade_history]
     got = strategy.ids
     delivered = set(got)
     venue_book = sim.books.get("BTCUSDT")
     return {
+        "faults planned": faults,
         "faults injected": sum(sim.stats.faults.values()),
         "faults by kind": dict(sorted(sim.stats.faults.items())),
         "reconnects": summary.reconnects,
@@ -140,6 +125,8 @@ async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float
 def verdict(report: dict[str, Any]) -> list[str]:
     """The targets that did not hold (empty: the guarantee held)."""
     failures = [key for key in ("missing", "duplicates", "out-of-order", "rest over the limit") if report[key]]
+    if report["faults injected"] < report["faults planned"]:
+        failures.append("faults injected (the data ran out first)")
     if not report["book equal to simulator"]:
         failures.append("book equal to simulator")
     if report["max attempts in any minute"] > report["attempts allowed per minute"]:
@@ -150,13 +137,6 @@ def verdict(report: dict[str, Any]) -> list[str]:
 def format_report(report: dict[str, Any]) -> str:
     """One ``name: value`` per line."""
     return "\n".join(f"{key}: {value}" for key, value in report.items())
-
-
-def _frames(path: Path) -> int:
-    import gzip
-
-    with gzip.open(path) as fh:
-        return sum(1 for line in fh if line[:1].isdigit())
 
 
 def _max_per_minute(times: list[int]) -> int:

@@ -202,7 +202,7 @@ async def test_books_resync_after_gaps_and_end_equal_to_the_venues_book(tmp_path
     strategy = Books()
     _, summary, sim = await run_live(data, [Fault("gap", 333), Fault("drop", 1001)], strategy=strategy)
     assert sim.stats.depth_skipped >= 2 and sim.stats.rest_requests >= 3
-    assert strategy.gaps >= sim.stats.depth_skipped
+    assert strategy.gaps >= 1  # book gaps (trade gaps are backfilled; a skip while resyncing needs no Gap)
     assert strategy.snapshots >= 2  # the first sync, then resyncs (close gaps may share one)
     assert strategy.crossed == 0
     venue = sim.books["BTCUSDT"]

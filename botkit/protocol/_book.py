@@ -143,6 +143,15 @@ class BookSync:
         self.book.apply(delta)
         return [delta]
 
+    def invalidate(self) -> None:
+        """The feed was interrupted: whatever changed meanwhile is unknown, so drop the
+        sync and wait for a fresh snapshot (diffs from now on are buffered for it)."""
+        if self.synced:
+            self.synced = False
+            self.resyncs += 1
+        self.needs_snapshot = True
+        self._buffer = []
+
     def _gap(self, delta: BookDelta) -> list[Event]:
         expected = self.book.last_update_id + 1
         self.synced = False

@@ -24,8 +24,8 @@ from ._parser import Parser
 from ._trades import TradeSequencer
 
 _REST_PREFIX = b'{"rest":"'
-#: Frame the live source records when it starts a backfill after a reconnect.
-BACKFILL_PREFIX = b'{"backfill":"'
+#: Frame the live source records for each symbol when it reconnects after an outage.
+RESYNC_PREFIX = b'{"resync":"'
 
 
 class _RestEnvelope(msgspec.Struct):
@@ -76,11 +76,16 @@ class FrameDecoder:
             rest = self._rest_trades(frame, ts_recv)  # type: ignore[arg-type]
             if rest is not None:
                 return rest
-        elif frame.startswith(BACKFILL_PREFIX):
-            # The live source decided to backfill (after a reconnect): recorded, so a
-            # replay holds and merges exactly as the live run did.
-            symbol = frame[len(BACKFILL_PREFIX) :].split(b'"', 1)[0].decode()  # type: ignore[union-attr]
+        elif frame.startswith(RESYNC_PREFIX):
+            # The live source reconnected: trades after the last one delivered are
+            # backfilled and the book re-anchored on a fresh snapshot. Recorded, so a
+            # replay holds, merges and resyncs exactly as the live run did.
+            symbol = frame[len(RESYNC_PREFIX) :].split(b'"', 1)[0].decode()  # type: ignore[union-attr]
             self.trades.request_backfill(symbol)
+            sync = self.books.get(symbol)
+            if sync is not None and self.sync_books:
+                sync.invalidate()
+                self.pending_snapshots.add(symbol)
             return []
         try:
             events = self.parser.parse(frame, ts_recv)
@@ -117,6 +122,10 @@ class FrameDecoder:
             self.last_error = exc
             return self.trades.on_backfill_failed(symbol, f"unreadable answer: {exc.reason}")
         return self.trades.on_backfill(symbol, events, limit, ts_recv)  # type: ignore[arg-type]
+
+    def symbols(self) -> list[str]:
+        """Symbols seen in trades or books."""
+        return sorted(set(self.trades.symbols()) | set(self.books))
 
     def finish(self) -> list[Event]:
         """End of the data: release trades still held for a backfill that never came."""

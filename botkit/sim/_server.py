@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -72,7 +72,8 @@ class ExchangeSimulator:
         sim = ExchangeSimulator("examples/data/binance-btcusdt-sample.txt.gz", speed=0)
         url = await nursery.start(sim.serve)
 
-    :param data: recording to serve (its frames are sent verbatim).
+    :param data: recording to serve (its frames are sent verbatim), or an iterable of
+        ``(receive ns, frame)`` (e.g. an endless generated market).
     :param speed: 1.0 = recorded pace, 10 = ten times faster, 0 = as fast as possible.
     :param faults: fault schedule.
     :param port: TCP port (0 picks a free one).
@@ -86,13 +87,14 @@ class ExchangeSimulator:
     :param rest_weight_limit: REST request weight allowed per rolling minute (429 above it,
         418 for a client that keeps going after 429s).
     :param storm_size: REST requests answered 429 after a ``429`` fault.
-    :param plan: extra faults at given frame numbers (``{frame: kind}``); each waits
-        until a client is connected, so every planned fault hits someone.
+    :param plan: extra faults injected in this order, one every ``plan_every`` frames
+        counted from the previous one, each only when a client has been connected for a
+        while: every planned fault is a separate outage of a working connection.
     """
 
     def __init__(
         self,
-        data: str | Path,
+        data: str | Path | Iterable[tuple[int, bytes]],
         *,
         speed: float = 1.0,
         faults: list[Fault] | None = None,
@@ -104,9 +106,10 @@ class ExchangeSimulator:
         pause_when_idle: bool = True,
         rest_weight_limit: int = 6_000,
         storm_size: int = 5,
-        plan: dict[int, str] | None = None,
+        plan: list[str] | None = None,
+        plan_every: int = 500,
     ) -> None:
-        self.data = str(data)
+        self.data = data if isinstance(data, Iterable) and not isinstance(data, str | Path) else str(data)
         self.speed = speed
         self.faults = faults or []
         self.host = host
@@ -122,9 +125,14 @@ class ExchangeSimulator:
         self._weights: list[tuple[float, int]] = []  # (trio time, weight) of the last minute
         self._storm = 0
         self._ignored_429 = 0
-        self.plan = dict(plan or {})
-        self._due: list[str] = []
+        self._due: list[str] = list(plan or [])
+        self.plan_every = plan_every
         self._last_planned = 0
+        self._connected_frames = 0
+        #: Set when every planned fault was injected; an iterable data source then ends
+        #: after ``tail_frames`` more frames (a quiet end: everything can catch up).
+        self.plan_done = trio.Event()
+        self.tail_frames = 3_000
         self.stats = SimStats()
         self.url = ""
         #: Every trade frame sent, in order (tests compare it with what the strategy got).
@@ -157,6 +165,16 @@ class ExchangeSimulator:
     # -- the timeline -------------------------------------------------------------------
 
     async def _frames(self) -> AsyncIterator[tuple[int, bytes]]:
+        if not isinstance(self.data, str):
+            tail = -1
+            for item in self.data:
+                yield item
+                if tail < 0 and self.plan_done.is_set():
+                    tail = self.tail_frames
+                if tail == 0:
+                    return
+                tail -= tail > 0
+            return
         reader = RecordingReader(self.data)
         async for lineno, lines in reader.chunks():
             for line in lines:
@@ -212,14 +230,16 @@ class ExchangeSimulator:
 
     async def _inject(self, n: int) -> None:
         kinds = [fault.kind for fault in self.faults if not n % fault.every]
-        planned = self.plan.pop(n, None)
-        if planned is not None:
-            self._due.append(planned)
-        if self._due and self._clients and n - self._last_planned >= _MIN_FRAMES_BETWEEN_FAULTS:
-            # One at a time, with a live client that has been receiving for a while: each
-            # planned fault is a separate outage, not a pile-up on a reconnecting client.
+        if not self._clients:
+            self._connected_frames = 0
+        else:
+            self._connected_frames += 1
+        if (self._due and self._connected_frames >= _MIN_FRAMES_BETWEEN_FAULTS
+                and n - self._last_planned >= self.plan_every):
             kinds.append(self._due.pop(0))
             self._last_planned = n
+            if not self._due:
+                self.plan_done.set()
         for kind in kinds:
             self.stats.faults[kind] = self.stats.faults.get(kind, 0) + 1
             log.info("injecting %s after frame %d", kind, n)

@@ -38,7 +38,7 @@ from ..protocol._reconnect import (
     Tick,
 )
 from ..protocol._ratelimit import RestLimiter
-from ..protocol._sequencer import BACKFILL_PREFIX
+from ..protocol._sequencer import RESYNC_PREFIX
 from ._base import EventSource, Publish
 from ._rest import RestClient, RestFailed
 
@@ -196,11 +196,11 @@ class WebSocketSource(EventSource):
         decode = self.decoder.decode
         on_frame = self.on_frame
         actions = machine.handle(Connected(), _mono())
-        if self._had_connection and self.decoder.trades.backfill_enabled:
-            # Back after an outage: fetch whatever traded meanwhile, whether or not a
-            # live trade shows the hole (a quiet symbol would not).
-            for symbol in self.decoder.trades.symbols():
-                marker = BACKFILL_PREFIX + symbol.encode() + b'"}'
+        if self._had_connection:
+            # Back after an outage: fetch whatever traded meanwhile and re-anchor books,
+            # whether or not the next live message shows the hole (a quiet one would not).
+            for symbol in self.decoder.symbols():
+                marker = RESYNC_PREFIX + symbol.encode() + b'"}'
                 if self.on_frame is not None:
                     self.on_frame(time.time_ns(), marker)
                 self.decoder.decode(marker, time.time_ns())
