@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -173,3 +173,24 @@ Event: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar | Timer | Feed
 
 MARKET_EVENT_TYPES: tuple[type, ...] = (Trade, Quote, BookSnapshot, BookDelta, Bar)
 EVENT_TYPES: tuple[type, ...] = (*MARKET_EVENT_TYPES, Timer, FeedStatus, Gap)
+
+
+def fast_constructor(cls: type) -> Any:
+    """A positional constructor for a frozen, slotted attrs event that skips attrs'
+    per-field ``object.__setattr__`` calls (the hot parsing path builds millions).
+
+    Only for classes without validators, converters or ``__attrs_post_init__`` (every
+    event here): the result is indistinguishable from ``cls(...)``.
+    """
+    fields = attrs.fields(cls)
+    if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
+        raise TypeError(f"{cls.__name__} has validators or converters: use its constructor")
+    names = [f.name for f in fields]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def make({', '.join(names)}):", "    obj = new(cls)"]
+    for i, name in enumerate(names):
+        namespace[f"set{i}"] = cls.__dict__[name].__set__  # the slot's member descriptor
+        lines.append(f"    set{i}(obj, {name})")
+    lines.append("    return obj")
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from field names only
+    return namespace["make"]

@@ -76,7 +76,9 @@ def test_arbitrary_json_payloads_raise_only_parse_error(channel: str, payload: d
     ("frame", "message"),
     [
         (b'{"stream":"btcusdt@trade","data":{"e":"trade","s":"B","t":1,"p":"NaN","q":"1","T":1,"m":true}}',
-         "malformed Binance frame"),
+         "price/size out of range: NaN x 1"),
+        (b'{"stream":"btcusdt@trade","data":{"e":"trade","s":"B","t":1,"p":"Infinity","q":"1","T":1,"m":true}}',
+         "price/size out of range: Infinity x 1"),
         (b'{"stream":"btcusdt@trade","data":{"e":"trade","s":"B","t":1,"p":"-1","q":"1","T":1,"m":true}}',
          "price/size out of range"),
         (b'{"stream":"btcusdt@ticker","data":{}}', "unknown Binance stream"),

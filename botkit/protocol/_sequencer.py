@@ -2,12 +2,14 @@
 
 Book deltas go through :class:`BookSync` per symbol: nothing reaches a strategy until a
 snapshot anchors the book, and a break in the update ids emits a ``Gap`` and waits for a
-new snapshot (``snapshots_needed()`` tells the I/O layer which to fetch).
+new snapshot (``pending_snapshots`` tells the I/O layer which to fetch).
 
-Trade ids must be contiguous per symbol (Binance ``trade`` and ``aggTrade`` ids are).
-A jump emits a :class:`~botkit.Gap` before the trade; a trade whose id was already
-seen (a replayed frame after a reconnect) is dropped and counted as a duplicate, so a
-strategy sees every trade at most once, in id order.
+Trades go through :class:`TradeSequencer`: ids contiguous per symbol, each delivered
+once; a jump is backfilled from REST answers (``trades.pending`` says what to fetch)
+or, without backfill, reported as a :class:`~botkit.Gap`.
+
+REST answers and the source's own decisions travel as frames too (``{"rest": ...}``,
+``{"resync": ...}``), so recordings replay through exactly the same states.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade
+from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, fast_constructor
 from ..._exceptions import ParseError
 from . import _messages as m
 
@@ -25,18 +25,20 @@ __all__ = ["BinanceSpotParser", "depth_snapshot", "rest_frame"]
 VENUE = "binance"
 _MS = 1_000_000
 _ZERO = Decimal(0)
-_INF = Decimal("Infinity")
 _BUY = Side.BUY
 _SELL = Side.SELL
 _STREAM_PREFIX = b'{"stream":"'
 _DATA_KEY = b'"data":'
 
 Handler = Callable[[Any, int], list[Event]]
+_trade_event = fast_constructor(Trade)
+_quote_event = fast_constructor(Quote)
 
 
 def _check(price: Decimal, size: Decimal) -> None:
-    # Comparisons also reject NaN (InvalidOperation) before it can reach any P&L.
-    if not (_ZERO < price < _INF and _ZERO <= size < _INF):
+    # Rejects NaN and infinities (not finite) and non-positive prices before they can
+    # reach any P&L.
+    if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
         raise ParseError(f"price/size out of range: {price} x {size}")
 
 
@@ -55,20 +57,20 @@ def _trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
     _check(msg.p, msg.q)
     # "m": the buyer is the maker, so the aggressor sold.
     side = _SELL if msg.m else _BUY
-    return [Trade(VENUE, msg.s, msg.p, msg.q, side, msg.t, msg.T * _MS, ts_recv)]
+    return [_trade_event(VENUE, msg.s, msg.p, msg.q, side, msg.t, msg.T * _MS, ts_recv)]
 
 
 def _agg_trade(msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
     _check(msg.p, msg.q)
     side = _SELL if msg.m else _BUY
-    return [Trade(VENUE, msg.s, msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv)]
+    return [_trade_event(VENUE, msg.s, msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv)]
 
 
 def _book_ticker(msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
     _check(msg.b, msg.B)
     _check(msg.a, msg.A)
     # Spot bookTicker carries no exchange time: 0 says "not sent by the venue".
-    return [Quote(VENUE, msg.s, msg.b, msg.B, msg.a, msg.A, msg.u, 0, ts_recv)]
+    return [_quote_event(VENUE, msg.s, msg.b, msg.B, msg.a, msg.A, msg.u, 0, ts_recv)]
 
 
 def _depth(msg: m.DepthMsg, ts_recv: int) -> list[Event]:

@@ -1,0 +1,1 @@
+"""botkit benchmarks (not part of the test run): ``python -m bench``."""
