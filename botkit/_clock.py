@@ -7,20 +7,21 @@ as it would have live.
 
 from __future__ import annotations
 
+import abc
 import time
 
 __all__ = ["Clock", "LiveClock", "VirtualClock"]
 
 
-class Clock:
+class Clock(abc.ABC):
     """The engine's notion of now, in integer nanoseconds since the epoch."""
 
     #: True when time advances only with the events (replay); False for wall time.
     virtual: bool = False
 
+    @abc.abstractmethod
     def now_ns(self) -> int:
         """Current engine time in ns."""
-        raise NotImplementedError  # abstract: LiveClock and VirtualClock implement it
 
 
 class LiveClock(Clock):

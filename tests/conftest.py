@@ -28,3 +28,30 @@ def shared_file(*parts: str) -> Path:
     if not path.is_file():
         pytest.skip(f"real exchange capture {path} is absent (only in the botkit workspace)")
     return path
+
+
+COUNTING = """
+import botkit
+
+class Counting(botkit.Strategy):
+    channels = ("trades", "quotes")
+
+    def on_trade(self, trade):
+        pass
+"""
+
+
+@pytest.fixture
+def counting(tmp_path: Path) -> Path:
+    path = tmp_path / "counting.py"
+    path.write_text(COUNTING)
+    return path
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    from .helpers import quote, trade, write_recording
+
+    return write_recording(tmp_path / "small.txt", [trade(1), quote(2), trade(2), quote(4), quote(5)])
+
+

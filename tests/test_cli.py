@@ -13,33 +13,10 @@ import pytest
 
 from botkit._cli import main
 
-from .helpers import quote, trade, write_recording
+from .helpers import trade, write_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 SCALPER = ROOT / "strategies" / "scalper.py"
-
-COUNTING = """
-import botkit
-
-class Counting(botkit.Strategy):
-    channels = ("trades", "quotes")
-
-    def on_trade(self, trade):
-        pass
-"""
-
-
-@pytest.fixture
-def counting(tmp_path: Path) -> Path:
-    path = tmp_path / "counting.py"
-    path.write_text(COUNTING)
-    return path
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    return write_recording(tmp_path / "small.txt", [trade(1), quote(2), trade(2), quote(4), quote(5)])
-
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])

@@ -16,7 +16,7 @@ import pytest
 from botkit._cli import main
 from botkit._sample import generate
 
-from .test_cli import COUNTING, counting, run_cli  # noqa: F401 - fixture re-export
+from .test_cli import run_cli
 
 BOTKIT = [sys.executable, "-m", "botkit"]
 

@@ -9,7 +9,7 @@ import pytest
 import botkit
 from botkit._config import load_config
 
-from .test_cli import counting, data, run_cli  # noqa: F401 - fixtures
+from .test_cli import run_cli
 
 GOOD = """
 venue = "binance"

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import attrs
 import trio
@@ -28,6 +26,7 @@ from ..protocol._book import OrderBook
 from ..protocol.binance import BinanceSpotParser
 from ..sources import RecordingReader
 from ._faults import Fault
+from ._rest import RestVenue, http_answer
 from ._stream import ControlledStream
 
 __all__ = ["ExchangeSimulator", "SimStats"]
@@ -122,9 +121,7 @@ class ExchangeSimulator:
         self.storm_size = storm_size
         #: Every trade of the timeline so far, sent or not: (id, price, qty, ms, buyer_is_maker).
         self.trade_history: list[tuple[int, str, str, int, bool]] = []
-        self._weights: list[tuple[float, int]] = []  # (trio time, weight) of the last minute
-        self._storm = 0
-        self._ignored_429 = 0
+        self.rest = RestVenue(self, rest_weight_limit)
         self._due: list[str] = list(plan or [])
         self.plan_every = plan_every
         self._last_planned = 0
@@ -247,7 +244,7 @@ class ExchangeSimulator:
                 for client in list(self._clients):
                     await self._send(client, _GARBAGE)
             elif kind == "429":
-                self._storm = self.storm_size
+                self.rest.storm = self.storm_size
             elif kind == "gap":
                 self._skip_next_trade = self._skip_next_depth = True
             elif kind == "close":
@@ -309,12 +306,12 @@ class ExchangeSimulator:
         if self._refusing > 0:
             self._refusing -= 1
             self.stats.refused += 1
-            await _http(stream, 503, {"code": -1003, "msg": "simulated: refusing connections"})
+            await http_answer(stream, 503, {"code": -1003, "msg": "simulated: refusing connections"})
             return
         if b"upgrade: websocket" in head.lower():
             await self._websocket(ControlledStream(stream, head))
         else:
-            await self._rest(stream, head)
+            await self.rest.handle(stream, head)
 
     async def _read_head(self, stream: trio.SocketStream) -> bytes:
         head = b""
@@ -356,103 +353,3 @@ class ExchangeSimulator:
                 await client.ws.get_message()
         except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
             self._forget(client)
-
-    def _used(self) -> int:
-        now = trio.current_time()
-        self._weights = [(t, w) for t, w in self._weights if t > now - 60]
-        return sum(w for _, w in self._weights)
-
-    def _throttle(self, weight: int) -> tuple[int, int] | None:
-        """``(status, retry_after_s)`` when this request must be refused, else None."""
-        if self._storm > 0:
-            self._storm -= 1
-            self.stats.storm_429 += 1
-            return 429, 1
-        used = self._used()
-        if used + weight > self.rest_weight_limit:
-            self.stats.limit_exceeded += 1
-            self._ignored_429 += 1
-            # A client that keeps asking after being told to wait gets banned, as on Binance.
-            status = 418 if self._ignored_429 > 3 else 429
-            oldest = self._weights[0][0] if self._weights else trio.current_time()
-            return status, max(1, int(oldest + 60 - trio.current_time()) + 1)
-        self._ignored_429 = 0
-        self._weights.append((trio.current_time(), weight))
-        self.stats.max_weight_per_minute = max(self.stats.max_weight_per_minute, used + weight)
-        return None
-
-    def _trades_from(self, start: int, limit: int) -> list[tuple[int, str, str, int, bool]]:
-        history = self.trade_history
-        lo, hi = 0, len(history)
-        while lo < hi:  # ids ascend: binary search for the first id >= start
-            mid = (lo + hi) // 2
-            if history[mid][0] < start:
-                lo = mid + 1
-            else:
-                hi = mid
-        return history[lo : lo + limit]
-
-    async def _rest(self, stream: trio.SocketStream, head: bytes) -> None:
-        self.stats.rest_requests += 1
-        request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
-        parts = request_line.split(" ")
-        target = urlsplit(parts[1] if len(parts) > 1 else "/")
-        query = parse_qs(target.query)
-        limit_text = query.get("limit", ["500"])[0]
-        limit = min(int(limit_text), 1000) if limit_text.isdigit() else 500
-        weight = _WEIGHTS.get(target.path, 1)
-        if target.path == "/api/v3/depth":
-            weight = 5 if limit <= 100 else 25 if limit <= 500 else 50
-        throttled = self._throttle(weight)
-        if throttled is not None:
-            status, retry_after = throttled
-            await _http(stream, status, {"code": -1003, "msg": "simulated: too much request weight used"},
-                        {"Retry-After": str(retry_after), "X-MBX-USED-WEIGHT-1M": str(self._used())})
-            return
-        if target.path in ("/api/v3/historicalTrades", "/api/v3/aggTrades"):
-            from_id = query.get("fromId", ["0"])[0]
-            start = int(from_id) if from_id.isdigit() else 0
-            rows = self._trades_from(start, limit)
-            if target.path == "/api/v3/aggTrades":
-                body: object = [{"a": i, "p": p, "q": q, "f": i, "l": i, "T": t, "m": m, "M": True}
-                                for i, p, q, t, m in rows]
-            else:
-                body = [{"id": i, "price": p, "qty": q, "quoteQty": "0", "time": t, "isBuyerMaker": m,
-                         "isBestMatch": True} for i, p, q, t, m in rows]
-            await _http(stream, 200, body, {"X-MBX-USED-WEIGHT-1M": str(self._used())})
-            return
-        if target.path == "/api/v3/depth":
-            book = self.books.get(query.get("symbol", [""])[0])
-            if book is None:
-                await _http(stream, 400, {"code": -1121, "msg": "Invalid symbol."})
-                return
-            bids, asks = book.levels(limit)
-            body = {
-                "lastUpdateId": book.last_update_id,
-                "bids": [[str(p), str(q)] for p, q in bids],
-                "asks": [[str(p), str(q)] for p, q in asks],
-            }
-            await _http(stream, 200, body)
-            return
-        await _http(stream, 404, {"code": -1, "msg": f"not found: {target.path}"})
-
-
-_WEIGHTS = {"/api/v3/historicalTrades": 25, "/api/v3/aggTrades": 2}
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot", 429: "Too Many Requests",
-            503: "Service Unavailable"}
-
-
-async def _http(stream: trio.SocketStream, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-    payload = json.dumps(body).encode()
-    extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
-    head = (
-        f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(payload)}\r\nconnection: close\r\n{extra}"
-        f"date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"
-    ).encode()
-    try:
-        await stream.send_all(head + payload)
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
-        pass
-    finally:
-        await stream.aclose()
