@@ -28,6 +28,7 @@ async def test_fifty_faults_lose_nothing() -> None:
     assert report["reconnects"] >= report["faults by kind"]["drop"] + report["faults by kind"]["close"]
     assert report["stale detections"] >= report["faults by kind"]["stall"]
     assert report["rest over the limit"] == 0
+    assert report["book updates checked"] > 1_000 and report["book mismatches"] == 0
     assert "missing: 0" in text.splitlines()
 
 

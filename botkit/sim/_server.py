@@ -122,6 +122,9 @@ class ExchangeSimulator:
         #: Every trade of the timeline so far, sent or not: (id, price, qty, ms, buyer_is_maker).
         self.trade_history: list[tuple[int, str, str, int, bool]] = []
         self.rest = RestVenue(self, rest_weight_limit)
+        #: With ``record_books``: (symbol, update id) -> hash of the book's levels after it,
+        #: so a client's book can be checked at every update id it reaches.
+        self.book_history: dict[tuple[str, int], int] | None = None
         self._due: list[str] = list(plan or [])
         self.plan_every = plan_every
         self._last_planned = 0
@@ -294,6 +297,8 @@ class ExchangeSimulator:
                 book = self.books.setdefault(event.symbol, OrderBook())
                 if event.last_update_id > book.last_update_id:
                     book.apply(event)
+                    if self.book_history is not None:
+                        self.book_history[(event.symbol, book.last_update_id)] = hash(book.levels())
 
     # -- connections --------------------------------------------------------------------
 
