@@ -7,16 +7,31 @@ Install the comparison libraries with ``pip install -e '.[bench]'``.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import subprocess
+import sys
 
-from . import backtest, engine, parse
+from . import backtest, engine, live, parse
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--big", action="store_true", help="also backtest 5M trades (memory flatness)")
     args = parser.parse_args()
-    rows = parse.run() + engine.run() + backtest.run((1_000_000, 5_000_000) if args.big else (1_000_000,))
+    rows = parse.run() + engine.run()
+    ours = backtest.run((1_000_000, 5_000_000) if args.big else (1_000_000,))
+    rows += ours
+    # NautilusTrader in its own process, so its memory is its own.
+    code = "import json; from bench import nautilus; print(json.dumps(nautilus.run()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    theirs = [tuple(r) for r in json.loads(out.stdout.strip().splitlines()[-1])] if out.returncode == 0 else [
+        ("backtest: NautilusTrader BacktestEngine", float("nan"), f"failed: {out.stderr.strip()[-200:]}")]
+    rows += theirs
+    if not math.isnan(theirs[0][1]):
+        rows.append(("backtest: botkit (raw frames, parsing included) / NautilusTrader (pre-built ticks)",
+                     ours[0][1] / theirs[0][1], "ratio (target >= 2.5)"))
+    rows += live.run()
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         shown = "n/a" if math.isnan(value) else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")

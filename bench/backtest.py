@@ -37,9 +37,11 @@ def make_recording(path: Path, n: int) -> None:
 
 def _backtest(strategy: Path, data: Path) -> tuple[float, float]:
     """(events/s, peak RSS MB) of one ``botkit backtest`` process."""
+    # VmHWM: this process's own peak RSS (ru_maxrss can carry the parent's over exec).
     code = (
-        "import resource, sys; from botkit._cli import main; rc = main(sys.argv[1:]); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); sys.exit(rc)"
+        "import sys; from botkit._cli import main; rc = main(sys.argv[1:]); "
+        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
+        "print(hwm, file=sys.stderr); sys.exit(rc)"
     )
     out = subprocess.run([sys.executable, "-c", code, "backtest", str(strategy), "--data", str(data), "--json", "-q"],
                          capture_output=True, text=True, check=True)

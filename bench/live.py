@@ -1,0 +1,102 @@
+"""Live path: frames/s from the simulator over loopback WebSocket, and added latency.
+
+Each client gets a fresh ``botkit exchange-sim --speed 0`` subprocess serving the same
+recording flat out: botkit's full live path into a counting strategy, a bare
+trio-websocket client (the transport botkit uses) and the ``websockets`` asyncio client.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+BOTKIT_CLIENT = """
+import json, time, botkit
+
+class Count(botkit.Strategy):
+    channels = ("trades",)
+    n = 0
+    first = last = 0
+    lat = []
+
+    def on_trade(self, trade):
+        now = time.time_ns()
+        self.n += 1
+        self.first = self.first or trade.ts_recv
+        self.last = now
+        self.lat.append(now - trade.ts_recv)
+
+    def on_stop(self):
+        lat = sorted(self.lat)
+        print(json.dumps({"n": self.n, "s": (self.last - self.first) / 1e9,
+                          "p50": lat[len(lat) // 2] / 1e3, "p99": lat[int(len(lat) * 0.99)] / 1e3}), flush=True)
+"""
+
+TRIO_CLIENT = """
+import sys, time, json, trio, trio_websocket
+async def main(url, n):
+    async with trio_websocket.open_websocket_url(url) as ws:
+        await ws.get_message()
+        start = time.perf_counter()
+        for _ in range(n - 1):
+            await ws.get_message()
+        print(json.dumps({"n": n, "s": time.perf_counter() - start}))
+trio.run(main, sys.argv[1], int(sys.argv[2]))
+"""
+
+WEBSOCKETS_CLIENT = """
+import sys, time, json, asyncio, websockets
+async def main(url, n):
+    async with websockets.connect(url, max_size=None) as ws:
+        await ws.recv()
+        start = time.perf_counter()
+        for _ in range(n - 1):
+            await ws.recv()
+        print(json.dumps({"n": n, "s": time.perf_counter() - start}))
+asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+"""
+
+
+def _with_sim(data: Path, client: list[str]) -> dict:
+    sim = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--port", "0", "--data", str(data),
+                            "--speed", "0", "--loop"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert sim.stdout is not None
+        url = sim.stdout.readline().strip()
+        out = subprocess.run([c.replace("URL", url) for c in client], capture_output=True, text=True, timeout=600)
+        line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")][0]
+        return json.loads(line)
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+
+
+def run(trades: int = 200_000) -> list[tuple[str, float, str]]:
+    from .backtest import make_recording
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "live.txt.gz"
+        make_recording(data, trades)
+        strategy = Path(tmp) / "count.py"
+        strategy.write_text(BOTKIT_CLIENT)
+        ours = _with_sim(data, [sys.executable, "-m", "botkit", "run", str(strategy), "--url", "URL",
+                                "--duration", "60", "-q", "--json"])
+        rows.append(("live: botkit sim -> WebSocketSource -> on_trade", ours["n"] / ours["s"],
+                     f"frames/s, added latency p50 {ours['p50']:.0f} us, p99 {ours['p99']:.0f} us"))
+        bare = _with_sim(data, [sys.executable, "-c", TRIO_CLIENT, "URL", str(trades)])
+        rows.append(("live: bare trio-websocket client (transport limit)", bare["n"] / bare["s"], "frames/s"))
+        try:
+            import websockets  # noqa: F401
+        except ImportError:
+            rows.append(("live: websockets asyncio client", float("nan"), "websockets not installed"))
+        else:
+            other = _with_sim(data, [sys.executable, "-c", WEBSOCKETS_CLIENT, "URL", str(trades)])
+            rows.append(("live: websockets asyncio client", other["n"] / other["s"], "frames/s"))
+            rows.append(("live: botkit / websockets client", (ours["n"] / ours["s"]) / (other["n"] / other["s"]),
+                         "ratio (target >= 1)"))
+    return rows
