@@ -26,6 +26,7 @@ from ._parser import Parser
 from ._trades import TradeSequencer
 
 _REST_PREFIX = b'{"rest":"'
+_OWN_PREFIX = b'{"r'  # shared by REST and resync frames: one cheap test for market frames
 #: Frame the live source records for each symbol when it reconnects after an outage.
 RESYNC_PREFIX = b'{"resync":"'
 
@@ -74,11 +75,11 @@ class FrameDecoder:
         self.frames += 1
         if type(frame) is str:
             frame = frame.encode()
-        if frame.startswith(_REST_PREFIX):
+        if frame.startswith(_OWN_PREFIX) and frame.startswith(_REST_PREFIX):
             rest = self._rest_trades(frame, ts_recv)  # type: ignore[arg-type]
             if rest is not None:
                 return rest
-        elif frame.startswith(RESYNC_PREFIX):
+        elif frame.startswith(_OWN_PREFIX) and frame.startswith(RESYNC_PREFIX):
             # The live source reconnected: trades after the last one delivered are
             # backfilled and the book re-anchored on a fresh snapshot. Recorded, so a
             # replay holds, merges and resyncs exactly as the live run did.

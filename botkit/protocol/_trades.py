@@ -55,6 +55,13 @@ class TradeSequencer:
 
     def on_trades(self, trades: list[Event]) -> list[Event]:
         """Live trades (one frame's worth) in, deliverable events out."""
+        if len(trades) == 1:
+            # The common case, kept short: the next id of a symbol not being backfilled.
+            trade = trades[0]
+            state = self._states.get(trade.symbol)  # type: ignore[union-attr]
+            if state is not None and state.active is None and trade.trade_id == state.last + 1:  # type: ignore[union-attr]
+                state.last = trade.trade_id  # type: ignore[union-attr]
+                return trades
         out: list[Event] = []
         for trade in trades:
             if type(trade) is not Trade:

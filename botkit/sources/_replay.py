@@ -59,7 +59,12 @@ class ReplaySource(EventSource):
                     lineno += 1
                     if not line or line[0] == 35:  # b"#": header or comment
                         continue
-                    ts, frame = reader.split(lineno, line)
+                    ts_text, _, frame = line.partition(b" ")
+                    if not ts_text.isdigit() or not frame:
+                        reader.split(lineno, line)  # raises the DataError naming file and line
+                    ts = int(ts_text)
+                    if frame[-1] == 13:  # b"\r"
+                        frame = frame[:-1]
                     errors = decoder.parse_errors
                     batch += decode(frame, ts)
                     if decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
