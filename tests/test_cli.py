@@ -137,3 +137,16 @@ def test_signal_stops_cleanly_with_exit_0(tmp_path: Path, signum: int) -> None:
     summary = json.loads(lines[1])
     assert summary["stopped_by"] == f"signal {signal.Signals(signum).name}"
     assert "Traceback" not in err
+
+
+def test_the_readme_strategy_example_runs(capsys, tmp_path: Path, data: Path) -> None:
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"## A minimal strategy\n\n```python\n(.*?)```", readme, re.S)
+    assert example is not None
+    path = tmp_path / "readme_strategy.py"
+    path.write_text(example.group(1))
+    code, out, err = run_cli(capsys, "backtest", path, "--data", data, "--json", "-q")
+    assert code == 0, err
+    assert json.loads(out)["events_by_type"]["Trade"] == 2
