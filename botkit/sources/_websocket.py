@@ -333,4 +333,6 @@ def _describe_connect_error(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc}"
+    if not str(exc) and exc.__cause__ is not None:  # trio-websocket wraps the real cause
+        return _describe_connect_error(exc.__cause__)
     return f"{type(exc).__name__}: {exc}"
