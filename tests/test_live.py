@@ -148,13 +148,22 @@ async def test_shutdown_during_backoff_is_prompt() -> None:
         await sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     source = WebSocketSource(f"ws://127.0.0.1:{port}/stream", policy=slow)
-    engine = botkit.Engine(Collect(), source)
+
+    class WaitsForDown(Collect):
+        down = trio.Event()
+
+        def on_status(self, status: botkit.FeedStatus) -> None:
+            if status.state is botkit.ConnectionState.DOWN:
+                self.down.set()
+
+    strategy = WaitsForDown()
+    engine = botkit.Engine(strategy, source)
     started = time.monotonic()
     with anyio.fail_after(5):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(engine.run)
-            while source.machine.state.value != "backoff":
-                await trio.sleep(0.01)
+            await strategy.down.wait()  # the first attempt was refused: now backing off 15-30 s
+            assert source.machine.state.value == "backoff"
             engine.stop("test")
     assert time.monotonic() - started < 3
     assert source.machine.state.value == "closed"
