@@ -54,10 +54,12 @@ def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal,
 
 
 def _trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
-    _check(msg.p, msg.q)
+    price, size = msg.p, msg.q
+    # The hottest path of a backtest: _check inlined.
+    if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
+        _check(price, size)
     # "m": the buyer is the maker, so the aggressor sold.
-    side = _SELL if msg.m else _BUY
-    return [_trade_event(VENUE, msg.s, msg.p, msg.q, side, msg.t, msg.T * _MS, ts_recv)]
+    return [_trade_event(VENUE, msg.s, price, size, _SELL if msg.m else _BUY, msg.t, msg.T * _MS, ts_recv)]
 
 
 def _agg_trade(msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
@@ -145,7 +147,7 @@ class BinanceSpotParser:
     def __init__(self) -> None:
         self.ignored = 0
         # One typed decoder per stream channel and envelope, built lazily and reused.
-        self._combined: dict[bytes, tuple[msgspec.json.Decoder[Any], Handler] | None] = {}
+        self._combined: dict[bytes, tuple[Callable[[bytes], Any], Handler] | None] = {}
         self._raw = {
             tag: (msgspec.json.Decoder(cls), _HANDLERS[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
         }
@@ -166,7 +168,8 @@ class BinanceSpotParser:
                 if entry is False:
                     entry = self._combined_decoder(frame[11:end])
                 if entry is not None:
-                    return entry[1](entry[0].decode(frame).data, ts_recv)
+                    decode, handle = entry
+                    return handle(decode(frame).data, ts_recv)
                 raise ParseError("unknown Binance stream", frame)
             return self._parse_raw(frame, ts_recv)  # type: ignore[arg-type]
         except ParseError:
@@ -174,10 +177,10 @@ class BinanceSpotParser:
         except (msgspec.MsgspecError, ValueError, ArithmeticError, TypeError, UnicodeError) as exc:
             raise ParseError(f"malformed Binance frame ({exc})", frame) from None
 
-    def _combined_decoder(self, stream: bytes) -> tuple[msgspec.json.Decoder[Any], Handler] | None:
+    def _combined_decoder(self, stream: bytes) -> tuple[Callable[[bytes], Any], Handler] | None:
         _, at, channel = stream.partition(b"@")
         cls = _channel_type(channel) if at else None
-        entry = (msgspec.json.Decoder(m.combined(cls)), _HANDLERS[cls]) if cls else None
+        entry = (msgspec.json.Decoder(m.combined(cls)).decode, _HANDLERS[cls]) if cls else None
         if len(self._combined) < 4096:  # streams are few; never grow without bound on garbage
             self._combined[stream] = entry
         return entry
