@@ -109,7 +109,7 @@ async def test_stall_is_detected_and_recovered_within_the_timeouts(market: Path)
         detect_s = (states[i][1] - states[live_before][1]) / 1e9
         recover_s = (states[recovered][1] - states[i][1]) / 1e9
         assert detect_s >= FAST.idle_timeout_s + FAST.pong_timeout_s - 0.01
-        assert recover_s < 2.0
+        assert recover_s < 5.0  # backoff cap 0.1 s: generous for a loaded CI machine
 
 
 async def test_gap_fault_is_backfilled_over_rest(market: Path) -> None:
