@@ -8,6 +8,7 @@ trio backend. The loop is short: carry out the machine's actions, feed the outco
 from __future__ import annotations
 
 import logging
+import math
 import random
 import ssl
 import time
@@ -54,6 +55,7 @@ _STATUS = {
 }
 _NORMAL_CLOSE = 1000
 _LOGGED_ERRORS = 20
+_DRAIN = 256  # frames taken per wakeup, and trio-websocket's bounded queue size
 _TRADES_PAGE = 1000
 _TRADES_WEIGHT = 25  # historicalTrades (Binance spot docs); aggTrades costs less
 
@@ -180,7 +182,8 @@ class WebSocketSource(EventSource):
         result: list[Any] | None = None
         try:
             async with trio_websocket.open_websocket_url(
-                self.url, self._ssl, connect_timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0
+                self.url, self._ssl, connect_timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0,
+                message_queue_size=_DRAIN,
             ) as ws:
                 result = await self._session(ws, publish)
         except (OSError, trio_websocket.HandshakeError, ValueError) as exc:
@@ -220,22 +223,39 @@ class WebSocketSource(EventSource):
                             return [a for a in actions if not isinstance(a, Close | SendPing | SendSubscribe)]
                     await self._emit(actions, publish)
                     actions = []
-                    deadline = machine.next_deadline()
-                    with trio.move_on_after(max((deadline - _mono()) / 1e9, 0.0)):
-                        frame = await ws.get_message()
-                        ts = time.time_ns()
-                        actions = machine.frame_received(_mono())
-                        if on_frame is not None:
-                            on_frame(ts, frame)
-                        errors = self.decoder.parse_errors
-                        events = decode(frame, ts)
-                        if self.decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
-                            log.warning("skipped frame: %s", self.decoder.last_error)
-                        if events:
-                            await publish(events)
-                        if self.decoder.pending_snapshots or self.decoder.trades.pending:
-                            self._rest_wakeup.set()
-                        continue
+                    # One cancel scope for a run of frames (its deadline moves with each
+                    # frame) rather than one per frame: scopes are not free on the hot path.
+                    with trio.CancelScope() as scope:
+                        while not actions:
+                            scope.deadline = trio.current_time() + max((machine.next_deadline() - _mono()) / 1e9, 0.0)
+                            frames = [await ws.get_message()]
+                            # Take whatever else has already arrived: one batch, one wakeup of
+                            # the strategy, instead of one hand-off per frame.
+                            receive_nowait = ws._recv_channel.receive_nowait  # noqa: SLF001
+                            try:
+                                while len(frames) < _DRAIN:
+                                    frames.append(receive_nowait())
+                            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                                pass  # nothing more now; a closed channel surfaces on the next get_message
+                            ts = time.time_ns()
+                            actions = machine.frame_received(_mono())
+                            events: list[Event] = []
+                            for frame in frames:
+                                if on_frame is not None:
+                                    on_frame(ts, frame)
+                                errors = self.decoder.parse_errors
+                                events += decode(frame, ts)
+                                if self.decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
+                                    log.warning("skipped frame: %s", self.decoder.last_error)
+                            if events:
+                                # The idle deadline must never cut a publish short (events
+                                # would be lost); an outer cancellation (shutdown) still can.
+                                scope.deadline = math.inf
+                                await publish(events)
+                            if self.decoder.pending_snapshots or self.decoder.trades.pending:
+                                self._rest_wakeup.set()
+                    if not scope.cancelled_caught:
+                        continue  # the frames produced actions (e.g. went live): carry them out
                     actions = machine.handle(Tick(), _mono())
             except trio_websocket.ConnectionClosed as exc:
                 reason = exc.reason
