@@ -8,7 +8,6 @@ trio backend. The loop is short: carry out the machine's actions, feed the outco
 from __future__ import annotations
 
 import logging
-import math
 import random
 import ssl
 import time
@@ -209,55 +208,46 @@ class WebSocketSource(EventSource):
                 self.decoder.decode(marker, time.time_ns())
             self._rest_wakeup.set()
         self._had_connection = True
+        self._closing: list[Any] | None = None
         async with trio.open_nursery() as nursery:
             try:
+                actions = await self._carry_out(actions, ws, nursery, publish)
+                if actions is not None:
+                    return actions
+                # Timers (idle ping, pong timeout, lifetime, subscribe timeout) live in a
+                # watchdog task, so the frame loop below has no per-frame cancel scope.
+                nursery.start_soon(self._watchdog, ws, nursery, publish)
+                receive_nowait = ws._recv_channel.receive_nowait  # noqa: SLF001
                 while True:
-                    for action in actions:
-                        if isinstance(action, SendSubscribe):
-                            for message in self.subscribe:
-                                await ws.send_message(message)
-                        elif isinstance(action, SendPing):
-                            nursery.start_soon(self._ping, ws)
-                        elif isinstance(action, Close):
-                            log.warning("closing connection: %s", action.reason)
-                            return [a for a in actions if not isinstance(a, Close | SendPing | SendSubscribe)]
-                    await self._emit(actions, publish)
-                    actions = []
-                    # One cancel scope for a run of frames (its deadline moves with each
-                    # frame) rather than one per frame: scopes are not free on the hot path.
-                    with trio.CancelScope() as scope:
-                        while not actions:
-                            scope.deadline = trio.current_time() + max((machine.next_deadline() - _mono()) / 1e9, 0.0)
-                            frames = [await ws.get_message()]
-                            # Take whatever else has already arrived: one batch, one wakeup of
-                            # the strategy, instead of one hand-off per frame.
-                            receive_nowait = ws._recv_channel.receive_nowait  # noqa: SLF001
-                            try:
-                                while len(frames) < _DRAIN:
-                                    frames.append(receive_nowait())
-                            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                                pass  # nothing more now; a closed channel surfaces on the next get_message
-                            ts = time.time_ns()
-                            actions = machine.frame_received(_mono())
-                            events: list[Event] = []
-                            for frame in frames:
-                                if on_frame is not None:
-                                    on_frame(ts, frame)
-                                errors = self.decoder.parse_errors
-                                events += decode(frame, ts)
-                                if self.decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
-                                    log.warning("skipped frame: %s", self.decoder.last_error)
-                            if events:
-                                # The idle deadline must never cut a publish short (events
-                                # would be lost); an outer cancellation (shutdown) still can.
-                                scope.deadline = math.inf
-                                await publish(events)
-                            if self.decoder.pending_snapshots or self.decoder.trades.pending:
-                                self._rest_wakeup.set()
-                    if not scope.cancelled_caught:
-                        continue  # the frames produced actions (e.g. went live): carry them out
-                    actions = machine.handle(Tick(), _mono())
+                    frames = [await ws.get_message()]
+                    # Take whatever else has already arrived: one batch, one wakeup of the
+                    # strategy, instead of one hand-off per frame.
+                    try:
+                        while len(frames) < _DRAIN:
+                            frames.append(receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                        pass  # nothing more now; a closed channel surfaces on the next get_message
+                    ts = time.time_ns()
+                    actions = machine.frame_received(_mono())
+                    events: list[Event] = []
+                    for frame in frames:
+                        if on_frame is not None:
+                            on_frame(ts, frame)
+                        errors = self.decoder.parse_errors
+                        events += decode(frame, ts)
+                        if self.decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
+                            log.warning("skipped frame: %s", self.decoder.last_error)
+                    if events:
+                        await publish(events)
+                    if self.decoder.pending_snapshots or self.decoder.trades.pending:
+                        self._rest_wakeup.set()
+                    if actions:
+                        done = await self._carry_out(actions, ws, nursery, publish)
+                        if done is not None:
+                            return done
             except trio_websocket.ConnectionClosed as exc:
+                if self._closing is not None:  # we closed it (stale, lifetime, timeout)
+                    return self._closing
                 reason = exc.reason
                 if self.end_on_normal_close and reason.code == _NORMAL_CLOSE:
                     log.info("server ended the stream: %s", reason.reason or "normal close")
@@ -268,6 +258,40 @@ class WebSocketSource(EventSource):
             finally:
                 nursery.cancel_scope.cancel()
                 self._sync_stats()
+
+    async def _carry_out(
+        self, actions: list[Any], ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, publish: Publish
+    ) -> list[Any] | None:
+        """Perform the machine's actions; returns the actions to hand back to stream()
+        when they close this connection, else None."""
+        for action in actions:
+            if isinstance(action, SendSubscribe):
+                for message in self.subscribe:
+                    await ws.send_message(message)
+            elif isinstance(action, SendPing):
+                nursery.start_soon(self._ping, ws)
+            elif isinstance(action, Close):
+                log.warning("closing connection: %s", action.reason)
+                return [a for a in actions if not isinstance(a, Close | SendPing | SendSubscribe)]
+        await self._emit(actions, publish)
+        return None
+
+    async def _watchdog(self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery,
+                        publish: Publish) -> None:
+        """Wake at the machine's deadlines; close the connection when it says so (the
+        frame loop then sees ConnectionClosed and hands these actions back)."""
+        machine = self.machine
+        while True:
+            await trio.sleep(max((machine.next_deadline() - _mono()) / 1e9, 0.0))
+            actions = machine.handle(Tick(), _mono())
+            if not actions:
+                continue
+            done = await self._carry_out(actions, ws, nursery, publish)
+            if done is not None:
+                self._closing = done
+                with trio.move_on_after(2):
+                    await ws.aclose()
+                return
 
     async def _rest_worker(self, publish: Publish) -> None:
         """Fetch what the decoder asks for (depth snapshots, trade backfill), one at a time
