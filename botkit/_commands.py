@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     monitors = [_stop_after(engine, args.duration)] if args.duration else []
     code, summary = _finish(engine, lambda: engine.run(monitors=monitors, services=services), args, backend="trio")
     if embedded and code == 0 and summary.stopped_by == "end of data":
-        print(f"botkit: the sample recording ended after {summary.events} events (the simulator closed the feed)",
+        what = "sample recording" if args.data is None else "recording"
+        print(f"botkit: the {what} ended after {summary.events} events (the simulator closed the feed)",
               file=sys.stderr)
     return code
 
@@ -207,8 +208,9 @@ def _simulator_service(data: str, speed: float, source: EventSource) -> Callable
 
     async def service(*, task_status: Any) -> None:
         sim = ExchangeSimulator(data, speed=speed)
-        print(f"botkit: running on the shipped sample recording through the embedded exchange simulator "
-              f"({data}, no network needed)", file=sys.stderr)
+        what = "the shipped sample recording" if Path(data) == sample_path() else data
+        print(f"botkit: running on {what} through the embedded exchange simulator ({data}, no network needed)",
+              file=sys.stderr)
         import trio
 
         async with trio.open_nursery() as nursery:
