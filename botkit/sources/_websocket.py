@@ -19,6 +19,7 @@ import trio
 import trio_websocket
 
 from .._events import ConnectionState, Event, FeedStatus
+from .._exceptions import UsageError
 from ..protocol import FrameDecoder, parser_for
 from ..protocol._reconnect import (
     Close,
@@ -140,7 +141,7 @@ class WebSocketSource(EventSource):
         """Stream until cancelled, or until the server ends the data (see
         ``end_on_normal_close``). Bad frames are counted and skipped."""
         if not self.url:
-            raise RuntimeError("WebSocketSource.url is not set")
+            raise UsageError("WebSocketSource.url is not set: pass url=... or set it before the engine starts")
         machine = self.machine
         self._rest = RestClient(self._rest_base(), self.limiter)
         try:
@@ -157,6 +158,9 @@ class WebSocketSource(EventSource):
                     actions = machine.handle(Tick(), _mono())
                 await self._drain_rest()
                 rest_tasks.cancel_scope.cancel()
+            released = self.decoder.finish()  # held trades whose backfill never completed
+            if released:
+                await publish(released)
         finally:
             self._sync_stats()
             with trio.CancelScope(shield=True):
@@ -164,8 +168,9 @@ class WebSocketSource(EventSource):
                 await self._emit(machine.handle(Shutdown(), _mono()), publish)
 
     async def _drain_rest(self) -> None:
-        """At the end of the data: let pending backfills finish (bounded), then release
-        anything still held, so nothing received is lost."""
+        """At the end of the data: let pending backfills and snapshots finish (bounded by
+        ``drain_timeout_s``); stream() then releases anything still held, with a Gap, so
+        nothing received is lost."""
         with trio.move_on_after(self.drain_timeout_s):
             while self.decoder.trades.pending or self.decoder.pending_snapshots or any(
                 self.decoder.trades.backfilling(s) for s in self.decoder.trades.symbols()
