@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import trio
 
+from ..protocol.binance import rest_weight
+
 if TYPE_CHECKING:
     from ._server import ExchangeSimulator
 
@@ -70,9 +72,7 @@ class RestVenue:
         query = parse_qs(target.query)
         limit_text = query.get("limit", ["500"])[0]
         limit = min(int(limit_text), 1000) if limit_text.isdigit() else 500
-        weight = _WEIGHTS.get(target.path, 1)
-        if target.path == "/api/v3/depth":
-            weight = 5 if limit <= 100 else 25 if limit <= 500 else 50
+        weight = rest_weight(target.path, limit)
         throttled = self._throttle(weight)
         if throttled is not None:
             status, retry_after = throttled
@@ -108,7 +108,6 @@ class RestVenue:
 
 
 
-_WEIGHTS = {"/api/v3/historicalTrades": 25, "/api/v3/aggTrades": 2}
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot", 429: "Too Many Requests",
             503: "Service Unavailable"}
 

@@ -40,6 +40,7 @@ from ..protocol._reconnect import (
 )
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._sequencer import RESYNC_PREFIX
+from ..protocol.binance import rest_weight
 from ._base import EventSource, Publish
 from ._rest import RestClient, RestFailed
 
@@ -57,12 +58,7 @@ _NORMAL_CLOSE = 1000
 _LOGGED_ERRORS = 20
 _DRAIN = 256  # frames taken per wakeup, and trio-websocket's bounded queue size
 _TRADES_PAGE = 1000
-_TRADES_WEIGHT = 25  # historicalTrades (Binance spot docs); aggTrades costs less
 
-
-def _depth_weight(limit: int) -> int:
-    # Binance spot: 1-100 -> 5, 101-500 -> 25, 501-1000 -> 50, 1001-5000 -> 250.
-    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
 
 
 class WebSocketSource(EventSource):
@@ -307,11 +303,12 @@ class WebSocketSource(EventSource):
             self._rest_wakeup = trio.Event()
             for symbol in list(decoder.trades.pending):
                 request = decoder.trades.pending.pop(symbol)
-                await self._rest_frame(self._trades_path(symbol, request.from_id), _TRADES_WEIGHT, publish)
+                path = self._trades_path(symbol, request.from_id)
+                await self._rest_frame(path, rest_weight(urlsplit(path).path), publish)
             for symbol in list(decoder.pending_snapshots):
                 if symbol in decoder.pending_snapshots:
                     path = f"/api/v3/depth?symbol={symbol}&limit={self.snapshot_limit}"
-                    await self._rest_frame(path, _depth_weight(self.snapshot_limit), publish)
+                    await self._rest_frame(path, rest_weight("/api/v3/depth", self.snapshot_limit), publish)
             if decoder.trades.pending or decoder.pending_snapshots:
                 self._rest_wakeup.set()
 

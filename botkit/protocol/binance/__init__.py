@@ -2,6 +2,6 @@
 
 from ._encode import encode_quote, encode_trade
 from ._spot import BinanceSpotParser, rest_frame
-from ._venue import REST_URL, WS_URL, stream_url
+from ._venue import REST_URL, WS_URL, rest_weight, stream_url
 
-__all__ = ["REST_URL", "WS_URL", "BinanceSpotParser", "encode_quote", "encode_trade", "rest_frame", "stream_url"]
+__all__ = ["REST_URL", "WS_URL", "BinanceSpotParser", "encode_quote", "encode_trade", "rest_frame", "rest_weight", "stream_url"]

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from ..._exceptions import ConfigError
 
-__all__ = ["REST_URL", "STREAM_CHANNELS", "WS_URL", "stream_url"]
+__all__ = ["REST_URL", "REST_WEIGHTS", "STREAM_CHANNELS", "WS_URL", "rest_weight", "stream_url"]
 
 WS_URL = "wss://stream.binance.com:9443"
 REST_URL = "https://api.binance.com"
@@ -36,3 +36,15 @@ def stream_url(symbols: Iterable[str], channels: Iterable[str], base: str = WS_U
     if len(streams) > _MAX_STREAMS:
         raise ConfigError(f"{len(streams)} streams exceed Binance's {_MAX_STREAMS} per connection")
     return f"{base}/stream?streams={'/'.join(streams)}"
+
+
+#: REST request weights (Binance spot docs) of the endpoints botkit uses, except depth.
+REST_WEIGHTS = {"/api/v3/historicalTrades": 25, "/api/v3/aggTrades": 2}
+
+
+def rest_weight(path: str, limit: int = 100) -> int:
+    """Request weight of ``GET path`` (depth depends on ``limit``: 100 -> 5, 500 -> 25,
+    1000 -> 50, 5000 -> 250)."""
+    if path == "/api/v3/depth":
+        return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+    return REST_WEIGHTS.get(path, 1)
