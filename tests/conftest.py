@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, settings
 
 settings.register_profile("ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, deadline=None)
+# Before landing: HYPOTHESIS_PROFILE=stress pytest -k "not soak" digs out rare counterexamples.
+settings.register_profile("stress", max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parent.parent
