@@ -138,8 +138,8 @@ class Config:
         instruments = {}
         for symbol, section in self.instruments.items():
             guess = instrument_for(symbol)
-            instruments[symbol] = Instrument(
-                symbol, section.base or guess.base, section.quote or guess.quote,
+            instruments[guess.symbol] = Instrument(
+                guess.symbol, section.base or guess.base, section.quote or guess.quote,
                 section.tick_size, section.lot_size, section.min_notional,
             )
         return {

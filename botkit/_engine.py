@@ -23,6 +23,7 @@ from ._portfolio import Portfolio
 from ._risk import RiskLimits, RiskManager
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
+from ._symbols import normalise_symbol
 from .sources import EventSource
 
 __all__ = ["Engine", "RunSummary"]
@@ -114,7 +115,7 @@ class Engine:
         self.source = source
         self.clock = clock or (VirtualClock() if source.replay else LiveClock())
         self.bus = EventBus()
-        symbols = strategy.symbols or None
+        symbols = tuple(normalise_symbol(s) for s in strategy.symbols) or None
         self.subscription = self.bus.subscribe(
             Subscription(subscription_types(strategy), symbols, capacity=queue_capacity, conflate=not source.replay)
         )

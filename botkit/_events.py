@@ -65,6 +65,8 @@ class Trade:
     trade_id: int
     ts_exchange: int
     ts_recv: int
+    #: The venue's own spelling of ``symbol`` (``symbol`` is normalised, e.g. ``BTC-USDT``).
+    venue_symbol: str = ""
 
 
 @attrs.frozen
@@ -80,6 +82,8 @@ class Quote:
     update_id: int
     ts_exchange: int
     ts_recv: int
+    #: The venue's own spelling of ``symbol`` (``symbol`` is normalised, e.g. ``BTC-USDT``).
+    venue_symbol: str = ""
 
 
 @attrs.frozen
@@ -93,6 +97,10 @@ class BookSnapshot:
     last_update_id: int
     ts_exchange: int
     ts_recv: int
+    #: The venue's own spelling of ``symbol`` (``symbol`` is normalised, e.g. ``BTC-USDT``).
+    venue_symbol: str = ""
+    #: The venue's checksum of this book (OKX), else None.
+    checksum: int | None = None
 
 
 @attrs.frozen
@@ -112,6 +120,10 @@ class BookDelta:
     ts_exchange: int
     ts_recv: int
     prev_update_id: int = -1
+    #: The venue's own spelling of ``symbol`` (``symbol`` is normalised, e.g. ``BTC-USDT``).
+    venue_symbol: str = ""
+    #: The venue's checksum of its book after this update (Kraken, OKX), else None.
+    checksum: int | None = None
 
 
 @attrs.frozen
@@ -130,6 +142,8 @@ class Bar:
     ts_close: int
     closed: bool
     ts_recv: int
+    #: The venue's own spelling of ``symbol`` (``symbol`` is normalised, e.g. ``BTC-USDT``).
+    venue_symbol: str = ""
 
 
 @attrs.frozen

@@ -7,10 +7,10 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 import attrs
 
 from ._events import Side
+from ._symbols import normalise_symbol, split_symbol
 
 __all__ = ["Instrument", "instrument_for"]
 
-_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY", "USD")
 
 
 @attrs.frozen
@@ -41,11 +41,10 @@ class Instrument:
 
 
 def instrument_for(symbol: str, overrides: dict[str, Instrument] | None = None) -> Instrument:
-    """The instrument for ``symbol``: from ``overrides`` (config), else inferred from the
-    symbol's quote-asset suffix with Binance-like BTCUSDT defaults."""
-    if overrides and symbol in overrides:
-        return overrides[symbol]
-    for quote in _QUOTES:
-        if symbol.endswith(quote) and len(symbol) > len(quote):
-            return Instrument(symbol, symbol[: -len(quote)], quote)
-    return Instrument(symbol, symbol, "QUOTE")
+    """The instrument for ``symbol`` (any spelling): from ``overrides`` (config, keyed by
+    normalised symbol), else inferred from the symbol with Binance-like BTC-USDT defaults."""
+    name = normalise_symbol(symbol)
+    if overrides and name in overrides:
+        return overrides[name]
+    base, quote = split_symbol(name)
+    return Instrument(name, base, quote)

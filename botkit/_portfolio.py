@@ -15,6 +15,7 @@ import attrs
 from ._events import Side
 from ._instruments import Instrument
 from ._orders import Fill
+from ._symbols import normalise_symbol
 
 __all__ = ["Portfolio", "Position"]
 
@@ -43,7 +44,7 @@ class Portfolio:
 
         portfolio = Portfolio({"USDT": Decimal(10_000)})
         portfolio.apply(fill, instrument)
-        portfolio.equity("USDT", {"BTCUSDT": last_price})
+        portfolio.equity("USDT", {"BTC-USDT": last_price})
     """
 
     def __init__(self, cash: dict[str, Decimal] | None = None) -> None:
@@ -55,10 +56,13 @@ class Portfolio:
         self.realised_pnl = _ZERO
 
     def position(self, symbol: str) -> Position:
-        """The position in ``symbol`` (flat if never traded)."""
+        """The position in ``symbol``, any spelling (flat if never traded)."""
         pos = self.positions.get(symbol)
         if pos is None:
-            pos = self.positions[symbol] = Position(symbol)
+            symbol = normalise_symbol(symbol)
+            pos = self.positions.get(symbol)
+            if pos is None:
+                pos = self.positions[symbol] = Position(symbol)
         return pos
 
     def apply(self, fill: Fill, instrument: Instrument) -> Decimal:

@@ -101,7 +101,7 @@ async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float
     sent = [row[0] for row in sim.trade_history]
     got = strategy.ids
     delivered = set(got)
-    venue_book = sim.books.get("BTCUSDT")
+    venue_book = sim.books.get("BTC-USDT")
     return {
         "faults planned": faults,
         "faults injected": sum(sim.stats.faults.values()),

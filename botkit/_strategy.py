@@ -13,6 +13,7 @@ from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Side,
 from ._exceptions import UsageError
 from ._orders import Fill, Order, OrderUpdate, TimeInForce
 from ._portfolio import Portfolio
+from ._symbols import normalise_symbol
 
 if TYPE_CHECKING:
     from ._runner import StrategyRunner
@@ -54,7 +55,8 @@ class Strategy:
     Class attributes declare the subscription:
 
     :cvar venue: venue name (``"binance"``).
-    :cvar symbols: venue symbols to receive, e.g. ``("BTCUSDT",)``; empty: every symbol
+    :cvar symbols: symbols to receive, in any spelling (``"BTC-USDT"``, ``"BTCUSDT"``):
+        events carry the normalised one (``event.symbol == "BTC-USDT"``); empty: every symbol
         in the feed.
     :cvar channels: any of ``"trades"``, ``"quotes"``, ``"books"``, ``"bars"``; empty:
         the channels whose hooks this class overrides.
@@ -131,11 +133,11 @@ class Strategy:
 
     def last_price(self, symbol: str | None = None) -> Decimal | None:
         """Price of the latest trade seen for ``symbol`` (default: the first symbol)."""
-        return self._runner.last_prices.get(symbol or self._default_symbol())
+        return self._runner.last_prices.get(self._symbol(symbol))
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""
-        return self._runner.router.portfolio.position(symbol or self._default_symbol()).size
+        return self._runner.router.portfolio.position(self._symbol(symbol)).size
 
     @property
     def portfolio(self) -> Portfolio:
@@ -169,7 +171,7 @@ class Strategy:
 
     def cancel_all(self, symbol: str | None = None) -> int:
         """Cancel all open orders (of ``symbol``); returns how many cancels were sent."""
-        return self._runner.router.cancel_all(symbol)
+        return self._runner.router.cancel_all(normalise_symbol(symbol) if symbol else None)
 
     def open_orders(self) -> list[Order]:
         """Orders sent and not yet finished."""
@@ -207,10 +209,13 @@ class Strategy:
 
     def _order(self, side: Side, size: Any, price: Any, symbol: str | None, post_only: bool, ioc: bool) -> str:
         tif = TimeInForce.IOC if ioc else TimeInForce.GTC
-        return self._runner.router.submit(symbol or self._default_symbol(), side, size, price,
+        return self._runner.router.submit(self._symbol(symbol), side, size, price,
                                           post_only=post_only, tif=tif)
 
-    def _default_symbol(self) -> str:
+    def _symbol(self, symbol: str | None) -> str:
+        """``symbol`` normalised (any spelling works), else the first declared symbol."""
+        if symbol:
+            return normalise_symbol(symbol)
         if self.symbols:
-            return self.symbols[0]
+            return normalise_symbol(self.symbols[0])
         raise UsageError(f"{type(self).__name__} declares no symbols; pass the symbol explicitly")

@@ -17,10 +17,10 @@ import botkit
 
 
 class Scalper(botkit.Strategy):
-    """Trade-flow imbalance + momentum scalper on BTCUSDT."""
+    """Trade-flow imbalance + momentum scalper on BTC-USDT."""
 
     venue = "binance"
-    symbols = ("BTCUSDT",)
+    symbols = ("BTC-USDT",)
     channels = ("trades", "quotes")
 
     window = 50  # trades in the rolling window
@@ -52,7 +52,7 @@ class Scalper(botkit.Strategy):
             elif imbalance <= -self.entry_imbalance and trade.price < vwap:
                 self.working = self.sell(self.size)
             return
-        entry = self.portfolio.position("BTCUSDT").avg_price
+        entry = self.portfolio.position("BTC-USDT").avg_price
         exit_price = self.bid if position > 0 else self.ask
         move_bps = (exit_price - entry) / entry * 10_000 * (1 if position > 0 else -1)
         # Flow strongly against us ends the trade early.
@@ -67,7 +67,7 @@ class Scalper(botkit.Strategy):
                 self.log.warning("order rejected: %s", update.reason)
 
     def on_timer(self, timer: botkit.Timer) -> None:
-        pos = self.portfolio.position("BTCUSDT")
+        pos = self.portfolio.position("BTC-USDT")
         self.log.info("position %s, realised %s, fees %s, last %s",
                       pos.size, pos.realised_pnl, pos.fees, self.last_price())
 

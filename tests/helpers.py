@@ -13,14 +13,16 @@ T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
 
 
-def trade(i: int, *, ts: int | None = None, symbol: str = "BTCUSDT", price: str = "100.00") -> botkit.Trade:
+def trade(i: int, *, ts: int | None = None, symbol: str = "BTC-USDT", price: str = "100.00") -> botkit.Trade:
     ts = T0 + i * MS if ts is None else ts
-    return botkit.Trade("binance", symbol, Decimal(price), Decimal("0.5"), botkit.Side.BUY, i, ts // MS * MS, ts)
+    return botkit.Trade("binance", symbol, Decimal(price), Decimal("0.5"), botkit.Side.BUY, i, ts // MS * MS, ts,
+                        symbol.replace("-", ""))
 
 
-def quote(i: int, *, ts: int | None = None, symbol: str = "BTCUSDT") -> botkit.Quote:
+def quote(i: int, *, ts: int | None = None, symbol: str = "BTC-USDT") -> botkit.Quote:
     ts = T0 + i * MS if ts is None else ts
-    return botkit.Quote("binance", symbol, Decimal("99.99"), Decimal(1), Decimal("100.01"), Decimal(2), i, 0, ts)
+    return botkit.Quote("binance", symbol, Decimal("99.99"), Decimal(1), Decimal("100.01"), Decimal(2), i, 0, ts,
+                        symbol.replace("-", ""))
 
 
 def write_recording(path: Path, events: list[botkit.Trade | botkit.Quote], *, extra: list[bytes] = ()) -> Path:

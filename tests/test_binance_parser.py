@@ -101,7 +101,7 @@ def test_acks_are_ignorable_and_rest_snapshots_parse() -> None:
     bare = parser.parse(b'{"lastUpdateId":5,"bids":[["1.0","2.0"]],"asks":[]}', 7)
     assert bare == [botkit.BookSnapshot("binance", "", (one,), (), 5, 0, 7)]
     wrapped = rest_frame("/api/v3/depth?symbol=BTCUSDT&limit=1000", b'{"lastUpdateId":5,"bids":[["1.0","2.0"]],"asks":[]}')
-    assert parser.parse(wrapped, 7) == [botkit.BookSnapshot("binance", "BTCUSDT", (one,), (), 5, 0, 7)]
+    assert parser.parse(wrapped, 7) == [botkit.BookSnapshot("binance", "BTC-USDT", (one,), (), 5, 0, 7, "BTCUSDT")]
 
 
 def test_unknown_venue_is_a_config_error() -> None:
@@ -120,7 +120,7 @@ def test_real_2024_capture_parses_completely() -> None:
             for event in parser.parse(frame, int(ts)):
                 counts[type(event).__name__] += 1
                 if isinstance(event, botkit.Trade):
-                    assert event.symbol == "BTCUSDT" and event.ts_recv == int(ts)
+                    assert event.symbol == "BTC-USDT" and event.venue_symbol == "BTCUSDT" and event.ts_recv == int(ts)
                     assert last_trade_id is None or event.trade_id == last_trade_id + 1
                     last_trade_id = event.trade_id
     # MANIFEST.md: depth@100ms 3451, bookTicker 28040, trade 9757, one REST snapshot.
@@ -156,7 +156,8 @@ def test_generated_depth_updates_parse_to_book_deltas(first: int, span: int, bid
     data = {"e": "depthUpdate", "E": ms, "s": "BTCUSDT", "U": first, "u": first + span,
             "b": [[str(p), str(q)] for p, q in bids], "a": [[str(p), str(q)] for p, q in asks]}
     frame = json.dumps({"stream": "btcusdt@depth@100ms", "data": data} if combined else data)
-    expected = botkit.BookDelta("binance", "BTCUSDT", tuple(bids), tuple(asks), first, first + span, ms * 1_000_000, 9)
+    expected = botkit.BookDelta("binance", "BTC-USDT", tuple(bids), tuple(asks), first, first + span, ms * 1_000_000, 9,
+                                venue_symbol="BTCUSDT")
     assert BinanceSpotParser().parse(frame, 9) == [expected]
 
 
@@ -168,5 +169,5 @@ def test_generated_klines_parse_to_bars(ohlc: list, volume, start: int, closed: 
          "c": str(c), "v": str(volume), "x": closed}
     frame = json.dumps({"stream": f"btcusdt@kline_{interval}", "data": {"e": "kline", "E": start, "s": "BTCUSDT", "k": k}})
     bar = BinanceSpotParser().parse(frame, 3)[0]
-    assert bar == botkit.Bar("binance", "BTCUSDT", interval, o, h, low, c, volume, start * 1_000_000,
-                             (start + 59_999) * 1_000_000, closed, 3)
+    assert bar == botkit.Bar("binance", "BTC-USDT", interval, o, h, low, c, volume, start * 1_000_000,
+                             (start + 59_999) * 1_000_000, closed, 3, "BTCUSDT")

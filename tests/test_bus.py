@@ -14,9 +14,9 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_routes_by_type_and_symbol() -> None:
-    sub = Subscription({botkit.Trade}, {"BTCUSDT"})
+    sub = Subscription({botkit.Trade}, {"BTC-USDT"})
     status = botkit.FeedStatus("binance", botkit.ConnectionState.DOWN, "x", 5)
-    batch = [trade(1), quote(2), trade(3, symbol="ETHUSDT"), status, trade(4)]
+    batch = [trade(1), quote(2), trade(3, symbol="ETH-USDT"), status, trade(4)]
     assert sub.select(batch) == [trade(1), status, trade(4)]
     assert Subscription().select(batch) is batch
 

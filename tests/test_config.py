@@ -47,8 +47,8 @@ def test_a_good_config_maps_onto_the_engine(tmp_path: Path) -> None:
     assert (paper.latency_ms, paper.slippage_bps, paper.maker_fee_bps, paper.taker_fee_bps) == (
         3, Decimal("1.5"), Decimal(2), Decimal(4))
     assert options["risk"].max_open_orders == 3 and options["risk"].stale_after_s == 2
-    assert options["instruments"]["BTCUSDT"] == botkit.Instrument(
-        "BTCUSDT", "BTC", "USDT", Decimal("0.1"), Decimal("0.001"), Decimal("10"))
+    assert options["instruments"]["BTC-USDT"] == botkit.Instrument(
+        "BTC-USDT", "BTC", "USDT", Decimal("0.1"), Decimal("0.001"), Decimal("10"))
 
 
 @pytest.mark.parametrize(

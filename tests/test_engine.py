@@ -68,7 +68,7 @@ async def run(strategy: botkit.Strategy, source: EventSource, **kwargs: object) 
 
 async def test_hooks_see_events_in_order_on_event_time() -> None:
     strategy = Recorder()
-    events = [trade(1), quote(2), trade(3, symbol="ETHUSDT"), trade(4)]
+    events = [trade(1), quote(2), trade(3, symbol="ETH-USDT"), trade(4)]
     summary = await run(strategy, botkit.MemorySource(events, batch_size=2))
     assert strategy.calls == [
         ("start", None, T0 + 1 * MS),

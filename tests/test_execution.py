@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def tr(i: int, price: str, ms: int, size: str = "1") -> botkit.Trade:
-    return botkit.Trade("binance", "BTCUSDT", D(price), D(size), botkit.Side.SELL, i, 0, T0 + ms * MS)
+    return botkit.Trade("binance", "BTC-USDT", D(price), D(size), botkit.Side.SELL, i, 0, T0 + ms * MS)
 
 
 def qt(i: int, bid: str, ask: str, ms: int, size: str = "5") -> botkit.Quote:
-    return botkit.Quote("binance", "BTCUSDT", D(bid), D(size), D(ask), D(size), i, 0, T0 + ms * MS)
+    return botkit.Quote("binance", "BTC-USDT", D(bid), D(size), D(ask), D(size), i, 0, T0 + ms * MS)
 
 
 class Scripted(botkit.Strategy):
@@ -161,7 +161,7 @@ async def test_risk_rules_reject_with_reasons() -> None:
     summary = await run(s, [qt(1, "100", "101", 0), tr(2, "100", 1)], risk=limits)
     reasons = [u.reason for u in s.updates if u.status.value == "rejected"]
     assert reasons == [
-        "max position: BTCUSDT would reach 3, limit 2",
+        "max position: BTC-USDT would reach 3, limit 2",
         "max order notional: 300 > 250",
         "max open orders: 2 working, limit 2",
     ]
@@ -243,7 +243,7 @@ async def test_a_fatal_error_still_cancels_open_orders_and_reports_the_portfolio
         await engine.run()
     assert engine.router.broker.open_orders() == []
     summary = engine.partial_summary("bug")
-    assert summary.trading["positions"] == {"BTCUSDT": "1"}
+    assert summary.trading["positions"] == {"BTC-USDT": "1"}
     assert summary.trading["orders"] == 2
 
 

@@ -214,6 +214,6 @@ async def test_books_resync_after_gaps_and_end_equal_to_the_venues_book(tmp_path
     assert strategy.gaps >= 1  # book gaps (trade gaps are backfilled; a skip while resyncing needs no Gap)
     assert strategy.snapshots >= 2  # the first sync, then resyncs (close gaps may share one)
     assert strategy.crossed == 0
-    venue = sim.books["BTCUSDT"]
+    venue = sim.books["BTC-USDT"]
     assert strategy.book.last_update_id == venue.last_update_id
     assert strategy.book.levels() == venue.levels()

@@ -1,6 +1,12 @@
 """Local L2 order book and the Binance diff-depth synchronisation procedure (sans-IO).
 
-Sync procedure (Binance spot, official docs): buffer diffs; take a REST snapshot; if its
+Venues that send their snapshots on the stream (Coinbase, Kraken, OKX, Bybit) reset
+the book on each; deltas are checked by update id where the venue sends one
+(``prevSeqId``, ``u``) and by the venue's CRC32 checksum where it sends one (Kraken,
+OKX); a break or a mismatch emits a ``Gap`` and the book waits for the resubscribe's
+snapshot.
+
+REST sync procedure (Binance spot, official docs): buffer diffs; take a REST snapshot; if its
 ``lastUpdateId`` is older than the first buffered diff's ``U``, take another; drop diffs
 with ``u <= lastUpdateId``; the first diff applied must straddle ``lastUpdateId + 1``;
 from then on every diff must start at the previous ``u + 1``. Anything else is a gap:
@@ -11,6 +17,8 @@ link diffs with ``pu`` (Binance futures) are checked on that instead.
 from __future__ import annotations
 
 from decimal import Decimal
+
+from collections.abc import Callable
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Level
 
@@ -68,6 +76,13 @@ class OrderBook:
         asks = sorted(self.asks.items())[:depth]
         return tuple(bids), tuple(asks)
 
+    def truncate(self, depth: int) -> None:
+        """Keep the best ``depth`` levels per side (what a depth-limited venue keeps)."""
+        for side, best_first in ((self.bids, True), (self.asks, False)):
+            if len(side) > depth:
+                for price in sorted(side, reverse=not best_first)[: len(side) - depth]:
+                    del side[price]
+
     def crossed(self) -> bool:
         """True if the best bid is at or above the best ask."""
         return bool(self.bids and self.asks) and max(self.bids) >= min(self.asks)
@@ -85,12 +100,36 @@ class BookSync:
     """Keeps one symbol's deltas continuous; returns the events a strategy may trust.
 
     :ivar needs_snapshot: True while the book waits for a (new) snapshot: the I/O layer
-        should fetch one and feed it to :meth:`on_snapshot`.
+        should fetch one (or resubscribe) and feed it to :meth:`on_snapshot`.
+
+    :param stream_snapshots: the venue sends snapshots on the stream: deltas before a
+        snapshot are obsolete (dropped), not buffered for a REST snapshot.
+    :param sequenced: the venue numbers its deltas (False: Kraken, Coinbase level2).
+    :param checksum: the venue's checksum of a book, compared with ``delta.checksum``.
+    :param depth: levels per side the venue maintains (deeper ones are dropped, as the
+        venue's checksum assumes).
     """
 
-    def __init__(self, venue: str, symbol: str, *, max_buffer: int = 10_000) -> None:
+    def __init__(
+        self,
+        venue: str,
+        symbol: str,
+        *,
+        max_buffer: int = 10_000,
+        stream_snapshots: bool = False,
+        sequenced: bool = True,
+        checksum: Callable[[OrderBook], int] | None = None,
+        depth: int | None = None,
+    ) -> None:
         self.venue = venue
         self.symbol = symbol
+        self.stream_snapshots = stream_snapshots
+        self.sequenced = sequenced
+        self.checksum = checksum
+        self.depth = depth
+        #: Checksums compared, and mismatches found.
+        self.checks = 0
+        self.mismatches = 0
         self.book = OrderBook()
         self.synced = False
         self.needs_snapshot = True
@@ -102,6 +141,8 @@ class BookSync:
     def on_delta(self, delta: BookDelta) -> list[Event]:
         """A diff from the stream."""
         if not self.synced:
+            if self.stream_snapshots:
+                return []  # the venue's next snapshot supersedes it
             self._buffer.append(delta)
             if len(self._buffer) > self._max_buffer:
                 del self._buffer[: len(self._buffer) - self._max_buffer]
@@ -114,6 +155,12 @@ class BookSync:
         if self._buffer and snapshot.last_update_id < self._buffer[0].first_update_id - 1:
             return []  # older than the first diff we hold: fetch another
         self.book.reset(snapshot)
+        if self.depth is not None:
+            self.book.truncate(self.depth)
+        if snapshot.checksum is not None and self.checksum is not None:
+            mismatch = self._verify(snapshot.checksum, snapshot.ts_recv)
+            if mismatch:
+                return mismatch
         self.synced = True
         self.needs_snapshot = False
         self._fresh = True
@@ -127,9 +174,15 @@ class BookSync:
         return out
 
     def _apply(self, delta: BookDelta) -> list[Event]:
+        if not self.sequenced or delta.first_update_id < 0:  # the venue sent no ids
+            self._fresh = False
+            return self._apply_checked(delta)
         last = self.book.last_update_id
         if delta.last_update_id <= last:
-            return []  # already contained in the snapshot
+            # Already contained in the snapshot; except that Binance futures (pu-linked)
+            # start from the event whose u equals the snapshot's lastUpdateId.
+            if not (self._fresh and delta.last_update_id == last and delta.prev_update_id >= 0):
+                return []
         if self._fresh:
             # The first diff after a snapshot must straddle it.
             ok = delta.first_update_id <= last + 1
@@ -140,8 +193,31 @@ class BookSync:
         if not ok:
             return self._gap(delta)
         self._fresh = False
+        return self._apply_checked(delta)
+
+    def _apply_checked(self, delta: BookDelta) -> list[Event]:
         self.book.apply(delta)
+        if self.depth is not None:
+            self.book.truncate(self.depth)
+        if delta.checksum is not None and self.checksum is not None:
+            mismatch = self._verify(delta.checksum, delta.ts_recv)
+            if mismatch:
+                return mismatch
         return [delta]
+
+    def _verify(self, expected: int, ts_recv: int) -> list[Event]:
+        """[] if our book's checksum is the venue's, else a Gap (channel ``books:checksum``,
+        expected = the venue's checksum, received = ours) and a wait for a new snapshot."""
+        self.checks += 1
+        ours = self.checksum(self.book)  # type: ignore[misc]
+        if ours == expected:
+            return []
+        self.mismatches += 1
+        self.synced = False
+        self.needs_snapshot = True
+        self.resyncs += 1
+        self._buffer = []
+        return [Gap(self.venue, self.symbol, "books:checksum", expected, ours, ts_recv)]
 
     def invalidate(self) -> None:
         """The feed was interrupted: whatever changed meanwhile is unknown, so drop the

@@ -6,8 +6,14 @@ from typing import Protocol
 
 from .._events import Event
 from .._exceptions import ConfigError
+from ._venue import Venue
+from .binance._venue import BinanceFutures, BinanceSpot
+from .bybit._venue import Bybit
+from .coinbase._venue import Coinbase
+from .kraken._venue import Kraken
+from .okx._venue import Okx
 
-__all__ = ["Parser", "VENUES", "parser_for"]
+__all__ = ["VENUES", "Parser", "parser_for", "venue_for"]
 
 
 class Parser(Protocol):
@@ -15,6 +21,12 @@ class Parser(Protocol):
 
     ``parse`` raises only :class:`~botkit.ParseError`; frames that carry no market data
     (acks, heartbeats) return ``[]`` and are counted in ``ignored``.
+
+    Optional attributes a parser may set (read by :class:`~botkit.protocol.FrameDecoder`):
+    ``book_snapshots`` (``"rest"`` or ``"stream"``), ``book_sequenced`` (False: deltas
+    carry no update ids), ``book_checksum(book) -> int`` (the venue's checksum
+    algorithm), ``book_depths`` (symbol -> levels the venue maintains), ``trade_ids``
+    (``"contiguous"``: ids go up by one per trade, so gaps are detectable).
     """
 
     venue: str
@@ -25,13 +37,22 @@ class Parser(Protocol):
         ...
 
 
-def _binance() -> Parser:
-    from .binance import BinanceSpotParser
+#: Venue name (``--venue``) -> definition.
+VENUES: dict[str, type[Venue]] = {
+    cls.name: cls for cls in (BinanceSpot, BinanceFutures, Coinbase, Kraken, Okx, Bybit)
+}
 
-    return BinanceSpotParser()
 
+def venue_for(name: str) -> Venue:
+    """The definition of venue ``name``.
 
-VENUES = {"binance": _binance}
+    :raises ConfigError: if the venue is unknown.
+    """
+    try:
+        return VENUES[name]()
+    except KeyError:
+        known = ", ".join(sorted(VENUES))
+        raise ConfigError(f"unknown venue {name!r}; known venues: {known}") from None
 
 
 def parser_for(venue: str) -> Parser:
@@ -39,9 +60,4 @@ def parser_for(venue: str) -> Parser:
 
     :raises ConfigError: if the venue is unknown.
     """
-    try:
-        factory = VENUES[venue]
-    except KeyError:
-        known = ", ".join(sorted(VENUES))
-        raise ConfigError(f"unknown venue {venue!r}; known venues: {known}") from None
-    return factory()
+    return venue_for(venue).parser()

@@ -21,6 +21,7 @@ import msgspec
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Trade
 from .._exceptions import ParseError
+from .._symbols import normalise_symbol
 from ._book import BookSync
 from ._parser import Parser
 from ._trades import TradeSequencer
@@ -64,11 +65,17 @@ class FrameDecoder:
         self.last_error: ParseError | None = None
         #: Trade-id sequencing and backfill state.
         self.trades = TradeSequencer(parser.venue, backfill=backfill)
+        # Venues without contiguous trade ids (Kraken v1, Bybit) are passed through.
+        self._sequence_trades = getattr(parser, "trade_ids", "contiguous") == "contiguous"
+        self._stream_snapshots = getattr(parser, "book_snapshots", "rest") == "stream"
         #: Per-symbol book synchronisation (diff depth + snapshots).
         self.books: dict[str, BookSync] = {}
         self.unassigned_snapshots = 0
         #: Symbols whose book waits for a REST snapshot (the I/O layer fetches them).
         self.pending_snapshots: set[str] = set()
+        #: Symbols whose book broke on a venue that sends snapshots on the stream: the
+        #: I/O layer resubscribes them (the venue then sends a fresh snapshot).
+        self.pending_resubscribe: set[str] = set()
 
     def decode(self, frame: bytes | str, ts_recv: int) -> list[Event]:
         """Events of ``frame`` (``[]`` for a bad frame, which is counted)."""
@@ -88,7 +95,8 @@ class FrameDecoder:
             sync = self.books.get(symbol)
             if sync is not None and self.sync_books:
                 sync.invalidate()
-                self.pending_snapshots.add(symbol)
+                if not self._stream_snapshots:  # stream venues resend snapshots on subscribe
+                    self.pending_snapshots.add(symbol)
             return []
         try:
             events = self.parser.parse(frame, ts_recv)
@@ -98,7 +106,7 @@ class FrameDecoder:
             return []
         if events:
             kind = type(events[0])
-            if kind is Trade:
+            if kind is Trade and self._sequence_trades:
                 return self.trades.on_trades(events)
             if (kind is BookDelta or kind is BookSnapshot) and self.sync_books:
                 return self._books(events)
@@ -114,7 +122,7 @@ class FrameDecoder:
         if not target.path.endswith(("/historicalTrades", "/aggTrades")):
             return None
         query = parse_qs(target.query)
-        symbol = query.get("symbol", [""])[0]
+        symbol = normalise_symbol(query.get("symbol", [""])[0])
         limit = int(query.get("limit", ["500"])[0] or 500)
         if envelope.error:
             return self.trades.on_backfill_failed(symbol, envelope.error)
@@ -160,15 +168,16 @@ class FrameDecoder:
                 event = attrs.evolve(event, symbol=symbol)
             sync = self.books.get(symbol)
             if sync is None:
-                sync = self.books[symbol] = BookSync(self.venue, symbol)
+                sync = self.books[symbol] = self._book_sync(symbol)
             if type(event) is BookDelta:
                 result = sync.on_delta(event)  # type: ignore[arg-type]
             else:
                 result = sync.on_snapshot(event)  # type: ignore[arg-type]
-            if sync.needs_snapshot:
-                self.pending_snapshots.add(symbol)
-            else:
-                self.pending_snapshots.discard(symbol)
+            pending = self.pending_resubscribe if self._stream_snapshots else self.pending_snapshots
+            if not sync.needs_snapshot:
+                pending.discard(symbol)
+            elif not self._stream_snapshots or result:  # a stream book asks once per break
+                pending.add(symbol)
             for item in result:
                 if type(item) is Gap:
                     self._book_gaps += 1
@@ -176,6 +185,27 @@ class FrameDecoder:
         return out
 
 
+
+    def _book_sync(self, symbol: str) -> BookSync:
+        parser = self.parser
+        depths = getattr(parser, "book_depths", None)
+        return BookSync(
+            self.venue, symbol,
+            stream_snapshots=self._stream_snapshots,
+            sequenced=getattr(parser, "book_sequenced", True),
+            checksum=getattr(parser, "book_checksum", None),
+            depth=depths.get(symbol) if depths else None,
+        )
+
+    @property
+    def checksum_mismatches(self) -> int:
+        """Books whose checksum disagreed with the venue's (each resynced)."""
+        return sum(sync.mismatches for sync in self.books.values())
+
+    @property
+    def checksums_verified(self) -> int:
+        """Venue checksums compared with our books."""
+        return sum(sync.checks for sync in self.books.values())
 
     @property
     def ignored(self) -> int:

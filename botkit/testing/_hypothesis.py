@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+import attrs
 
 from hypothesis import strategies as st
 
@@ -10,7 +13,13 @@ from .._events import Bar, BookDelta, BookSnapshot, ConnectionState, Event, Feed
 
 __all__ = ["book_deltas", "events", "quotes", "trades"]
 
-_symbols = st.sampled_from(["BTCUSDT", "ETHUSDT", "NKNUSDT", "BLZETH"])
+_symbols = st.sampled_from(["BTC-USDT", "ETH-USDT", "NKN-USDT", "BLZ-ETH"])
+
+
+def _binance_spelling(event: Any) -> Any:
+    """Give a generated event the venue symbol a Binance frame would carry."""
+    return attrs.evolve(event, venue_symbol=event.symbol.replace("-", ""))
+
 _ts = st.integers(min_value=0, max_value=4_102_444_800_000_000_000)  # up to 2100
 _ts_ms = _ts.map(lambda ns: ns // 1_000_000 * 1_000_000)
 _ids = st.integers(min_value=0, max_value=2**62)
@@ -39,7 +48,7 @@ def trades(*, ms_timestamps: bool = False) -> st.SearchStrategy[Trade]:
         trade_id=_ids,
         ts_exchange=_ts_ms if ms_timestamps else _ts,
         ts_recv=_ts,
-    )
+    ).map(_binance_spelling)
 
 
 def quotes(*, exchange_time: bool = True) -> st.SearchStrategy[Quote]:
@@ -55,7 +64,7 @@ def quotes(*, exchange_time: bool = True) -> st.SearchStrategy[Quote]:
         update_id=_ids,
         ts_exchange=_ts if exchange_time else st.just(0),
         ts_recv=_ts,
-    )
+    ).map(_binance_spelling)
 
 
 def book_deltas() -> st.SearchStrategy[BookDelta]:
@@ -71,7 +80,7 @@ def book_deltas() -> st.SearchStrategy[BookDelta]:
         ts_exchange=_ts,
         ts_recv=_ts,
         prev_update_id=st.integers(-1, 2**62),
-    )
+    ).map(_binance_spelling)
 
 
 def events() -> st.SearchStrategy[Event]:

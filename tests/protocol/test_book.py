@@ -106,7 +106,7 @@ def test_cryptofeed_capture_syncs_every_symbol_without_gaps() -> None:
     decoder = FrameDecoder(BinanceSpotParser())
     events = [e for ts, frame in frames for e in decoder.decode(frame, ts)]
     assert decoder.parse_errors == 0 and decoder.gaps == 0
-    assert set(decoder.books) == {"NKNUSDT", "BLZETH", "LRCBTC", "RUNEEUR"}
+    assert set(decoder.books) == {"NKN-USDT", "BLZ-ETH", "LRC-BTC", "RUNE-EUR"}
     for symbol, sync in decoder.books.items():
         assert sync.synced, symbol
         assert not sync.book.crossed(), symbol
@@ -129,7 +129,7 @@ def test_2024_capture_book_matches_the_venues_top_of_book() -> None:
                 if isinstance(event, botkit.Quote):
                     quotes.append(event)
                 elif isinstance(event, botkit.BookDelta):
-                    book = decoder.books["BTCUSDT"].book
+                    book = decoder.books["BTC-USDT"].book
                     due = [q for q in quotes if q.update_id <= book.last_update_id]
                     if due:
                         latest_quote = due[-1]
@@ -139,7 +139,7 @@ def test_2024_capture_book_matches_the_venues_top_of_book() -> None:
                             assert book.best_ask() == (latest_quote.ask_price, latest_quote.ask_size)
                             checked += 1
     assert decoder.gaps == 0
-    assert decoder.books["BTCUSDT"].synced
+    assert decoder.books["BTC-USDT"].synced
     assert checked > 1000
 
 

@@ -20,7 +20,7 @@ def decode_all(decoder: FrameDecoder, ids: list[int]) -> list[botkit.Event]:
 def test_gap_event_precedes_the_trade_after_it() -> None:
     decoder = FrameDecoder(BinanceSpotParser())
     events = decode_all(decoder, [1, 2, 5, 6])
-    gap = botkit.Gap("binance", "BTCUSDT", "trades", 3, 5, trade(5).ts_recv)
+    gap = botkit.Gap("binance", "BTC-USDT", "trades", 3, 5, trade(5).ts_recv)
     assert events == [trade(1), trade(2), gap, trade(5), trade(6)]
     assert decoder.gaps == 1
 

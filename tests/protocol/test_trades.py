@@ -37,7 +37,7 @@ def test_every_trade_once_in_order(n: int, fate: list[str], page: int) -> None:
     for i, tid in enumerate(truth):
         what = fate[i % len(fate)]
         if what == "reconnect":
-            seq.request_backfill("BTCUSDT")
+            seq.request_backfill("BTC-USDT")
         if what != "drop":
             delivered += seq.on_trades([trade(tid)])
         if what == "dup":
@@ -57,7 +57,7 @@ def test_a_venue_that_cannot_serve_the_range_yields_a_gap_and_goes_on() -> None:
     seq = TradeSequencer("binance")
     out = seq.on_trades([trade(1)]) + seq.on_trades([trade(5)]) + seq.on_trades([trade(6)])
     assert [e.trade_id for e in out] == [1]  # 5 and 6 held while 2..4 are fetched
-    out = seq.on_backfill("BTCUSDT", [], 1000, 0)  # the venue has nothing for 2..4
+    out = seq.on_backfill("BTC-USDT", [], 1000, 0)  # the venue has nothing for 2..4
     assert [type(e).__name__ for e in out] == ["Gap", "FeedStatus", "Trade", "Trade"]
     gap = out[0]
     assert (gap.expected, gap.received) == (2, 5)
@@ -69,6 +69,6 @@ def test_held_trades_are_bounded_by_a_failure_report() -> None:
     seq = TradeSequencer("binance")
     seq.on_trades([trade(1)])
     seq.on_trades([trade(3)])
-    out = seq.on_backfill_failed("BTCUSDT", "REST down")
+    out = seq.on_backfill_failed("BTC-USDT", "REST down")
     assert [type(e).__name__ for e in out] == ["Gap", "FeedStatus", "Trade"]
     assert seq.gaps == 1 and not seq.backfilling("BTCUSDT")

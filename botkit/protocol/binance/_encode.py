@@ -20,7 +20,7 @@ def encode_trade(trade: Trade, *, event_time_ns: int | None = None) -> bytes:
     data = {
         "e": "trade",
         "E": (event_time_ns if event_time_ns is not None else trade.ts_exchange) // _MS,
-        "s": trade.symbol,
+        "s": _venue_symbol(trade),
         "t": trade.trade_id,
         "p": str(trade.price),
         "q": str(trade.size),
@@ -28,20 +28,24 @@ def encode_trade(trade: Trade, *, event_time_ns: int | None = None) -> bytes:
         "m": trade.side is Side.SELL,
         "M": True,
     }
-    return _envelope(f"{trade.symbol.lower()}@trade", data)
+    return _envelope(f"{_venue_symbol(trade).lower()}@trade", data)
 
 
 def encode_quote(quote: Quote) -> bytes:
     """A ``<symbol>@bookTicker`` combined-stream frame for ``quote``."""
     data = {
         "u": quote.update_id,
-        "s": quote.symbol,
+        "s": _venue_symbol(quote),
         "b": str(quote.bid_price),
         "B": str(quote.bid_size),
         "a": str(quote.ask_price),
         "A": str(quote.ask_size),
     }
-    return _envelope(f"{quote.symbol.lower()}@bookTicker", data)
+    return _envelope(f"{_venue_symbol(quote).lower()}@bookTicker", data)
+
+
+def _venue_symbol(event: Trade | Quote) -> str:
+    return event.venue_symbol or event.symbol.replace("-", "")
 
 
 def _envelope(stream: str, data: dict[str, object]) -> bytes:

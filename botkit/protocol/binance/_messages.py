@@ -40,6 +40,7 @@ class BookTickerMsg(msgspec.Struct):
     B: Decimal
     a: Decimal
     A: Decimal
+    T: int = 0  # futures only: transaction time
 
 
 class DepthMsg(msgspec.Struct):

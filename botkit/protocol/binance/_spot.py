@@ -18,6 +18,7 @@ import msgspec
 
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, fast_constructor
 from ..._exceptions import ParseError
+from ..._symbols import normalise_symbol
 from . import _messages as m
 
 __all__ = ["BinanceSpotParser", "depth_snapshot", "rest_frame"]
@@ -53,55 +54,6 @@ def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal,
     return tuple(levels)
 
 
-def _trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
-    price, size = msg.p, msg.q
-    # The hottest path of a backtest: _check inlined.
-    if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
-        _check(price, size)
-    # "m": the buyer is the maker, so the aggressor sold.
-    return [_trade_event(VENUE, msg.s, price, size, _SELL if msg.m else _BUY, msg.t, msg.T * _MS, ts_recv)]
-
-
-def _agg_trade(msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
-    _check(msg.p, msg.q)
-    side = _SELL if msg.m else _BUY
-    return [_trade_event(VENUE, msg.s, msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv)]
-
-
-def _book_ticker(msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
-    _check(msg.b, msg.B)
-    _check(msg.a, msg.A)
-    # Spot bookTicker carries no exchange time: 0 says "not sent by the venue".
-    return [_quote_event(VENUE, msg.s, msg.b, msg.B, msg.a, msg.A, msg.u, 0, ts_recv)]
-
-
-def _depth(msg: m.DepthMsg, ts_recv: int) -> list[Event]:
-    if msg.U > msg.u:
-        raise ParseError(f"depthUpdate with U {msg.U} > u {msg.u}")
-    return [
-        BookDelta(
-            VENUE, msg.s, _check_levels(msg.b), _check_levels(msg.a),
-            msg.U, msg.u, msg.E * _MS, ts_recv, msg.pu,
-        )
-    ]
-
-
-def _kline(msg: m.KlineMsg, ts_recv: int) -> list[Event]:
-    k = msg.k
-    for price in (k.o, k.h, k.l, k.c):
-        _check(price, k.v)
-    return [
-        Bar(VENUE, msg.s, k.i, k.o, k.h, k.l, k.c, k.v, k.t * _MS, k.T * _MS, k.x, ts_recv)
-    ]
-
-
-_HANDLERS: dict[type, Handler] = {
-    m.TradeMsg: _trade,
-    m.AggTradeMsg: _agg_trade,
-    m.BookTickerMsg: _book_ticker,
-    m.DepthMsg: _depth,
-    m.KlineMsg: _kline,
-}
 
 
 def _channel_type(channel: bytes) -> type | None:
@@ -115,9 +67,11 @@ def _channel_type(channel: bytes) -> type | None:
     return None
 
 
-def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int) -> BookSnapshot:
+def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int, venue: str = VENUE) -> BookSnapshot:
     """A REST ``/api/v3/depth`` answer as a :class:`BookSnapshot` (no exchange time)."""
-    return BookSnapshot(VENUE, symbol, _check_levels(msg.bids), _check_levels(msg.asks), msg.lastUpdateId, 0, ts_recv)
+    name = normalise_symbol(symbol) if symbol else ""
+    return BookSnapshot(venue, name, _check_levels(msg.bids), _check_levels(msg.asks), msg.lastUpdateId, 0, ts_recv,
+                        symbol)
 
 
 def rest_frame(path: str, body: bytes | str) -> bytes:
@@ -142,14 +96,25 @@ class BinanceSpotParser:
     :ivar ignored: frames classified as ignorable (acks, REST snapshots) so far.
     """
 
-    venue = VENUE
+    book_snapshots = "rest"
+    trade_ids = "contiguous"
 
-    def __init__(self) -> None:
+    def __init__(self, venue: str = VENUE) -> None:
+        self.venue = venue
         self.ignored = 0
+        # Venue symbol -> normalised, filled as symbols appear (a handful per feed).
+        self._names: dict[str, str] = {}
+        self._handlers: dict[type, Handler] = {
+            m.TradeMsg: self._trade,
+            m.AggTradeMsg: self._agg_trade,
+            m.BookTickerMsg: self._book_ticker,
+            m.DepthMsg: self._depth,
+            m.KlineMsg: self._kline,
+        }
         # One typed decoder per stream channel and envelope, built lazily and reused.
         self._combined: dict[bytes, tuple[Callable[[bytes], Any], Handler] | None] = {}
         self._raw = {
-            tag: (msgspec.json.Decoder(cls), _HANDLERS[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
+            tag: (msgspec.json.Decoder(cls), self._handlers[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
         }
 
     def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
@@ -180,7 +145,7 @@ class BinanceSpotParser:
     def _combined_decoder(self, stream: bytes) -> tuple[Callable[[bytes], Any], Handler] | None:
         _, at, channel = stream.partition(b"@")
         cls = _channel_type(channel) if at else None
-        entry = (msgspec.json.Decoder(m.combined(cls)).decode, _HANDLERS[cls]) if cls else None
+        entry = (msgspec.json.Decoder(m.combined(cls)).decode, self._handlers[cls]) if cls else None
         if len(self._combined) < 4096:  # streams are few; never grow without bound on garbage
             self._combined[stream] = entry
         return entry
@@ -198,17 +163,19 @@ class BinanceSpotParser:
         symbol = parse_qs(target.query).get("symbol", [""])[0]
         if not symbol:
             raise ParseError("REST answer without a symbol", frame)
-        if target.path == "/api/v3/depth":
-            return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv)]
-        if target.path == "/api/v3/historicalTrades":
+        name, venue, path = self._name(symbol), self.venue, target.path
+        if path.endswith("/depth"):
+            return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv, venue)]
+        if path.endswith("/historicalTrades"):
             return [
-                Trade(VENUE, symbol, t.price, t.qty, _SELL if t.isBuyerMaker else _BUY, t.id, t.time * _MS, ts_recv)
+                Trade(venue, name, t.price, t.qty, _SELL if t.isBuyerMaker else _BUY, t.id, t.time * _MS, ts_recv,
+                      symbol)
                 for t in msgspec.convert(data, list[m.RestTradeMsg])
                 if _checked(t.price, t.qty)
             ]
-        if target.path == "/api/v3/aggTrades":
+        if path.endswith("/aggTrades"):
             return [
-                Trade(VENUE, symbol, t.p, t.q, _SELL if t.m else _BUY, t.a, t.T * _MS, ts_recv)
+                Trade(venue, name, t.p, t.q, _SELL if t.m else _BUY, t.a, t.T * _MS, ts_recv, symbol)
                 for t in msgspec.convert(data, list[m.RestAggTradeMsg])
                 if _checked(t.p, t.q)
             ]
@@ -224,18 +191,18 @@ class BinanceSpotParser:
             cls = _channel_type(channel.encode()) if at else None
             if cls is None:
                 raise ParseError("unknown Binance stream", frame)
-            return _HANDLERS[cls](msgspec.convert(obj["data"], cls), ts_recv)
+            return self._handlers[cls](msgspec.convert(obj["data"], cls), ts_recv)
         if "e" in obj:
             cls = m.RAW_EVENT_TYPES.get(str(obj["e"]).encode())
             if cls is None:
                 raise ParseError("unknown Binance event type", frame)
-            return _HANDLERS[cls](msgspec.convert(obj, cls), ts_recv)
+            return self._handlers[cls](msgspec.convert(obj, cls), ts_recv)
         if isinstance(obj.get("rest"), str) and isinstance(obj.get("data"), dict | list):
             return self._rest(obj["rest"], obj["data"], ts_recv, frame)
         if "lastUpdateId" in obj:
             # A bare REST depth snapshot (as in headerless captures): the symbol is unknown
             # here; FrameDecoder assigns it to the one symbol waiting for a snapshot.
-            return [depth_snapshot("", msgspec.convert(obj, m.DepthSnapshotMsg), ts_recv)]
+            return [depth_snapshot("", msgspec.convert(obj, m.DepthSnapshotMsg), ts_recv, self.venue)]
         if "code" in obj:
             err = msgspec.convert(obj, m.ErrorMsg)
             raise ParseError(f"Binance error frame {err.code}: {err.msg}", frame)
@@ -243,5 +210,56 @@ class BinanceSpotParser:
             self.ignored += 1
             return []
         if "u" in obj:
-            return _book_ticker(msgspec.convert(obj, m.BookTickerMsg), ts_recv)
+            return self._book_ticker(msgspec.convert(obj, m.BookTickerMsg), ts_recv)
         raise ParseError("unknown Binance frame", frame)
+
+    # -- payload handlers (msgspec struct in, events out) ---------------------------------
+
+    def _name(self, symbol: str) -> str:
+        name = self._names.get(symbol)
+        if name is None:
+            name = normalise_symbol(symbol)
+            if len(self._names) < 65_536:
+                self._names[symbol] = name
+        return name
+
+    def _trade(self, msg: m.TradeMsg, ts_recv: int) -> list[Event]:
+        price, size, symbol = msg.p, msg.q, msg.s
+        # The hottest path of a backtest: _check and _name inlined.
+        if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
+            _check(price, size)
+        name = self._names.get(symbol) or self._name(symbol)
+        # "m": the buyer is the maker, so the aggressor sold.
+        return [_trade_event(self.venue, name, price, size, _SELL if msg.m else _BUY, msg.t, msg.T * _MS, ts_recv,
+                             symbol)]
+
+    def _agg_trade(self, msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
+        _check(msg.p, msg.q)
+        side = _SELL if msg.m else _BUY
+        return [_trade_event(self.venue, self._name(msg.s), msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv, msg.s)]
+
+    def _book_ticker(self, msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
+        _check(msg.b, msg.B)
+        _check(msg.a, msg.A)
+        # Spot bookTicker carries no exchange time (futures send T): 0 says "not sent".
+        return [_quote_event(self.venue, self._name(msg.s), msg.b, msg.B, msg.a, msg.A, msg.u, msg.T * _MS, ts_recv,
+                             msg.s)]
+
+    def _depth(self, msg: m.DepthMsg, ts_recv: int) -> list[Event]:
+        if msg.U > msg.u:
+            raise ParseError(f"depthUpdate with U {msg.U} > u {msg.u}")
+        return [
+            BookDelta(
+                self.venue, self._name(msg.s), _check_levels(msg.b), _check_levels(msg.a),
+                msg.U, msg.u, msg.E * _MS, ts_recv, msg.pu, msg.s,
+            )
+        ]
+
+    def _kline(self, msg: m.KlineMsg, ts_recv: int) -> list[Event]:
+        k = msg.k
+        for price in (k.o, k.h, k.l, k.c):
+            _check(price, k.v)
+        return [
+            Bar(self.venue, self._name(msg.s), k.i, k.o, k.h, k.l, k.c, k.v, k.t * _MS, k.T * _MS, k.x, ts_recv,
+                msg.s)
+        ]

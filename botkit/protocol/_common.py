@@ -1,0 +1,82 @@
+"""Checks and conversions every venue parser shares (pure functions)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from .._events import Event, Level
+from .._exceptions import ParseError
+from .._symbols import normalise_symbol
+
+__all__ = ["MALFORMED", "SymbolNames", "check", "check_levels", "crc32_signed", "iso_ns", "parse_guarded", "wire"]
+
+_ZERO = Decimal(0)
+#: What a malformed frame can raise while decoding or converting; all become ParseError.
+MALFORMED = (
+    msgspec.MsgspecError, ValueError, ArithmeticError, TypeError, UnicodeError, KeyError, IndexError,
+    AttributeError,
+)
+
+
+def check(price: Decimal, size: Decimal) -> None:
+    """Reject NaN, infinities and non-positive prices before they can reach any P&L."""
+    if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
+        raise ParseError(f"price/size out of range: {price} x {size}")
+
+
+def check_levels(levels: Iterable[Any]) -> tuple[Level, ...]:
+    """``[[price, size, ...extra], ...]`` (Decimals) as checked ``(price, size)`` levels."""
+    out = []
+    for level in levels:
+        price, size = level[0], level[1]
+        check(price, size)
+        out.append((price, size))
+    return tuple(out)
+
+
+def wire(value: Decimal) -> str:
+    """A decimal as the venue wrote it (``Decimal`` keeps the digits it was parsed from)."""
+    return format(value, "f")
+
+
+def crc32_signed(text: str) -> int:
+    """CRC32 of ``text`` as a signed 32-bit integer (OKX's convention)."""
+    value = zlib.crc32(text.encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def iso_ns(text: str) -> int:
+    """``2021-04-17T16:43:37.075687Z`` -> integer nanoseconds since the epoch (exact)."""
+    head, dot, frac = text.rstrip("Z").partition(".")
+    seconds = int(datetime.fromisoformat(head + "+00:00").timestamp())
+    return seconds * 1_000_000_000 + (int(frac[:9].ljust(9, "0")) if dot else 0)
+
+
+class SymbolNames(dict[str, str]):
+    """Venue symbol -> normalised symbol, memoised (a feed has few symbols; the bound
+    keeps garbage from growing it)."""
+
+    def __missing__(self, symbol: str) -> str:
+        name = normalise_symbol(symbol)
+        if len(self) < 65_536:
+            self[symbol] = name
+        return name
+
+
+def parse_guarded(title: str, parse: Callable[[bytes, int], list[Event]], frame: bytes | str,
+                  ts_recv: int) -> list[Event]:
+    """Run ``parse``; anything a malformed frame raises becomes one :class:`ParseError`."""
+    if type(frame) is str:
+        frame = frame.encode()
+    try:
+        return parse(frame, ts_recv)  # type: ignore[arg-type]
+    except ParseError:
+        raise
+    except MALFORMED as exc:
+        raise ParseError(f"malformed {title} frame ({type(exc).__name__}: {exc})", frame) from None
