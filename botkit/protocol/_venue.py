@@ -8,7 +8,9 @@ and a ``Venue`` subclass, and one line in :data:`~botkit.protocol.VENUES`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
 
 from .._exceptions import ConfigError
@@ -51,6 +53,11 @@ class Venue:
     def parser(self) -> Parser:
         """A fresh sans-IO parser for this venue's frames."""
         raise NotImplementedError
+
+    def encoder(self) -> ModuleType:
+        """The venue's encoder module (``encode_trade``, ``encode_book``, ``acks``): events
+        back to its frames, for the exchange simulator and round-trip tests."""
+        return importlib.import_module(f"{type(self).__module__.rsplit('.', 1)[0]}._encode")
 
     def venue_symbol(self, symbol: str) -> str:
         """The venue's spelling of ``symbol`` (any spelling in, e.g. ``BTCUSDT``)."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 
-from ..._events import Quote, Side, Trade
+from ..._events import BookDelta, BookSnapshot, Quote, Side, Trade
+from .._encoding import levels
 
-__all__ = ["encode_quote", "encode_trade"]
+__all__ = ["acks", "encode_book", "encode_quote", "encode_trade"]
 
 _MS = 1_000_000
 
@@ -44,7 +45,25 @@ def encode_quote(quote: Quote) -> bytes:
     return _envelope(f"{_venue_symbol(quote).lower()}@bookTicker", data)
 
 
-def _venue_symbol(event: Trade | Quote) -> str:
+def encode_book(event: BookSnapshot | BookDelta, checksum: int | None = None) -> bytes:
+    """A ``<symbol>@depth@100ms`` diff (Binance sends snapshots over REST only)."""
+    if isinstance(event, BookSnapshot):
+        raise ValueError("Binance book snapshots come from REST /api/v3/depth, not the stream")
+    symbol = _venue_symbol(event)
+    data: dict[str, object] = {"e": "depthUpdate", "E": event.ts_exchange // _MS, "s": symbol,
+                               "U": event.first_update_id, "u": event.last_update_id,
+                               "b": levels(event.bids), "a": levels(event.asks)}
+    if event.prev_update_id >= 0:
+        data["pu"] = event.prev_update_id
+    return _envelope(f"{symbol.lower()}@depth@100ms", data)
+
+
+def acks(message: str) -> list[str]:
+    """Binance streams are named in the URL: nothing to acknowledge."""
+    return []
+
+
+def _venue_symbol(event: Trade | Quote | BookDelta) -> str:
     return event.venue_symbol or event.symbol.replace("-", "")
 
 
