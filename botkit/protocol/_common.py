@@ -14,7 +14,9 @@ from .._events import Event, Level
 from .._exceptions import ParseError
 from .._symbols import normalise_symbol
 
-__all__ = ["MALFORMED", "SymbolNames", "check", "check_levels", "crc32_signed", "iso_ns", "parse_guarded", "wire"]
+__all__ = [
+    "MALFORMED", "SymbolNames", "check", "check_levels", "crc32_signed", "iso_ns", "parse_guarded", "rest_frame", "wire",
+]
 
 _ZERO = Decimal(0)
 #: What a malformed frame can raise while decoding or converting; all become ParseError.
@@ -80,3 +82,14 @@ def parse_guarded(title: str, parse: Callable[[bytes, int], list[Event]], frame:
         raise
     except MALFORMED as exc:
         raise ParseError(f"malformed {title} frame ({type(exc).__name__}: {exc})", frame) from None
+
+
+def rest_frame(path: str, body: bytes | str) -> bytes:
+    """Wrap a REST answer as a recordable frame: ``{"rest": path, "data": body}``.
+
+    Recordings keep REST snapshots in line with the stream, so a replay resyncs its
+    books exactly where the live run did.
+    """
+    if isinstance(body, str):
+        body = body.encode()
+    return b'{"rest":' + msgspec.json.encode(path) + b',"data":' + body + b"}"

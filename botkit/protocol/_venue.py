@@ -38,6 +38,7 @@ class Venue:
     :cvar ping_message: application-level ping the venue expects from an idle client.
     :cvar max_lifetime_s: the venue closes connections older than this.
     :cvar max_subscriptions: subscriptions allowed on one connection.
+    :cvar backfill_trades: the venue serves missed trades by id over REST.
     """
 
     name: ClassVar[str]
@@ -49,6 +50,8 @@ class Venue:
     ping_message: ClassVar[str | None] = None
     max_lifetime_s: ClassVar[float] = 24 * 3600.0
     max_subscriptions: ClassVar[int] = 1024
+    #: The venue serves trades by id over REST (lossless backfill after outages).
+    backfill_trades: ClassVar[bool] = False
 
     def parser(self) -> Parser:
         """A fresh sans-IO parser for this venue's frames."""

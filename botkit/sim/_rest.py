@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import trio
 
+from .._symbols import normalise_symbol
 from ..protocol.binance import rest_weight
 
 if TYPE_CHECKING:
@@ -79,11 +80,12 @@ class RestVenue:
             await http_answer(stream, status, {"code": -1003, "msg": "simulated: too much request weight used"},
                         {"Retry-After": str(retry_after), "X-MBX-USED-WEIGHT-1M": str(self.used())})
             return
-        if target.path in ("/api/v3/historicalTrades", "/api/v3/aggTrades"):
+        # Spot (/api/v3) and futures (/fapi/v1) paths: the same answers.
+        if target.path in ("/api/v3/historicalTrades", "/api/v3/aggTrades", "/fapi/v1/aggTrades"):
             from_id = query.get("fromId", ["0"])[0]
             start = int(from_id) if from_id.isdigit() else 0
             rows = self._trades_from(start, limit)
-            if target.path == "/api/v3/aggTrades":
+            if target.path.endswith("/aggTrades"):
                 body: object = [{"a": i, "p": p, "q": q, "f": i, "l": i, "T": t, "m": m, "M": True}
                                 for i, p, q, t, m in rows]
             else:
@@ -91,8 +93,8 @@ class RestVenue:
                          "isBestMatch": True} for i, p, q, t, m in rows]
             await http_answer(stream, 200, body, {"X-MBX-USED-WEIGHT-1M": str(self.used())})
             return
-        if target.path == "/api/v3/depth":
-            book = self.sim.books.get(query.get("symbol", [""])[0])
+        if target.path in ("/api/v3/depth", "/fapi/v1/depth"):
+            book = self.sim.books.get(normalise_symbol(query.get("symbol", [""])[0]))
             if book is None:
                 await http_answer(stream, 400, {"code": -1121, "msg": "Invalid symbol."})
                 return
@@ -105,7 +107,6 @@ class RestVenue:
             await http_answer(stream, 200, body)
             return
         await http_answer(stream, 404, {"code": -1, "msg": f"not found: {target.path}"})
-
 
 
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot", 429: "Too Many Requests",

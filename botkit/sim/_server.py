@@ -1,4 +1,10 @@
-"""A local exchange on loopback speaking the Binance stream protocol, with fault injection.
+"""A local exchange on loopback speaking a venue's stream protocol, with fault injection.
+
+The market is Binance frames (a recording or a generator). With ``venue="binance"`` they
+are sent verbatim; for any other venue each trade and book diff is re-encoded in that
+venue's protocol (its encoder), books carry the venue's sequence ids and checksums, and a
+client's subscribe message is answered with the venue's acks and a snapshot of every
+book: what botkit's live feed needs to be tested offline on every venue.
 
 One market timeline (a recording) is broadcast to every connected client. While no
 client is connected the timeline pauses, so a reconnecting client misses nothing that
@@ -20,9 +26,10 @@ import attrs
 import trio
 import trio_websocket
 
-from .._events import BookDelta, BookSnapshot
+from .._events import BookDelta, BookSnapshot, Trade
 from .._exceptions import ParseError
 from ..protocol._book import OrderBook
+from ..protocol import venue_for
 from ..protocol.binance import BinanceSpotParser
 from ..sources import RecordingReader
 from ._faults import Fault
@@ -61,6 +68,9 @@ class _Client:
     ws: trio_websocket.WebSocketConnection
     stream: ControlledStream
     gone: trio.Event = attrs.Factory(trio.Event)
+    subscribed: bool = False
+    #: Symbols whose book snapshot this client got since its last subscribe.
+    snapshotted: set[str] = attrs.Factory(set)
 
 
 class ExchangeSimulator:
@@ -86,6 +96,7 @@ class ExchangeSimulator:
     :param rest_weight_limit: REST request weight allowed per rolling minute (429 above it,
         418 for a client that keeps going after 429s).
     :param storm_size: REST requests answered 429 after a ``429`` fault.
+    :param venue: protocol to speak (see the module docstring).
     :param plan: extra faults injected in this order, one every ``plan_every`` frames
         counted from the previous one, each only when a client has been connected for a
         while: every planned fault is a separate outage of a working connection.
@@ -107,6 +118,7 @@ class ExchangeSimulator:
         storm_size: int = 5,
         plan: list[str] | None = None,
         plan_every: int = 500,
+        venue: str = "binance",
     ) -> None:
         self.data = data if isinstance(data, Iterable) and not isinstance(data, str | Path) else str(data)
         self.speed = speed
@@ -144,6 +156,12 @@ class ExchangeSimulator:
         self._skip_next_trade = False
         self._skip_next_depth = False
         self._parser = BinanceSpotParser()
+        self.venue = venue_for(venue)
+        self._transcode = venue != "binance"
+        self._encoder = self.venue.encoder()
+        self._checksum = getattr(self.venue.parser(), "book_checksum", None)
+        #: Per-symbol book message counter: the venue's sequence ids (OKX seqId, Bybit u).
+        self._book_seq: dict[str, int] = {}
         # The venue's true books, from every diff in the data (sent or skipped).
         self.books: dict[str, OrderBook] = {}
         self.done = trio.Event()
@@ -206,9 +224,19 @@ class ExchangeSimulator:
                 if self._skip_next_depth and b"@depth" in frame:
                     self._skip_next_depth = False
                     self.stats.depth_skipped += 1
+                    if self._transcode:
+                        self._encode(frame, ts)  # numbered, as the venue would, but never sent
                     continue
-            text = frame.decode()
+            book_symbol = None
+            if self._transcode:
+                text, book_symbol = self._encode(frame, ts)
+                if text is None:
+                    continue  # nothing this venue would send (quotes are not re-encoded)
+            else:
+                text = frame.decode()
             for client in list(self._clients):
+                if book_symbol is not None and client.subscribed and book_symbol not in client.snapshotted:
+                    await self._snapshot(client, book_symbol)  # the venue's book first, then diffs
                 await self._send(client, text)
             self.stats.frames_sent += 1
             if is_trade:
@@ -216,6 +244,43 @@ class ExchangeSimulator:
                 if self.record_sent:
                     self.sent_trades.append(frame)
             await self._inject(self.stats.frames_sent)
+
+    def _encode(self, frame: bytes, ts: int) -> tuple[str | None, str | None]:
+        """A market frame in this venue's protocol (trades and book diffs), and the
+        symbol whose book it changes."""
+        try:
+            events = self._parser.parse(frame, ts)
+        except ParseError:
+            return frame.decode("utf-8", "replace"), None  # garbage stays garbage
+        for event in events:
+            if isinstance(event, Trade):
+                name = self.venue.venue_symbol(event.symbol)
+                return self._encoder.encode_trade(attrs.evolve(event, venue=self.venue.name, venue_symbol=name)), None
+            if isinstance(event, BookDelta):
+                return self._book_message(event), event.symbol
+        return None, None
+
+    def _book_message(self, event: BookDelta | BookSnapshot) -> str:
+        """``event`` (already applied to the venue's true book) as the venue's book frame,
+        numbered by the venue's own sequence and with its checksum of the book."""
+        symbol = event.symbol
+        book = self.books[symbol]
+        seq = self._book_seq.get(symbol, 0)
+        if isinstance(event, BookDelta):
+            seq += 1
+            self._book_seq[symbol] = seq
+            event = attrs.evolve(event, first_update_id=seq, last_update_id=seq, prev_update_id=seq - 1)
+        else:
+            bids, asks = book.levels()
+            event = attrs.evolve(event, bids=bids, asks=asks, last_update_id=seq)
+        event = attrs.evolve(event, venue=self.venue.name, venue_symbol=self.venue.venue_symbol(symbol))
+        checksum = self._checksum(book) if self._checksum is not None else None
+        return self._encoder.encode_book(event, checksum)
+
+    async def _snapshot(self, client: _Client, symbol: str) -> None:
+        """The venue's answer to a subscribe: the book as it is now."""
+        client.snapshotted.add(symbol)
+        await self._send(client, self._book_message(BookSnapshot(self.venue.name, symbol, (), (), 0, 0, 0)))
 
     async def _wait_for_client(self) -> None:
         while not self._clients:
@@ -352,9 +417,25 @@ class ExchangeSimulator:
             await stream.aclose()
 
     async def _drain_client(self, client: _Client) -> None:
-        """Read (and ignore) what the client sends, noticing when it leaves."""
+        """Answer subscriptions (acks, book snapshots) and pings; notice when the client
+        leaves."""
         try:
             while True:
-                await client.ws.get_message()
+                message = await client.ws.get_message()
+                if not self._transcode:
+                    continue
+                try:
+                    answers = self._encoder.acks(message)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    answers = []  # a real venue answers junk with an error; ours stays quiet
+                if message == "ping":
+                    answers = ["pong"]  # OKX's text keep-alive
+                for answer in answers:
+                    await self._send(client, answer)
+                if answers and '"subscribe' in message.replace(" ", ""):
+                    client.subscribed = True
+                    client.snapshotted.clear()
+                    for symbol in list(self.books):
+                        await self._snapshot(client, symbol)
         except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
             self._forget(client)

@@ -20,7 +20,7 @@ import trio_websocket
 
 from .._events import ConnectionState, Event, FeedStatus
 from .._exceptions import UsageError
-from ..protocol import FrameDecoder, parser_for
+from ..protocol import FrameDecoder, venue_for
 from ..protocol._reconnect import (
     Close,
     Connect,
@@ -39,8 +39,8 @@ from ..protocol._reconnect import (
     Tick,
 )
 from ..protocol._ratelimit import RestLimiter
+from ..protocol._common import rest_frame
 from ..protocol._sequencer import RESYNC_PREFIX
-from ..protocol.binance import rest_weight
 from ._base import EventSource, Publish
 from ._rest import RestClient, RestFailed
 
@@ -57,8 +57,6 @@ _STATUS = {
 _NORMAL_CLOSE = 1000
 _LOGGED_ERRORS = 20
 _DRAIN = 256  # frames taken per wakeup, and trio-websocket's bounded queue size
-_TRADES_PAGE = 1000
-
 
 
 class WebSocketSource(EventSource):
@@ -67,13 +65,14 @@ class WebSocketSource(EventSource):
 
     Example::
 
-        source = WebSocketSource(binance_stream_url(["BTCUSDT"], ["trades"]), venue="binance")
+        source = WebSocketSource.for_venue("kraken", ["BTC-USD"], ["trades", "books"])
         await Engine(Scalper(), source).run()     # under anyio's trio backend
 
     :param url: ``ws://`` or ``wss://`` URL (TLS certificates are always verified).
-    :param venue: parser to use.
+    :param venue: venue name (its parser, REST paths, keep-alive and resubscribe rules).
     :param policy: reconnect/heartbeat timing.
     :param subscribe: messages to send after connecting (venues that subscribe by message).
+    :param channels: botkit channels subscribed (resubscribing a broken book needs them).
     :param end_on_normal_close: treat a normal close (code 1000) from the server as the
         end of the data (used with the local simulator's recordings); otherwise reconnect.
     :param on_frame: called with every raw frame and its receive time (the recorder).
@@ -94,6 +93,7 @@ class WebSocketSource(EventSource):
         venue: str = "binance",
         policy: ReconnectPolicy | None = None,
         subscribe: list[str] | None = None,
+        channels: list[str] | None = None,
         end_on_normal_close: bool = False,
         on_frame: Any = None,
         rng: random.Random | None = None,
@@ -106,11 +106,18 @@ class WebSocketSource(EventSource):
         super().__init__()
         self.url = url
         self.venue = venue
+        self.definition = venue_for(venue)
         self.subscribe = subscribe or []
-        self.policy = policy or ReconnectPolicy(needs_subscribe=bool(subscribe))
+        self.channels = channels or []
+        self.policy = policy or ReconnectPolicy(
+            needs_subscribe=bool(subscribe),
+            # Reconnect half an hour before the venue would cut the connection.
+            max_lifetime_s=max(self.definition.max_lifetime_s - 1800, 60),
+        )
         self.end_on_normal_close = end_on_normal_close
         self.on_frame = on_frame
-        self.decoder = FrameDecoder(parser_for(venue), backfill=backfill)
+        backfill = backfill and self.definition.backfill_trades
+        self.decoder = FrameDecoder(self.definition.parser(), backfill=backfill)
         self.machine = ReconnectMachine(self.policy, rng)
         self._ssl = ssl_context
         self.rest_url = rest_url
@@ -124,6 +131,20 @@ class WebSocketSource(EventSource):
         #: Connection attempts made (including the first), and when (monotonic ns).
         self.attempts = 0
         self.attempt_times: list[int] = []
+
+    @classmethod
+    def for_venue(cls, venue: str, symbols: list[str], channels: list[str], *, url: str | None = None,
+                  **options: Any) -> WebSocketSource:
+        """A source subscribed to ``symbols`` x ``channels`` on ``venue`` (its public
+        endpoint, or ``url``: a simulator, a testnet, another product line).
+
+        :raises ConfigError: unknown venue or channel, no symbols, too many streams.
+        """
+        definition = venue_for(venue)
+        return cls(
+            definition.url(symbols, channels, url), venue=venue, channels=channels,
+            subscribe=definition.subscribe(symbols, channels), **options,
+        )
 
     def recording_meta(self) -> dict[str, Any]:
         """Header metadata for a recording of this feed (a replay decodes it the same way)."""
@@ -242,6 +263,8 @@ class WebSocketSource(EventSource):
                         await publish(events)
                     if self.decoder.pending_snapshots or self.decoder.trades.pending:
                         self._rest_wakeup.set()
+                    if self.decoder.pending_resubscribe:
+                        await self._resubscribe(ws)
                     if actions:
                         done = await self._carry_out(actions, ws, nursery, publish)
                         if done is not None:
@@ -260,6 +283,15 @@ class WebSocketSource(EventSource):
                 nursery.cancel_scope.cancel()
                 self._sync_stats()
 
+    async def _resubscribe(self, ws: trio_websocket.WebSocketConnection) -> None:
+        """Books that broke on a stream-snapshot venue: ask for fresh snapshots."""
+        pending = self.decoder.pending_resubscribe
+        while pending:
+            symbol = pending.pop()
+            log.warning("resubscribing %s %s: its book broke", self.venue, symbol)
+            for message in self.definition.resubscribe(symbol, self.channels):
+                await ws.send_message(message)
+
     async def _carry_out(
         self, actions: list[Any], ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, publish: Publish
     ) -> list[Any] | None:
@@ -270,6 +302,8 @@ class WebSocketSource(EventSource):
                 for message in self.subscribe:
                     await ws.send_message(message)
             elif isinstance(action, SendPing):
+                if self.definition.ping_message:  # venues that want an application ping too
+                    await ws.send_message(self.definition.ping_message)
                 nursery.start_soon(self._ping, ws)
             elif isinstance(action, Close):
                 log.warning("closing connection: %s", action.reason)
@@ -301,21 +335,21 @@ class WebSocketSource(EventSource):
         while True:
             await self._rest_wakeup.wait()
             self._rest_wakeup = trio.Event()
+            venue = self.definition
             for symbol in list(decoder.trades.pending):
                 request = decoder.trades.pending.pop(symbol)
-                path = self._trades_path(symbol, request.from_id)
-                await self._rest_frame(path, rest_weight(urlsplit(path).path), publish)
+                path = venue.trades_path(symbol, request.from_id, "@aggTrade" in self.url)
+                if path is not None:
+                    await self._rest_frame(path, venue.rest_weight(urlsplit(path).path), publish)
             for symbol in list(decoder.pending_snapshots):
-                if symbol in decoder.pending_snapshots:
-                    path = f"/api/v3/depth?symbol={symbol}&limit={self.snapshot_limit}"
-                    await self._rest_frame(path, rest_weight("/api/v3/depth", self.snapshot_limit), publish)
+                path = venue.snapshot_path(symbol, self.snapshot_limit)
+                if symbol in decoder.pending_snapshots and path is not None:
+                    await self._rest_frame(path, venue.rest_weight(urlsplit(path).path, self.snapshot_limit), publish)
             if decoder.trades.pending or decoder.pending_snapshots:
                 self._rest_wakeup.set()
 
     async def _rest_frame(self, path: str, weight: int, publish: Publish) -> None:
         """GET ``path``, record the answer (or the failure) as a frame, decode, publish."""
-        from ..protocol.binance import rest_frame
-
         assert self._rest is not None
         try:
             frame = rest_frame(path, await self._rest.get(path, weight))
@@ -330,10 +364,6 @@ class WebSocketSource(EventSource):
         if events:
             await publish(events)
 
-    def _trades_path(self, symbol: str, from_id: int) -> str:
-        endpoint = "aggTrades" if "@aggTrade" in self.url else "historicalTrades"
-        return f"/api/v3/{endpoint}?symbol={symbol}&fromId={from_id}&limit={_TRADES_PAGE}"
-
     def _rest_base(self) -> str:
         if self.rest_url:
             return self.rest_url.rstrip("/")
@@ -341,9 +371,7 @@ class WebSocketSource(EventSource):
         if parts.hostname in ("127.0.0.1", "localhost", "::1"):
             scheme = "https" if parts.scheme == "wss" else "http"
             return f"{scheme}://{parts.netloc}"
-        from ..protocol.binance import REST_URL
-
-        return REST_URL
+        return self.definition.rest_url
 
     async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
         try:

@@ -21,7 +21,7 @@ from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
 from . import _messages as m
 
-__all__ = ["BinanceSpotParser", "depth_snapshot", "rest_frame"]
+__all__ = ["BinanceSpotParser", "depth_snapshot"]
 
 VENUE = "binance"
 _MS = 1_000_000
@@ -72,17 +72,6 @@ def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int, venue: st
     name = normalise_symbol(symbol) if symbol else ""
     return BookSnapshot(venue, name, _check_levels(msg.bids), _check_levels(msg.asks), msg.lastUpdateId, 0, ts_recv,
                         symbol)
-
-
-def rest_frame(path: str, body: bytes | str) -> bytes:
-    """Wrap a REST answer as a recordable frame: ``{"rest": path, "data": body}``.
-
-    Recordings keep REST snapshots in line with the stream, so a replay resyncs its
-    books exactly where the live run did.
-    """
-    if isinstance(body, str):
-        body = body.encode()
-    return b'{"rest":' + msgspec.json.encode(path) + b',"data":' + body + b"}"
 
 
 class BinanceSpotParser:

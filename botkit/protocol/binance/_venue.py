@@ -72,6 +72,7 @@ class BinanceSpot(Venue):
     rest_url = REST_URL
     channels: ClassVar[dict[str, str]] = STREAM_CHANNELS
     book_snapshots = "rest"
+    backfill_trades = True
     max_subscriptions = _MAX_STREAMS
     _api = "/api/v3"
 
