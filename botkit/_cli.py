@@ -24,8 +24,8 @@ examples:
   botkit backtest strategies/scalper.py --data examples/data/binance-btcusdt-sample.txt.gz
   botkit backtest my_strategy.py --data rec.txt.gz --json | jq .events_per_s
   botkit exchange-sim --port 0 --fault drop@500    # a local exchange to point `run --url` at
-  botkit record --venue binance --symbols BTCUSDT --out btc.txt.gz --duration 60
-  botkit decode --venue binance btc.txt.gz | head
+  botkit record --venue kraken --symbols BTC-USD --channels trades,books --out btc.txt.gz --duration 60
+  botkit decode --venue kraken btc.txt.gz | head
   botkit soak --faults 50                          # lossless-feed proof under injected faults
 
 A strategy file is a Python file with one `class X(botkit.Strategy)`.
@@ -57,7 +57,8 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
 
 
 def _venue_arg(command: argparse.ArgumentParser, help_text: str) -> None:
-    command.add_argument("--venue", metavar="NAME", choices=sorted(VENUES), help=help_text)
+    names = ", ".join(VENUES)
+    command.add_argument("--venue", metavar="NAME", choices=sorted(VENUES), help=f"{help_text}; one of: {names}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,10 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser(
         "exchange-sim",
         help="serve a recording as a local exchange (WebSocket + REST depth) with faults",
-        description="Serve a recording on 127.0.0.1 in the Binance stream protocol. The first line "
-        "on stdout is the ws:// URL. Faults: drop, stall, garbage, gap, refuse, close.",
+        description="Serve a recording on 127.0.0.1 in a venue's stream protocol (Binance by "
+        "default). The first line on stdout is the ws:// URL. Faults: drop, stall, garbage, gap, "
+        "refuse, close, 429.",
     )
     sim.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
+    _venue_arg(sim, "protocol to speak (default binance)")
     sim.add_argument("--data", metavar="FILE", help="recording to serve (default: the shipped sample)")
     sim.add_argument("--speed", type=float, default=1.0, metavar="X", help="1 = recorded pace, 0 = flat out")
     sim.add_argument("--fault", action="append", default=[], metavar="KIND@N",
@@ -128,12 +131,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Record a live feed to FILE in the replay format (gzip if it ends in .gz). "
         "Flushed every second; Ctrl-C saves everything.",
     )
-    source = record.add_mutually_exclusive_group(required=True)
-    source.add_argument("--url", metavar="URL", help="feed URL")
-    source.add_argument("--venue", metavar="NAME", choices=sorted(VENUES), help="venue to connect to")
-    record.add_argument("--symbols", metavar="S1,S2", help="symbols (with --venue)")
+    record.add_argument("--url", metavar="URL", help="feed URL (a simulator, a testnet; default: the venue's)")
+    _venue_arg(record, "venue to record (default binance with --url)")
+    record.add_argument("--symbols", metavar="S1,S2", help="symbols, any spelling (BTC-USDT, BTCUSDT)")
     record.add_argument("--channels", default="trades,quotes", metavar="C1,C2",
-                        help="channels (with --venue): trades, quotes, books, bars (default trades,quotes)")
+                        help="channels: trades, quotes, books, bars (default trades,quotes)")
     record.add_argument("--out", required=True, metavar="FILE", help="output recording")
     record.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
     record.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import zlib
-from decimal import Decimal
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,13 @@ import attrs
 from ._codec import to_json
 from ._config import Config, load_config
 from ._engine import Engine, RunSummary
-from ._exceptions import BotkitError, ConfigError
+from ._exceptions import BotkitError, ConfigError, UsageError
 from ._loader import load_strategy
 from ._progress import progress_monitor
 from ._runner import subscription_types
 from ._sample import sample_path
 from ._strategy import CHANNELS, Strategy
-from .protocol import FrameDecoder, parser_for
+from .protocol import FrameDecoder, parser_for, venue_for
 from .sources import EventSource, FrameRecorder, ReplaySource
 
 __all__ = ["backtest", "decode", "exchange_sim", "record", "run", "soak"]
@@ -48,13 +49,11 @@ def run(args: argparse.Namespace) -> int:
     options = _engine_options(args)
     strategy = load_strategy(args.strategy_file, args.strategy)()
     venue = args.venue or strategy.venue or "binance"
-    parser_for(venue)  # validate before connecting
+    venue_for(venue)  # validate before connecting
     services: list[Callable[..., Awaitable[None]]] = []
     embedded = args.url is None and args.venue is None
-    if args.url:
-        source = WebSocketSource(args.url, venue=venue)
-    elif args.venue:
-        source = WebSocketSource(_venue_url(venue, _symbols(args.symbols, strategy), _channels(strategy)), venue=venue)
+    if args.url or args.venue:
+        source = _live_source(venue, args.url, lambda: _symbols(args.symbols, strategy), _channels(strategy))
     else:
         data = _data_or_sample(args.data)
         source = WebSocketSource(venue=venue, end_on_normal_close=True)
@@ -73,13 +72,10 @@ def record(args: argparse.Namespace) -> int:
     """``botkit record``: raw frames of a live feed into a recording."""
     from .sources._websocket import WebSocketSource
 
-    if args.url:
-        url, venue = args.url, "binance"
-    else:
-        venue = args.venue
-        channels = [c.strip() for c in args.channels.split(",") if c.strip()]
-        url = _venue_url(venue, _symbols(args.symbols, None), channels)
-    source = WebSocketSource(url, venue=venue)
+    if not (args.url or args.venue):
+        raise UsageError("record needs --venue NAME (its public feed) or --url URL (with --venue for its protocol)")
+    channels = [c.strip() for c in args.channels.split(",") if c.strip()]
+    source = _live_source(args.venue or "binance", args.url, lambda: _symbols(args.symbols, None), channels)
     recorder = FrameRecorder(args.out, source.recording_meta())
     source.on_frame = recorder.add
     engine = Engine(_RecordOnly(), source, handle_signals=True)
@@ -92,6 +88,8 @@ def record(args: argparse.Namespace) -> int:
 def decode(args: argparse.Namespace) -> int:
     """``botkit decode``: frames (raw or recorded) to JSON events on stdout."""
     decoder = FrameDecoder(parser_for(args.venue or "binance"), sync_books=False)
+    kinds: Counter[str] = Counter()
+    metadata = 0
     try:
         fh = _open_text_or_gzip(args.file)
     except OSError as exc:
@@ -104,13 +102,19 @@ def decode(args: argparse.Namespace) -> int:
                 line = line.rstrip(b"\r\n")
                 if not line or line.startswith(b"#"):
                     continue
+                if line.startswith((b"wss://", b"ws://", b"https://", b"http://")):
+                    metadata += 1  # a capture's connection / sent-message / REST line
+                    continue
                 ts, frame = _split_frame(line)
                 for event in decoder.decode(frame, ts):
                     out.write(to_json(event) + "\n")
+                    kinds[type(event).__name__] += 1
                     events += 1
     except (OSError, EOFError, zlib.error) as exc:
         raise BotkitError(f"cannot read {args.file} after {decoder.frames} frames: {exc}") from None
-    print(f"decoded {events} events from {decoder.frames} frames, {decoder.parse_errors} parse errors",
+    by_type = ", ".join(f"{name} {count}" for name, count in sorted(kinds.items()))
+    print(f"decoded {events} events ({by_type or 'none'}) from {decoder.frames} frames, "
+          f"{decoder.parse_errors} parse errors, {decoder.ignored} non-data frames, {metadata} capture metadata lines",
           file=sys.stderr)
     return 0
 
@@ -125,7 +129,8 @@ def exchange_sim(args: argparse.Namespace) -> int:
     if args.speed < 0:
         raise ConfigError(f"--speed must be >= 0, got {args.speed}")
     data = _data_or_sample(args.data)
-    sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop)
+    sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop,
+                         venue=args.venue or "binance")
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
@@ -231,12 +236,15 @@ def _stop_after(engine: Engine, seconds: float) -> Callable[[], Awaitable[None]]
     return stopper
 
 
-def _venue_url(venue: str, symbols: list[str], channels: list[str]) -> str:
-    from .protocol.binance import stream_url
+def _live_source(venue: str, url: str | None, symbols: Callable[[], list[str]], channels: list[str]) -> Any:
+    """The live source for ``venue``: its public endpoint, or ``url`` (a simulator, a
+    testnet). Binance names its streams in the URL, so a given Binance URL is used as it is;
+    venues that subscribe by message get their subscriptions for ``symbols`` x ``channels``."""
+    from .sources._websocket import WebSocketSource
 
-    if venue != "binance":
-        raise ConfigError(f"no live endpoint is defined for venue {venue!r}")
-    return stream_url(symbols, channels)
+    if url and not venue_for(venue).subscribes_by_message:
+        return WebSocketSource(url, venue=venue)
+    return WebSocketSource.for_venue(venue, symbols(), channels, url=url)
 
 
 def _symbols(text: str | None, strategy: Strategy | None) -> list[str]:

@@ -52,6 +52,8 @@ class Venue:
     max_subscriptions: ClassVar[int] = 1024
     #: The venue serves trades by id over REST (lossless backfill after outages).
     backfill_trades: ClassVar[bool] = False
+    #: Streams are chosen by messages after connecting (False: by the URL, as Binance).
+    subscribes_by_message: ClassVar[bool] = True
 
     def parser(self) -> Parser:
         """A fresh sans-IO parser for this venue's frames."""

@@ -73,6 +73,7 @@ class BinanceSpot(Venue):
     channels: ClassVar[dict[str, str]] = STREAM_CHANNELS
     book_snapshots = "rest"
     backfill_trades = True
+    subscribes_by_message = False
     max_subscriptions = _MAX_STREAMS
     _api = "/api/v3"
 
