@@ -51,6 +51,7 @@ from ._exceptions import UsageError as UsageError
 from ._risk import RiskLimits as RiskLimits
 from .protocol._book import OrderBook as OrderBook
 from ._strategy import Strategy as Strategy
+from ._symbols import normalise_symbol as normalise_symbol
 from ._version import __version__ as __version__
 from .sources import EventSource as EventSource
 from .sources import MemorySource as MemorySource
@@ -98,6 +99,7 @@ __all__ = [
     "VirtualClock",
     "__version__",
     "from_dict",
+    "normalise_symbol",
     "to_dict",
 ]
 

@@ -70,8 +70,6 @@ def run(args: argparse.Namespace) -> int:
 
 def record(args: argparse.Namespace) -> int:
     """``botkit record``: raw frames of a live feed into a recording."""
-    from .sources._websocket import WebSocketSource
-
     if not (args.url or args.venue):
         raise UsageError("record needs --venue NAME (its public feed) or --url URL (with --venue for its protocol)")
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]

@@ -85,7 +85,7 @@ def test_decode_writes_one_event_per_line(market: Path, tmp_path: Path, capsys: 
     assert code == 0
     events = [json.loads(line) for line in out.splitlines()]
     assert len(events) == 50 and {e["type"] for e in events} <= {"Trade", "Quote"}
-    assert err.strip().splitlines()[-1] == "decoded 50 events from 51 frames, 1 parse errors"
+    assert err.strip().splitlines()[-1] == "decoded 50 events (Quote 27, Trade 23) from 51 frames, 1 parse errors, 0 non-data frames, 0 capture metadata lines"
 
 
 def test_decode_reads_recordings_and_fails_on_missing_files(market: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -75,7 +75,9 @@ def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int, venue: st
 
 
 class BinanceSpotParser:
-    """Parse Binance spot frames into events.
+    """Parse Binance spot frames into events; with ``venue="binance-futures"`` the same
+    parser reads USD-M / coin-M futures streams (aggTrade, bookTicker with ``T``,
+    depthUpdate with ``pu``, kline).
 
     Example::
 
