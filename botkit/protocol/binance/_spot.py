@@ -96,7 +96,7 @@ class BinanceSpotParser:
         # Venue symbol -> normalised, filled as symbols appear (a handful per feed).
         self._names: dict[str, str] = {}
         self._handlers: dict[type, Handler] = {
-            m.TradeMsg: self._trade,
+            m.TradeMsg: self._trade_handler(),
             m.AggTradeMsg: self._agg_trade,
             m.BookTickerMsg: self._book_ticker,
             m.DepthMsg: self._depth,
@@ -214,15 +214,21 @@ class BinanceSpotParser:
                 self._names[symbol] = name
         return name
 
-    def _trade(self, msg: m.TradeMsg, ts_recv: int) -> list[Event]:
-        price, size, symbol = msg.p, msg.q, msg.s
-        # The hottest path of a backtest: _check and _name inlined.
-        if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
-            _check(price, size)
-        name = self._names.get(symbol) or self._name(symbol)
-        # "m": the buyer is the maker, so the aggressor sold.
-        return [_trade_event(self.venue, name, price, size, _SELL if msg.m else _BUY, msg.t, msg.T * _MS, ts_recv,
-                             symbol)]
+    def _trade_handler(self) -> Handler:
+        """The handler of the hottest path of a backtest (a ``trade`` frame): a closure,
+        so the venue, the symbol cache and the constructor are cell loads, not attribute
+        lookups; the range check is inlined."""
+        venue, names, name_of, make = self.venue, self._names, self._name, _trade_event
+
+        def trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
+            price, size, symbol = msg.p, msg.q, msg.s
+            if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
+                _check(price, size)
+            # "m": the buyer is the maker, so the aggressor sold.
+            return [make(venue, names.get(symbol) or name_of(symbol), price, size, _SELL if msg.m else _BUY, msg.t,
+                         msg.T * _MS, ts_recv, symbol)]
+
+        return trade
 
     def _agg_trade(self, msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
         _check(msg.p, msg.q)
