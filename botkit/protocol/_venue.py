@@ -82,6 +82,10 @@ class Venue:
         """Messages that make the venue send a fresh book snapshot of ``symbol``."""
         return []
 
+    def rest_base(self, ws_url: str) -> str:
+        """The REST endpoint that goes with the stream at ``ws_url``."""
+        return self.rest_url
+
     def snapshot_path(self, symbol: str, limit: int) -> str | None:
         """REST path of a depth snapshot (venues with ``book_snapshots == "rest"``)."""
         return None

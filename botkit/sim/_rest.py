@@ -80,8 +80,8 @@ class RestVenue:
             await http_answer(stream, status, {"code": -1003, "msg": "simulated: too much request weight used"},
                         {"Retry-After": str(retry_after), "X-MBX-USED-WEIGHT-1M": str(self.used())})
             return
-        # Spot (/api/v3) and futures (/fapi/v1) paths: the same answers.
-        if target.path in ("/api/v3/historicalTrades", "/api/v3/aggTrades", "/fapi/v1/aggTrades"):
+        # Spot (/api/v3) and futures (/fapi/v1, /dapi/v1) paths: the same answers.
+        if target.path in ("/api/v3/historicalTrades", "/api/v3/aggTrades", "/fapi/v1/aggTrades", "/dapi/v1/aggTrades"):
             from_id = query.get("fromId", ["0"])[0]
             start = int(from_id) if from_id.isdigit() else 0
             rows = self._trades_from(start, limit)
@@ -93,7 +93,7 @@ class RestVenue:
                          "isBestMatch": True} for i, p, q, t, m in rows]
             await http_answer(stream, 200, body, {"X-MBX-USED-WEIGHT-1M": str(self.used())})
             return
-        if target.path in ("/api/v3/depth", "/fapi/v1/depth"):
+        if target.path in ("/api/v3/depth", "/fapi/v1/depth", "/dapi/v1/depth"):
             book = self.sim.books.get(normalise_symbol(query.get("symbol", [""])[0]))
             if book is None:
                 await http_answer(stream, 400, {"code": -1121, "msg": "Invalid symbol."})

@@ -371,7 +371,7 @@ class WebSocketSource(EventSource):
         if parts.hostname in ("127.0.0.1", "localhost", "::1"):
             scheme = "https" if parts.scheme == "wss" else "http"
             return f"{scheme}://{parts.netloc}"
-        return self.definition.rest_url
+        return self.definition.rest_base(self.url)
 
     async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
         try:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
 from ..._exceptions import ConfigError
+from ..._symbols import normalise_symbol
 from .._venue import Venue
 
 __all__ = [
@@ -83,7 +84,11 @@ class BinanceSpot(Venue):
         return BinanceSpotParser(self.name)
 
     def venue_symbol(self, symbol: str) -> str:
-        return symbol.strip().upper().replace("-", "").replace("/", "")
+        """``BTC-USDT`` -> ``BTCUSDT``; contracts keep their suffix: ``BTC-USD-PERP`` ->
+        ``BTCUSD_PERP``."""
+        base, *rest = normalise_symbol(symbol).split("-")
+        quote, suffix = (rest[0], rest[1:]) if rest else ("", [])
+        return base + quote + "".join(f"_{part}" for part in suffix)
 
     def url(self, symbols: Sequence[str], channels: Sequence[str], base: str | None = None) -> str:
         self._check(symbols, channels)
@@ -106,12 +111,29 @@ class BinanceFutures(BinanceSpot):
     ``pu``, klines; REST snapshots and aggTrades backfill from ``/fapi/v1``."""
 
     name = "binance-futures"
-    title = "Binance USD-M futures"
+    title = "Binance futures"
     ws_url = "wss://fstream.binance.com"
     rest_url = "https://fapi.binance.com"
     channels: ClassVar[dict[str, str]] = {**STREAM_CHANNELS, "trades": "aggTrade"}
     max_subscriptions = 200  # futures combined-stream limit
     _api = "/fapi/v1"
+    #: Coin-margined contracts (``BTCUSD_PERP``, ``BTCUSD_250328``) live on their own hosts.
+    coin_m_ws_url = "wss://dstream.binance.com"
+    coin_m_rest_url = "https://dapi.binance.com"
+
+    def url(self, symbols: Sequence[str], channels: Sequence[str], base: str | None = None) -> str:
+        coin_m = all("_" in self.venue_symbol(s) for s in symbols if s.strip())
+        return super().url(symbols, channels, base or (self.coin_m_ws_url if coin_m else self.ws_url))
+
+    def rest_base(self, ws_url: str) -> str:
+        return self.coin_m_rest_url if "dstream." in ws_url else self.rest_url
+
+    def snapshot_path(self, symbol: str, limit: int) -> str:
+        return f"{self._api_for(symbol)}/depth?symbol={self.venue_symbol(symbol)}&limit={limit}"
 
     def trades_path(self, symbol: str, from_id: int, aggregated: bool) -> str:
-        return super().trades_path(symbol, from_id, True)
+        name = self.venue_symbol(symbol)
+        return f"{self._api_for(symbol)}/aggTrades?symbol={name}&fromId={from_id}&limit=1000"
+
+    def _api_for(self, symbol: str) -> str:
+        return "/dapi/v1" if "_" in self.venue_symbol(symbol) else "/fapi/v1"

@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import ClassVar
 
+from ..._symbols import normalise_symbol
 from .._venue import Venue
 
 __all__ = ["Bybit"]
@@ -36,7 +37,7 @@ class Bybit(Venue):
         return BybitParser()
 
     def venue_symbol(self, symbol: str) -> str:
-        return symbol.strip().upper().replace("-", "").replace("/", "")
+        return normalise_symbol(symbol).replace("-", "")
 
     def subscribe(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
         topics = [f"{channel}.{symbol}" for symbol, channel in self._check(symbols, channels)]
