@@ -92,3 +92,12 @@ async def test_a_lost_book_message_is_detected_and_resubscribed(market: Path, ve
     assert strategy.book.levels() == sim.books["BTC-USDT"].levels()
     if venue == "kraken":
         assert decoder.checksum_mismatches >= 1
+
+
+@pytest.mark.parametrize("venue", ["coinbase", "kraken", "okx", "bybit"])
+async def test_after_a_dropped_connection_books_come_back_from_a_fresh_snapshot(market: Path, venue: str) -> None:
+    strategy, source, sim = await run_venue(market, venue, [Fault("drop", 400)])
+    assert source.stats.reconnects >= 2
+    assert strategy.snapshots >= 3  # the first subscribe, and one per reconnect
+    assert len(strategy.trades) == sim.stats.trades_sent  # the simulator pauses while no client is connected
+    assert strategy.book.levels() == sim.books["BTC-USDT"].levels()
