@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     strategy = load_strategy(args.strategy_file, args.strategy)()
     venue = args.venue or strategy.venue or "binance"
     venue_for(venue)  # validate before connecting
+    strategy.venue = venue  # orders and fills are labelled with the venue actually traded
     services: list[Callable[..., Awaitable[None]]] = []
     embedded = args.url is None and args.venue is None
     if args.url or args.venue:
