@@ -68,6 +68,9 @@ class FrameDecoder:
         # Venues without contiguous trade ids (Kraken v1, Bybit) are passed through.
         self._sequence_trades = getattr(parser, "trade_ids", "contiguous") == "contiguous"
         self._stream_snapshots = getattr(parser, "book_snapshots", "rest") == "stream"
+        self._on_trades = self.trades.on_trades
+        if self._stream_snapshots and not getattr(parser, "book_sequenced", True):
+            self._on_trades = self._trades_then_resync
         #: Per-symbol book synchronisation (diff depth + snapshots).
         self.books: dict[str, BookSync] = {}
         self.unassigned_snapshots = 0
@@ -107,10 +110,24 @@ class FrameDecoder:
         if events:
             kind = type(events[0])
             if kind is Trade and self._sequence_trades:
-                return self.trades.on_trades(events)
+                return self._on_trades(events)
             if (kind is BookDelta or kind is BookSnapshot) and self.sync_books:
                 return self._books(events)
         return events
+
+    def _trades_then_resync(self, events: list[Event]) -> list[Event]:
+        """Venues whose book updates carry no sequence (Coinbase level2): a trade-id gap
+        means frames were lost, book updates possibly among them, so the symbol's book is
+        resubscribed as well."""
+        gaps = self.trades.gaps
+        out = self.trades.on_trades(events)
+        if self.trades.gaps != gaps and self.sync_books:
+            for event in out:
+                sync = self.books.get(event.symbol) if type(event) is Gap else None  # type: ignore[union-attr]
+                if sync is not None and sync.synced:
+                    sync.invalidate()
+                    self.pending_resubscribe.add(sync.symbol)
+        return out
 
     def _rest_trades(self, frame: bytes, ts_recv: int) -> list[Event] | None:
         """A recorded REST trades page (or the record of a failed fetch), else None."""

@@ -158,3 +158,21 @@ def test_a_missing_update_is_a_gap_that_asks_for_a_resubscribe(venue: str) -> No
     assert decoder.pending_resubscribe == {"BTC-USD"}
     resubscribe = definition.resubscribe("BTC-USD", ["books"])
     assert len(resubscribe) == 2 and "unsubscribe" in resubscribe[0] and vs in resubscribe[1]
+
+
+def test_coinbase_lost_matches_resync_the_unsequenced_book() -> None:
+    """Coinbase level2 has no sequence: a trade-id gap is the visible sign of lost frames,
+    so it resubscribes the product's book too."""
+    encoder = venue_for("coinbase").encoder()
+    level = ((Decimal("99.5"), Decimal("1")),)
+    decoder = FrameDecoder(venue_for("coinbase").parser())
+    decoder.decode(encoder.encode_book(botkit.BookSnapshot("coinbase", "BTC-USD", level, (), -1, 0, 0, "BTC-USD")), 1)
+
+    def match(trade_id: int) -> str:
+        return encoder.encode_trade(botkit.Trade("coinbase", "BTC-USD", Decimal("100"), Decimal("1"), botkit.Side.BUY,
+                                                 trade_id, 0, 0, "BTC-USD"))
+
+    assert len(decoder.decode(match(1), 2)) == 1 and not decoder.pending_resubscribe
+    out = decoder.decode(match(4), 3)  # 2 and 3 never arrived
+    assert [type(e).__name__ for e in out] == ["Gap", "Trade"]
+    assert decoder.pending_resubscribe == {"BTC-USD"} and not decoder.books["BTC-USD"].synced
