@@ -108,7 +108,7 @@ def test_decode_help_lists_the_venues(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["decode", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "one of: binance, binance-futures, coinbase, kraken, okx, bybit" in text
+    assert "one of: binance, binance-futures, coinbase, kraken, okx, bybit, kraken-v2" in text
 
 
 @contextlib.contextmanager
@@ -126,7 +126,7 @@ def venue_sim(venue: str, market: Path) -> Iterator[str]:
         proc.communicate(timeout=10)
 
 
-@pytest.mark.parametrize("venue", ["binance-futures", "coinbase", "kraken", "okx", "bybit"])
+@pytest.mark.parametrize("venue", ["binance-futures", "coinbase", "kraken", "okx", "bybit", "kraken-v2"])
 def test_record_and_run_speak_every_venue(venue: str, market: Path, counting: Path, tmp_path: Path,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     """`exchange-sim --venue V` speaks V's protocol; `record --venue V --url` subscribes by

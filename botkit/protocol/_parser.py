@@ -10,7 +10,7 @@ from ._venue import Venue
 from .binance._venue import BinanceFutures, BinanceSpot
 from .bybit._venue import Bybit
 from .coinbase._venue import Coinbase
-from .kraken._venue import Kraken
+from .kraken._venue import Kraken, KrakenV2
 from .okx._venue import Okx
 
 __all__ = ["VENUES", "Parser", "parser_for", "venue_for"]
@@ -39,7 +39,7 @@ class Parser(Protocol):
 
 #: Venue name (``--venue``) -> definition.
 VENUES: dict[str, type[Venue]] = {
-    cls.name: cls for cls in (BinanceSpot, BinanceFutures, Coinbase, Kraken, Okx, Bybit)
+    cls.name: cls for cls in (BinanceSpot, BinanceFutures, Coinbase, Kraken, Okx, Bybit, KrakenV2)
 }
 
 

@@ -11,7 +11,7 @@ from botkit.protocol import VENUES, venue_for
 
 
 def test_every_venue_is_registered_under_its_cli_name() -> None:
-    assert list(VENUES) == ["binance", "binance-futures", "coinbase", "kraken", "okx", "bybit"]
+    assert list(VENUES) == ["binance", "binance-futures", "coinbase", "kraken", "okx", "bybit", "kraken-v2"]
     for name in VENUES:
         definition = venue_for(name)
         assert definition.name == name and definition.ws_url.startswith("wss://")
@@ -20,7 +20,7 @@ def test_every_venue_is_registered_under_its_cli_name() -> None:
 
 @pytest.mark.parametrize(("venue", "spelling"), [
     ("binance", "BTCUSDT"), ("binance-futures", "BTCUSDT"), ("coinbase", "BTC-USDT"), ("kraken", "XBT/USDT"),
-    ("okx", "BTC-USDT"), ("bybit", "BTCUSDT"),
+    ("okx", "BTC-USDT"), ("bybit", "BTCUSDT"), ("kraken-v2", "BTC/USDT"),
 ])
 def test_symbols_in_any_spelling_map_to_the_venues_own(venue: str, spelling: str) -> None:
     definition = venue_for(venue)

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 import botkit
 from botkit.protocol import VENUES, FrameDecoder, venue_for
 
-NEW_VENUES = ["binance-futures", "coinbase", "kraken", "okx", "bybit"]
+NEW_VENUES = ["binance-futures", "coinbase", "kraken", "okx", "bybit", "kraken-v2"]
 _S = 1_000_000_000
 _SYMBOLS = ["BTC-USDT", "ETH-USD", "SOL-EUR"]
 # Kraken and Coinbase timestamps have microseconds; the others milliseconds.
-_TICK = {"coinbase": 1_000, "kraken": 1_000}
+_TICK = {"coinbase": 1_000, "kraken": 1_000, "kraken-v2": 1_000}
 
 
 @st.composite
@@ -91,7 +91,7 @@ def okx_reference(bids: dict[str, str], asks: dict[str, str]) -> int:
     return value - 2**32 if value >= 2**31 else value
 
 
-REFERENCE = {"kraken": kraken_reference, "okx": okx_reference}
+REFERENCE = {"kraken": kraken_reference, "kraken-v2": kraken_reference, "okx": okx_reference}
 # Bids below 100, asks above: a valid sequence can never cross.
 _bid_prices = st.integers(1, 9_999).map(lambda c: f"{c // 100}.{c % 100:02d}")
 _ask_prices = st.integers(10_001, 20_000).map(lambda c: f"{c // 100}.{c % 100:02d}")
@@ -106,7 +106,7 @@ _updates = st.lists(st.tuples(st.booleans(), st.one_of(_bid_prices, _ask_prices)
                     min_size=1, max_size=40)
 
 
-@pytest.mark.parametrize("venue", ["coinbase", "kraken", "okx", "bybit"])
+@pytest.mark.parametrize("venue", ["coinbase", "kraken", "okx", "bybit", "kraken-v2"])
 @given(bids=_side(_bid_prices), asks=_side(_ask_prices), updates=_updates)
 def test_books_from_valid_sequences_match_and_pass_checksums(venue: str, bids: dict[str, str], asks: dict[str, str],
                                                              updates: list[tuple[bool, str, str]]) -> None:
@@ -119,6 +119,8 @@ def test_books_from_valid_sequences_match_and_pass_checksums(venue: str, bids: d
         return tuple((Decimal(p), Decimal(s)) for p, s in side.items())
 
     checksum = reference(bids, asks) if reference else None
+    # The venue's answer to the subscription first: it tells the depth kept (Kraken v2).
+    acks = [ack for message in definition.subscribe([symbol], ["books"]) for ack in definition.encoder().acks(message)]
     frames = [encode(botkit.BookSnapshot(venue, symbol, levels(bids), levels(asks), 1, 0, 0, vs), checksum)]
     for seq, (_, price, size) in enumerate(updates, start=2):
         side = bids if Decimal(price) < 100 else asks
@@ -132,7 +134,7 @@ def test_books_from_valid_sequences_match_and_pass_checksums(venue: str, bids: d
                                  seq, seq, 0, 0, seq - 1, vs)
         frames.append(encode(delta, reference(bids, asks) if reference else None))
     decoder = FrameDecoder(definition.parser())
-    out = [e for frame in frames for e in decoder.decode(frame, 1)]
+    out = [e for frame in acks + frames for e in decoder.decode(frame, 1)]
     assert decoder.parse_errors == 0
     assert not [e for e in out if isinstance(e, botkit.Gap)]
     book = decoder.books["BTC-USD"].book
