@@ -25,6 +25,7 @@ from ._progress import progress_monitor
 from ._runner import subscription_types
 from ._sample import sample_path
 from ._strategy import CHANNELS, Strategy
+from ._symbols import split_symbol
 from .protocol import FrameDecoder, parser_for, venue_for
 from .sources import EventSource, FrameRecorder, ReplaySource
 
@@ -36,6 +37,7 @@ def backtest(args: argparse.Namespace) -> int:
     options = _engine_options(args)
     _require_file(args.data, "data file")
     strategy = load_strategy(args.strategy_file, args.strategy)()
+    _default_quote(options, strategy, args)
     source = ReplaySource(args.data, venue=args.venue)
     engine = Engine(strategy, source, handle_signals=True, **options)
     monitors = [progress_monitor(source)] if _interactive(args) else []
@@ -51,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     venue = args.venue or strategy.venue or "binance"
     venue_for(venue)  # validate before connecting
     strategy.venue = venue  # orders and fills are labelled with the venue actually traded
+    _default_quote(options, strategy, args)
     services: list[Callable[..., Awaitable[None]]] = []
     embedded = args.url is None and args.venue is None
     if args.url or args.venue:
@@ -298,6 +301,20 @@ def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
         options["starting_cash"][asset.upper()] = _flag_decimal("--cash", amount)
     options["max_strategy_errors"] = args.max_errors
     return options
+
+
+def _default_quote(options: dict[str, Any], strategy: Strategy, args: argparse.Namespace) -> None:
+    """Without a config file or ``--cash``, account in the strategy's quote asset when all
+    its symbols share one (``BTC-USD`` on Coinbase: USD cash, not USDT)."""
+    if args.config or args.cash:
+        return
+    quotes = {split_symbol(symbol)[1] for symbol in strategy.symbols}
+    if len(quotes) != 1 or quotes & {"QUOTE", options["quote_asset"]}:
+        return
+    quote = quotes.pop()
+    cash = options["starting_cash"].pop(options["quote_asset"], Decimal(10_000))
+    options["quote_asset"] = quote
+    options["starting_cash"][quote] = cash
 
 
 def _flag_decimal(flag: str, text: str) -> Decimal:

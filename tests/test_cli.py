@@ -150,3 +150,15 @@ def test_the_readme_strategy_example_runs(capsys, tmp_path: Path, data: Path) ->
     code, out, err = run_cli(capsys, "backtest", path, "--data", data, "--json", "-q")
     assert code == 0, err
     assert json.loads(out)["events_by_type"]["Trade"] == 2
+
+
+def test_accounting_follows_the_strategys_quote_asset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    strategy = tmp_path / "usd.py"
+    strategy.write_text("import botkit\n\nclass U(botkit.Strategy):\n    symbols = ('BTC-USD',)\n\n"
+                        "    def on_trade(self, trade):\n        pass\n")
+    data = write_recording(tmp_path / "d.txt", [trade(1)])
+    code, out, _ = run_cli(capsys, "backtest", str(strategy), "--data", str(data), "--json", "-q")
+    assert code == 0
+    assert json.loads(out)["trading"]["cash"] == {"USD": "10000"}
+    code, out, _ = run_cli(capsys, "backtest", str(strategy), "--data", str(data), "--json", "-q", "--cash", "EUR=5")
+    assert json.loads(out)["trading"]["cash"] == {"USDT": "10000", "EUR": "5"}
