@@ -14,6 +14,7 @@ REST answers and the source's own decisions travel as frames too (``{"rest": ...
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -42,6 +43,10 @@ _REST_ENVELOPE = msgspec.json.Decoder(_RestEnvelope)
 __all__ = ["FrameDecoder"]
 
 
+def _unchanged(events: list[Event]) -> list[Event]:
+    return events
+
+
 class FrameDecoder:
     """Frames in, checked events out; counts everything it skips.
 
@@ -65,11 +70,13 @@ class FrameDecoder:
         self.last_error: ParseError | None = None
         #: Trade-id sequencing and backfill state.
         self.trades = TradeSequencer(parser.venue, backfill=backfill)
-        # Venues without contiguous trade ids (Kraken v1, Bybit) are passed through.
-        self._sequence_trades = getattr(parser, "trade_ids", "contiguous") == "contiguous"
         self._stream_snapshots = getattr(parser, "book_snapshots", "rest") == "stream"
-        self._on_trades = self.trades.on_trades
-        if self._stream_snapshots and not getattr(parser, "book_sequenced", True):
+        # One call per trade frame, chosen once: venues without contiguous trade ids
+        # (Kraken v1, Bybit) pass trades through.
+        self._on_trades: Callable[[list[Event]], list[Event]] = self.trades.on_trades
+        if getattr(parser, "trade_ids", "contiguous") != "contiguous":
+            self._on_trades = _unchanged
+        elif self._stream_snapshots and not getattr(parser, "book_sequenced", True):
             self._on_trades = self._trades_then_resync
         #: Per-symbol book synchronisation (diff depth + snapshots).
         self.books: dict[str, BookSync] = {}
@@ -109,7 +116,7 @@ class FrameDecoder:
             return []
         if events:
             kind = type(events[0])
-            if kind is Trade and self._sequence_trades:
+            if kind is Trade:
                 return self._on_trades(events)
             if (kind is BookDelta or kind is BookSnapshot) and self.sync_books:
                 return self._books(events)
