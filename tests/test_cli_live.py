@@ -29,21 +29,29 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def sim_url(market: Path) -> Iterator[str]:
-    """A `botkit exchange-sim` subprocess; yields the URL from its first stdout line."""
+@contextlib.contextmanager
+def venue_sim(venue: str, market: Path) -> Iterator[str]:
+    """`botkit exchange-sim --venue V` in a subprocess, serving ``market`` flat out; yields
+    its URL (the first stdout line)."""
     proc = subprocess.Popen(
-        [*BOTKIT, "exchange-sim", "--port", "0", "--data", str(market), "--speed", "0", "--loop"],
+        [*BOTKIT, "exchange-sim", "--venue", venue, "--port", "0", "--data", str(market), "--speed", "0", "--loop"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
-        assert url.startswith("ws://127.0.0.1:")
+        assert url.startswith("ws://127.0.0.1:"), f"exchange-sim printed {url!r} instead of its URL"
         yield url
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+@pytest.fixture
+def sim_url(market: Path) -> Iterator[str]:
+    """A `botkit exchange-sim` subprocess; yields the URL from its first stdout line."""
+    with venue_sim("binance", market) as url:
+        yield url
 
 
 def trades_in(path: Path) -> int:
@@ -109,21 +117,6 @@ def test_decode_help_lists_the_venues(capsys: pytest.CaptureFixture[str]) -> Non
         main(["decode", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "one of: binance, binance-futures, coinbase, kraken, okx, bybit, kraken-v2" in text
-
-
-@contextlib.contextmanager
-def venue_sim(venue: str, market: Path) -> Iterator[str]:
-    """`botkit exchange-sim --venue V` in a subprocess; yields its URL."""
-    proc = subprocess.Popen(
-        [*BOTKIT, "exchange-sim", "--venue", venue, "--port", "0", "--data", str(market), "--speed", "0", "--loop"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield proc.stdout.readline().strip()
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
 
 
 @pytest.mark.parametrize("venue", ["binance-futures", "coinbase", "kraken", "okx", "bybit", "kraken-v2"])

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -15,7 +16,7 @@ from .._exceptions import ParseError
 from .._symbols import normalise_symbol
 
 __all__ = [
-    "MALFORMED", "SymbolNames", "check", "check_levels", "crc32_signed", "iso_ns", "parse_guarded", "rest_frame", "wire",
+    "MALFORMED", "SymbolNames", "VenueParser", "check", "check_levels", "crc32_signed", "iso_ns", "rest_frame", "wire",
 ]
 
 _ZERO = Decimal(0)
@@ -71,17 +72,34 @@ class SymbolNames(dict[str, str]):
         return name
 
 
-def parse_guarded(title: str, parse: Callable[[bytes, int], list[Event]], frame: bytes | str,
-                  ts_recv: int) -> list[Event]:
-    """Run ``parse``; anything a malformed frame raises becomes one :class:`ParseError`."""
-    if type(frame) is str:
-        frame = frame.encode()
-    try:
-        return parse(frame, ts_recv)  # type: ignore[arg-type]
-    except ParseError:
-        raise
-    except MALFORMED as exc:
-        raise ParseError(f"malformed {title} frame ({type(exc).__name__}: {exc})", frame) from None
+class VenueParser(ABC):
+    """Base of the JSON venue parsers: ``parse`` turns anything a malformed frame raises
+    into one :class:`ParseError`; subclasses implement ``_parse`` on the frame's bytes.
+
+    :ivar ignored: frames classified as carrying no market data (acks, heartbeats).
+    """
+
+    venue: ClassVar[str]
+    title: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.ignored = 0
+        self._names = SymbolNames()
+
+    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
+        """Events of one frame; :class:`ParseError` for a malformed or unknown one."""
+        if type(frame) is str:
+            frame = frame.encode()
+        try:
+            return self._parse(frame, ts_recv)  # type: ignore[arg-type]
+        except ParseError:
+            raise
+        except MALFORMED as exc:
+            raise ParseError(f"malformed {self.title} frame ({type(exc).__name__}: {exc})", frame) from None
+
+    @abstractmethod
+    def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
+        """Events of ``frame``; may raise anything in :data:`MALFORMED` on bad input."""
 
 
 def rest_frame(path: str, body: bytes | str) -> bytes:

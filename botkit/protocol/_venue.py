@@ -9,6 +9,7 @@ and a ``Venue`` subclass, and one line in :data:`~botkit.protocol.VENUES`.
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
@@ -25,7 +26,7 @@ __all__ = ["CHANNEL_NAMES", "Venue"]
 CHANNEL_NAMES = ("trades", "quotes", "books", "bars")
 
 
-class Venue:
+class Venue(ABC):
     """A venue definition. Subclasses set the class variables and override what differs.
 
     :cvar name: the CLI name (``--venue``).
@@ -55,9 +56,9 @@ class Venue:
     #: Streams are chosen by messages after connecting (False: by the URL, as Binance).
     subscribes_by_message: ClassVar[bool] = True
 
+    @abstractmethod
     def parser(self) -> Parser:
         """A fresh sans-IO parser for this venue's frames."""
-        raise NotImplementedError
 
     def encoder(self) -> ModuleType:
         """The venue's encoder module (``encode_trade``, ``encode_book``, ``acks``): events

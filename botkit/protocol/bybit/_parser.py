@@ -18,7 +18,7 @@ import msgspec
 
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade
 from ..._exceptions import ParseError
-from .._common import SymbolNames, check, check_levels, parse_guarded
+from .._common import VenueParser, check, check_levels
 
 __all__ = ["BybitParser"]
 
@@ -87,21 +87,17 @@ def _trade_id(text: str) -> int:
     return int(text) if text.isdigit() else uuid.UUID(text).int
 
 
-class BybitParser:
+class BybitParser(VenueParser):
     """Parse Bybit v5 public frames into events."""
 
     venue = VENUE
+    title = "Bybit"
     book_snapshots = "stream"
     trade_ids = "none"
 
     def __init__(self) -> None:
-        self.ignored = 0
-        self._names = SymbolNames()
+        super().__init__()
         self._tickers: dict[str, list[Decimal | None]] = {}
-
-    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
-        """Events of one frame; :class:`ParseError` for a malformed or unknown one."""
-        return parse_guarded("Bybit", self._parse, frame, ts_recv)
 
     def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
         env = _ENVELOPE.decode(frame)

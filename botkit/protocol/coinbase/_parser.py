@@ -17,7 +17,7 @@ import msgspec
 
 from ..._events import BookDelta, BookSnapshot, Event, Quote, Side, Trade
 from ..._exceptions import ParseError
-from .._common import SymbolNames, check, check_levels, iso_ns, parse_guarded
+from .._common import VenueParser, check, check_levels, iso_ns
 
 __all__ = ["CoinbaseParser"]
 
@@ -78,7 +78,7 @@ _DECODERS = {
 _KIND = msgspec.json.Decoder(_Kind)
 
 
-class CoinbaseParser:
+class CoinbaseParser(VenueParser):
     """Parse Coinbase Exchange frames into events.
 
     :ivar stale: messages dropped because their sequence was not above the last one seen
@@ -86,19 +86,15 @@ class CoinbaseParser:
     """
 
     venue = VENUE
+    title = "Coinbase"
     book_snapshots = "stream"
     book_sequenced = False
     trade_ids = "contiguous"
 
     def __init__(self) -> None:
-        self.ignored = 0
+        super().__init__()
         self.stale = 0
-        self._names = SymbolNames()
         self._sequences: dict[tuple[str, str], int] = {}
-
-    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
-        """Events of one frame; :class:`ParseError` for a malformed or unknown one."""
-        return parse_guarded("Coinbase", self._parse, frame, ts_recv)
 
     def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
         kind = _KIND.decode(frame).type

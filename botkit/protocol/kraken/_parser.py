@@ -19,7 +19,7 @@ import msgspec
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade
 from ..._exceptions import ParseError
 from .._book import OrderBook
-from .._common import SymbolNames, check, check_levels, parse_guarded, wire
+from .._common import VenueParser, check, check_levels, wire
 
 __all__ = ["KrakenParser", "book_checksum"]
 
@@ -53,7 +53,7 @@ def _levels(rows: list[Any]) -> tuple[tuple[Decimal, Decimal], ...]:
     return check_levels((Decimal(row[0]), Decimal(row[1])) for row in rows)
 
 
-class KrakenParser:
+class KrakenParser(VenueParser):
     """Parse Kraken WS v1 frames into events.
 
     :ivar book_depths: pair -> depth of its book channel (the checksum assumes the book
@@ -61,19 +61,15 @@ class KrakenParser:
     """
 
     venue = VENUE
+    title = "Kraken"
     book_snapshots = "stream"
     book_sequenced = False
     trade_ids = "none"
     book_checksum = staticmethod(book_checksum)
 
     def __init__(self) -> None:
-        self.ignored = 0
+        super().__init__()
         self.book_depths: dict[str, int] = {}
-        self._names = SymbolNames()
-
-    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
-        """Events of one frame; :class:`ParseError` for a malformed or unknown one."""
-        return parse_guarded("Kraken", self._parse, frame, ts_recv)
 
     def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
         msg = _DECODE.decode(frame)

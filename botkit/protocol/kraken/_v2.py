@@ -18,7 +18,7 @@ import msgspec
 
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade
 from ..._exceptions import ParseError
-from .._common import SymbolNames, check, check_levels, iso_ns, parse_guarded
+from .._common import VenueParser, check, check_levels, iso_ns
 from ._parser import book_checksum
 
 __all__ = ["KrakenV2Parser"]
@@ -98,26 +98,22 @@ def _levels(rows: list[_Level]) -> tuple[tuple[Decimal, Decimal], ...]:
     return check_levels((row.price, row.qty) for row in rows)
 
 
-class KrakenV2Parser:
+class KrakenV2Parser(VenueParser):
     """Parse Kraken WS v2 frames into events.
 
     :ivar book_depths: symbol -> book depth subscribed (from the acks; default 10).
     """
 
     venue = VENUE
+    title = "Kraken v2"
     book_snapshots = "stream"
     book_sequenced = False
     trade_ids = "contiguous"
     book_checksum = staticmethod(book_checksum)
 
     def __init__(self) -> None:
-        self.ignored = 0
+        super().__init__()
         self.book_depths: dict[str, int] = {}
-        self._names = SymbolNames()
-
-    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
-        """Events of one frame; :class:`ParseError` for a malformed or unknown one."""
-        return parse_guarded("Kraken v2", self._parse, frame, ts_recv)
 
     def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
         env = _ENVELOPE.decode(frame)

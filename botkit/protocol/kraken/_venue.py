@@ -1,5 +1,5 @@
-"""Kraken WebSocket v1 public feed: subscribe by message per channel, snapshots on the
-stream, CRC32 book checksums, ``{"event":"ping"}`` heartbeats."""
+"""Kraken WebSocket v1 and v2 public feeds: subscribe by message per channel, snapshots
+on the stream, CRC32 book checksums, application pings."""
 
 from __future__ import annotations
 
@@ -40,37 +40,28 @@ class Kraken(Venue):
 
     def subscribe(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
         pairs = self._check(symbols, channels)
-        messages = []
-        for channel in channels:
-            wanted = [symbol for symbol, name in pairs if name == self.channels[channel]]
-            messages.append(_message("subscribe", wanted, channel))
-        return messages
+        return [
+            self._message("subscribe", [s for s, name in pairs if name == self.channels[channel]], channel)
+            for channel in channels
+        ]
 
     def resubscribe(self, symbol: str, channels: Sequence[str]) -> list[str]:
         pair = [self.venue_symbol(symbol)]
-        return [_message("unsubscribe", pair, "books"), _message("subscribe", pair, "books")]
+        return [self._message("unsubscribe", pair, "books"), self._message("subscribe", pair, "books")]
+
+    def _message(self, action: str, pairs: list[str], channel: str) -> str:
+        subscription = {"name": self.channels[channel], **_options(channel)}
+        return json.dumps({"event": action, "pair": pairs, "subscription": subscription})
 
 
-def _message(event: str, pairs: list[str], channel: str) -> str:
-    subscription: dict[str, Any] = {"name": Kraken.channels[channel]}
-    if channel == "books":
-        subscription["depth"] = BOOK_DEPTH
-    elif channel == "bars":
-        subscription["interval"] = 1
-    return json.dumps({"event": event, "pair": pairs, "subscription": subscription})
-
-
-class KrakenV2(Venue):
+class KrakenV2(Kraken):
     """Kraken spot, WebSocket v2 (``wss://ws.kraken.com/v2``): JSON objects, symbols as
     ``BTC/USD``, sequential trade ids, checksums on snapshots and updates."""
 
     name = "kraken-v2"
     title = "Kraken (WS v2)"
     ws_url = "wss://ws.kraken.com/v2"
-    rest_url = "https://api.kraken.com"
-    channels: ClassVar[dict[str, str]] = {"trades": "trade", "quotes": "ticker", "books": "book", "bars": "ohlc"}
     ping_message = '{"method":"ping"}'
-    max_subscriptions = 1000
 
     def parser(self):  # type: ignore[no-untyped-def]
         from ._v2 import KrakenV2Parser
@@ -85,22 +76,11 @@ class KrakenV2(Venue):
     def venue_symbol(self, symbol: str) -> str:
         return "/".join(split_symbol(symbol))
 
-    def subscribe(self, symbols: Sequence[str], channels: Sequence[str]) -> list[str]:
-        pairs = self._check(symbols, channels)
-        return [
-            _message_v2("subscribe", [s for s, name in pairs if name == self.channels[channel]], channel)
-            for channel in channels
-        ]
-
-    def resubscribe(self, symbol: str, channels: Sequence[str]) -> list[str]:
-        pair = [self.venue_symbol(symbol)]
-        return [_message_v2("unsubscribe", pair, "books"), _message_v2("subscribe", pair, "books")]
+    def _message(self, action: str, pairs: list[str], channel: str) -> str:
+        params = {"channel": self.channels[channel], "symbol": pairs, **_options(channel)}
+        return json.dumps({"method": action, "params": params})
 
 
-def _message_v2(method: str, symbols: list[str], channel: str) -> str:
-    params: dict[str, Any] = {"channel": KrakenV2.channels[channel], "symbol": symbols}
-    if channel == "books":
-        params["depth"] = BOOK_DEPTH
-    elif channel == "bars":
-        params["interval"] = 1
-    return json.dumps({"method": method, "params": params})
+def _options(channel: str) -> dict[str, Any]:
+    """What a channel's subscription needs beyond its name (same in v1 and v2)."""
+    return {"books": {"depth": BOOK_DEPTH}, "bars": {"interval": 1}}.get(channel, {})

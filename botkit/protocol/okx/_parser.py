@@ -16,7 +16,7 @@ import msgspec
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade
 from ..._exceptions import ParseError
 from .._book import OrderBook
-from .._common import SymbolNames, check, check_levels, crc32_signed, parse_guarded, wire
+from .._common import VenueParser, check, check_levels, crc32_signed, wire
 
 __all__ = ["OkxParser", "book_checksum"]
 
@@ -93,21 +93,14 @@ def _bar_seconds(channel: str) -> tuple[str, int]:
     return spec, int(spec[:-1]) * _BAR_UNITS[spec[-1]]
 
 
-class OkxParser:
+class OkxParser(VenueParser):
     """Parse OKX v5 public frames into events."""
 
     venue = VENUE
+    title = "OKX"
     book_snapshots = "stream"
     trade_ids = "contiguous"
     book_checksum = staticmethod(book_checksum)
-
-    def __init__(self) -> None:
-        self.ignored = 0
-        self._names = SymbolNames()
-
-    def parse(self, frame: bytes | str, ts_recv: int) -> list[Event]:
-        """Events of one frame; :class:`ParseError` for a malformed or unknown one."""
-        return parse_guarded("OKX", self._parse, frame, ts_recv)
 
     def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
         if frame == b"pong":
