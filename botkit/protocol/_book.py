@@ -155,12 +155,9 @@ class BookSync:
         if self._buffer and snapshot.last_update_id < self._buffer[0].first_update_id - 1:
             return []  # older than the first diff we hold: fetch another
         self.book.reset(snapshot)
-        if self.depth is not None:
-            self.book.truncate(self.depth)
-        if snapshot.checksum is not None and self.checksum is not None:
-            mismatch = self._verify(snapshot.checksum, snapshot.ts_recv)
-            if mismatch:
-                return mismatch
+        mismatch = self._settle(snapshot.checksum, snapshot.ts_recv)
+        if mismatch:
+            return mismatch
         self.synced = True
         self.needs_snapshot = False
         self._fresh = True
@@ -197,27 +194,30 @@ class BookSync:
 
     def _apply_checked(self, delta: BookDelta) -> list[Event]:
         self.book.apply(delta)
+        return self._settle(delta.checksum, delta.ts_recv) or [delta]
+
+    def _settle(self, expected: int | None, ts_recv: int) -> list[Event]:
+        """After a change: keep the venue's depth and compare its checksum. ``[]`` if the
+        book is sound, else a Gap (channel ``books:checksum``, expected = the venue's
+        checksum, received = ours) and a wait for a new snapshot."""
         if self.depth is not None:
             self.book.truncate(self.depth)
-        if delta.checksum is not None and self.checksum is not None:
-            mismatch = self._verify(delta.checksum, delta.ts_recv)
-            if mismatch:
-                return mismatch
-        return [delta]
-
-    def _verify(self, expected: int, ts_recv: int) -> list[Event]:
-        """[] if our book's checksum is the venue's, else a Gap (channel ``books:checksum``,
-        expected = the venue's checksum, received = ours) and a wait for a new snapshot."""
+        if expected is None or self.checksum is None:
+            return []
         self.checks += 1
-        ours = self.checksum(self.book)  # type: ignore[misc]
+        ours = self.checksum(self.book)
         if ours == expected:
             return []
         self.mismatches += 1
+        self._break([])
+        return [Gap(self.venue, self.symbol, "books:checksum", expected, ours, ts_recv)]
+
+    def _break(self, buffer: list[BookDelta]) -> None:
+        """The book can no longer be trusted: wait for a snapshot, holding ``buffer``."""
         self.synced = False
         self.needs_snapshot = True
         self.resyncs += 1
-        self._buffer = []
-        return [Gap(self.venue, self.symbol, "books:checksum", expected, ours, ts_recv)]
+        self._buffer = buffer
 
     def invalidate(self) -> None:
         """The feed was interrupted: whatever changed meanwhile is unknown, so drop the
@@ -230,8 +230,5 @@ class BookSync:
 
     def _gap(self, delta: BookDelta) -> list[Event]:
         expected = self.book.last_update_id + 1
-        self.synced = False
-        self.needs_snapshot = True
-        self.resyncs += 1
-        self._buffer = [delta]
+        self._break([delta])
         return [Gap(self.venue, self.symbol, "books", expected, delta.first_update_id, delta.ts_recv)]
