@@ -19,6 +19,7 @@ import msgspec
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, fast_constructor
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
+from .._common import SymbolNames
 from . import _messages as m
 
 __all__ = ["BinanceSpotParser", "depth_snapshot"]
@@ -94,7 +95,7 @@ class BinanceSpotParser:
         self.venue = venue
         self.ignored = 0
         # Venue symbol -> normalised, filled as symbols appear (a handful per feed).
-        self._names: dict[str, str] = {}
+        self._names = SymbolNames()
         self._handlers: dict[type, Handler] = {
             m.TradeMsg: self._trade_handler(),
             m.AggTradeMsg: self._agg_trade,
@@ -154,7 +155,7 @@ class BinanceSpotParser:
         symbol = parse_qs(target.query).get("symbol", [""])[0]
         if not symbol:
             raise ParseError("REST answer without a symbol", frame)
-        name, venue, path = self._name(symbol), self.venue, target.path
+        name, venue, path = self._names[symbol], self.venue, target.path
         if path.endswith("/depth"):
             return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv, venue)]
         if path.endswith("/historicalTrades"):
@@ -206,26 +207,18 @@ class BinanceSpotParser:
 
     # -- payload handlers (msgspec struct in, events out) ---------------------------------
 
-    def _name(self, symbol: str) -> str:
-        name = self._names.get(symbol)
-        if name is None:
-            name = normalise_symbol(symbol)
-            if len(self._names) < 65_536:
-                self._names[symbol] = name
-        return name
-
     def _trade_handler(self) -> Handler:
         """The handler of the hottest path of a backtest (a ``trade`` frame): a closure,
         so the venue, the symbol cache and the constructor are cell loads, not attribute
         lookups; the range check is inlined."""
-        venue, names, name_of, make = self.venue, self._names, self._name, _trade_event
+        venue, names, make = self.venue, self._names, _trade_event
 
         def trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
             price, size, symbol = msg.p, msg.q, msg.s
             if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
                 _check(price, size)
             # "m": the buyer is the maker, so the aggressor sold.
-            return [make(venue, names.get(symbol) or name_of(symbol), price, size, _SELL if msg.m else _BUY, msg.t,
+            return [make(venue, names[symbol], price, size, _SELL if msg.m else _BUY, msg.t,
                          msg.T * _MS, ts_recv, symbol)]
 
         return trade
@@ -233,13 +226,13 @@ class BinanceSpotParser:
     def _agg_trade(self, msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
         _check(msg.p, msg.q)
         side = _SELL if msg.m else _BUY
-        return [_trade_event(self.venue, self._name(msg.s), msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv, msg.s)]
+        return [_trade_event(self.venue, self._names[msg.s], msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv, msg.s)]
 
     def _book_ticker(self, msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
         _check(msg.b, msg.B)
         _check(msg.a, msg.A)
         # Spot bookTicker carries no exchange time (futures send T): 0 says "not sent".
-        return [_quote_event(self.venue, self._name(msg.s), msg.b, msg.B, msg.a, msg.A, msg.u, msg.T * _MS, ts_recv,
+        return [_quote_event(self.venue, self._names[msg.s], msg.b, msg.B, msg.a, msg.A, msg.u, msg.T * _MS, ts_recv,
                              msg.s)]
 
     def _depth(self, msg: m.DepthMsg, ts_recv: int) -> list[Event]:
@@ -247,7 +240,7 @@ class BinanceSpotParser:
             raise ParseError(f"depthUpdate with U {msg.U} > u {msg.u}")
         return [
             BookDelta(
-                self.venue, self._name(msg.s), _check_levels(msg.b), _check_levels(msg.a),
+                self.venue, self._names[msg.s], _check_levels(msg.b), _check_levels(msg.a),
                 msg.U, msg.u, msg.E * _MS, ts_recv, msg.pu, msg.s,
             )
         ]
@@ -257,6 +250,6 @@ class BinanceSpotParser:
         for price in (k.o, k.h, k.l, k.c):
             _check(price, k.v)
         return [
-            Bar(self.venue, self._name(msg.s), k.i, k.o, k.h, k.l, k.c, k.v, k.t * _MS, k.T * _MS, k.x, ts_recv,
+            Bar(self.venue, self._names[msg.s], k.i, k.o, k.h, k.l, k.c, k.v, k.t * _MS, k.T * _MS, k.x, ts_recv,
                 msg.s)
         ]
