@@ -7,8 +7,8 @@ trio-websocket client (the transport botkit uses) and the ``websockets`` asyncio
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,9 +90,7 @@ def run(trades: int = 200_000) -> list[tuple[str, float, str]]:
                      f"frames/s, added latency p50 {ours['p50']:.0f} us, p99 {ours['p99']:.0f} us"))
         bare = _with_sim(data, [sys.executable, "-c", TRIO_CLIENT, "URL", str(trades)])
         rows.append(("live: bare trio-websocket client (transport limit)", bare["n"] / bare["s"], "frames/s"))
-        try:
-            import websockets  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("websockets") is None:
             rows.append(("live: websockets asyncio client", float("nan"), "websockets not installed"))
         else:
             other = _with_sim(data, [sys.executable, "-c", WEBSOCKETS_CLIENT, "URL", str(trades)])

@@ -41,6 +41,11 @@ class Side(enum.Enum):
     SELL = "sell"
 
 
+# Events are values: no weak references to them, which also lets ``fast_constructor``
+# fill a layout twin and retype it (a ``__weakref__`` slot breaks CPython's layout check).
+_event = attrs.frozen(weakref_slot=False)
+
+
 class ConnectionState(enum.Enum):
     """State of a feed's connection, as reported by :class:`FeedStatus`."""
 
@@ -50,7 +55,7 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
-@attrs.frozen
+@_event
 class Trade:
     """A public trade (one match) on a venue.
 
@@ -69,7 +74,7 @@ class Trade:
     venue_symbol: str = ""
 
 
-@attrs.frozen
+@_event
 class Quote:
     """Best bid and ask (top of book) with their sizes."""
 
@@ -86,7 +91,7 @@ class Quote:
     venue_symbol: str = ""
 
 
-@attrs.frozen
+@_event
 class BookSnapshot:
     """A full L2 book: bids best-first (descending), asks best-first (ascending)."""
 
@@ -103,7 +108,7 @@ class BookSnapshot:
     checksum: int | None = None
 
 
-@attrs.frozen
+@_event
 class BookDelta:
     """Changes to L2 levels covering exchange update ids ``first_update_id..last_update_id``.
 
@@ -126,7 +131,7 @@ class BookDelta:
     checksum: int | None = None
 
 
-@attrs.frozen
+@_event
 class Bar:
     """An OHLCV bar; ``closed`` is False while the venue still updates it."""
 
@@ -146,7 +151,7 @@ class Bar:
     venue_symbol: str = ""
 
 
-@attrs.frozen
+@_event
 class Timer:
     """A timer a strategy scheduled; ``ts_recv`` is the engine time it was due at."""
 
@@ -154,7 +159,7 @@ class Timer:
     ts_recv: int
 
 
-@attrs.frozen
+@_event
 class FeedStatus:
     """A feed's connection changed state (e.g. went down, came back)."""
 
@@ -167,7 +172,7 @@ class FeedStatus:
     backfilled: int = 0
 
 
-@attrs.frozen
+@_event
 class Gap:
     """A feed skipped exchange sequence ids: ``expected`` was due, ``received`` came.
 
@@ -189,22 +194,29 @@ MARKET_EVENT_TYPES: tuple[type, ...] = (Trade, Quote, BookSnapshot, BookDelta, B
 EVENT_TYPES: tuple[type, ...] = (*MARKET_EVENT_TYPES, Timer, FeedStatus, Gap)
 
 
-def fast_constructor(cls: type) -> Any:
-    """A positional constructor for a frozen, slotted attrs event that skips attrs'
-    per-field ``object.__setattr__`` calls (the hot parsing path builds millions).
+def fields_twin(cls: type) -> type:
+    """A mutable class with exactly the slots of the frozen event ``cls``.
 
-    Only for classes without validators, converters or ``__attrs_post_init__`` (every
-    event here): the result is indistinguishable from ``cls(...)``.
+    Building an event field by field through attrs' frozen ``__init__`` costs an
+    ``object.__setattr__`` call per field; storing the fields into a twin (plain
+    attribute stores, the interpreter's fastest) and then setting ``obj.__class__ = cls``
+    gives the same object about 3x faster. The hot parsing paths build millions.
     """
     fields = attrs.fields(cls)
     if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
         raise TypeError(f"{cls.__name__} has validators or converters: use its constructor")
-    names = [f.name for f in fields]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    lines = [f"def make({', '.join(names)}):", "    obj = new(cls)"]
-    for i, name in enumerate(names):
-        namespace[f"set{i}"] = cls.__dict__[name].__set__  # the slot's member descriptor
-        lines.append(f"    set{i}(obj, {name})")
-    lines.append("    return obj")
+    twin = type(f"_{cls.__name__}Fields", (), {"__slots__": cls.__slots__})
+    object.__new__(twin).__class__ = cls  # raises TypeError now if the layouts differ
+    return twin
+
+
+def fast_constructor(cls: type) -> Any:
+    """A positional constructor for a frozen, slotted attrs event through its
+    :func:`fields_twin`: the result is indistinguishable from ``cls(...)``."""
+    names = [f.name for f in attrs.fields(cls)]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, "twin": fields_twin(cls)}
+    lines = [f"def make({', '.join(names)}):", "    obj = new(twin)"]
+    lines += [f"    obj.{name} = {name}" for name in names]
+    lines += ["    obj.__class__ = cls", "    return obj"]
     exec("\n".join(lines), namespace)  # noqa: S102 - generated from field names only
     return namespace["make"]

@@ -42,6 +42,8 @@ class OrderRouter:
     ) -> None:
         self.clock = clock
         self.risk = risk
+        # Per-trade equity marks only feed the loss limits: none set, none needed.
+        self._watch_equity = risk.watches_equity
         self.broker = broker
         self.portfolio = portfolio
         self.venue = venue
@@ -136,7 +138,7 @@ class OrderRouter:
             return
         if now - self._last_sample >= _EQUITY_EVERY_NS:
             self._sample(now)
-        else:
+        elif self._watch_equity:
             self.risk.on_equity(self.portfolio.equity(self.quote_asset, self.marks), now)
 
     def finish(self) -> None:

@@ -204,6 +204,11 @@ class RiskManager:
             return True
         return False
 
+    @property
+    def watches_equity(self) -> bool:
+        """Whether a loss limit is set, so equity must be marked on every trade."""
+        return self.limits.max_daily_loss is not None or self.limits.max_drawdown is not None
+
     def on_equity(self, equity: Decimal, now_ns: int) -> None:
         """Mark-to-market equity (after fills and periodically); trips loss limits."""
         limits = self.limits

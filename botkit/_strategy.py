@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["CHANNELS", "Strategy"]
 
+_ZERO = Decimal(0)
+
 #: Channel name -> event types it delivers, and the hook that receives them.
 CHANNELS: dict[str, tuple[tuple[type, ...], str]] = {
     "trades": ((Trade,), "on_trade"),
@@ -137,7 +139,8 @@ class Strategy:
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""
-        return self._runner.router.portfolio.position(self._symbol(symbol)).size
+        pos = self._runner.router.portfolio.positions.get(self._symbol(symbol))
+        return pos.size if pos is not None else _ZERO
 
     @property
     def portfolio(self) -> Portfolio:

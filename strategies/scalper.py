@@ -30,7 +30,7 @@ class Scalper(botkit.Strategy):
     size = Decimal("0.01")
 
     def on_start(self) -> None:
-        self.flow: deque[tuple[Decimal, Decimal, Decimal]] = deque(maxlen=self.window)
+        self.flow: deque[tuple[bool, Decimal, Decimal]] = deque(maxlen=self.window)  # (buy?, size, notional)
         self.buy_volume = self.sell_volume = self.notional = self.volume = Decimal(0)
         self.bid = self.ask = Decimal(0)
         self.working: str | None = None  # client id of the order in flight
@@ -41,19 +41,19 @@ class Scalper(botkit.Strategy):
 
     def on_trade(self, trade: botkit.Trade) -> None:
         self._update_window(trade)
-        if len(self.flow) < self.window or not self.bid or self.working or self.trading_halted:
+        if len(self.flow) < self.window or self.working or self.trading_halted:
             return
         imbalance = (self.buy_volume - self.sell_volume) / self.volume
-        vwap = self.notional / self.volume
         position = self.position()
         if not position:
-            if imbalance >= self.entry_imbalance and trade.price > vwap:
+            if imbalance >= self.entry_imbalance and trade.price > self.notional / self.volume:  # above VWAP
                 self.working = self.buy(self.size)
-            elif imbalance <= -self.entry_imbalance and trade.price < vwap:
+            elif imbalance <= -self.entry_imbalance and trade.price < self.notional / self.volume:
                 self.working = self.sell(self.size)
             return
         entry = self.portfolio.position("BTC-USDT").avg_price
-        exit_price = self.bid if position > 0 else self.ask
+        # Where we would exit: the touch; on a feed without quotes, the last trade.
+        exit_price = (self.bid if position > 0 else self.ask) or trade.price
         move_bps = (exit_price - entry) / entry * 10_000 * (1 if position > 0 else -1)
         # Flow strongly against us ends the trade early.
         against = imbalance * (1 if position > 0 else -1) <= -self.entry_imbalance
@@ -77,16 +77,24 @@ class Scalper(botkit.Strategy):
             self.sell(position) if position > 0 else self.buy(-position)
 
     def _update_window(self, trade: botkit.Trade) -> None:
-        if len(self.flow) == self.window:
-            self._account(*self.flow[0], sign=-1)
-        signed = trade.size if trade.side is botkit.Side.BUY else -trade.size
-        self.flow.append((signed, trade.price, trade.size))
-        self._account(signed, trade.price, trade.size, sign=+1)
-
-    def _account(self, signed: Decimal, price: Decimal, size: Decimal, *, sign: int) -> None:
-        if signed > 0:
-            self.buy_volume += sign * size
+        # Running sums over the window: add the new trade, take out the one it evicts
+        # (each entry keeps its notional so it is multiplied once, not twice).
+        flow = self.flow
+        if len(flow) == self.window:
+            is_buy, size, notional = flow[0]
+            if is_buy:
+                self.buy_volume -= size
+            else:
+                self.sell_volume -= size
+            self.notional -= notional
+            self.volume -= size
+        size = trade.size
+        notional = trade.price * size
+        is_buy = trade.side is botkit.Side.BUY
+        flow.append((is_buy, size, notional))
+        if is_buy:
+            self.buy_volume += size
         else:
-            self.sell_volume += sign * size
-        self.notional += sign * price * size
-        self.volume += sign * size
+            self.sell_volume += size
+        self.notional += notional
+        self.volume += size

@@ -40,6 +40,26 @@ def test_raw_and_agg_trade_envelopes(trade: botkit.Trade) -> None:
     assert parser.parse(json.dumps(agg), trade.ts_recv) == [trade]
 
 
+@given(st.lists(st.one_of(trades(ms_timestamps=True).filter(lambda t: t.price > 0),
+                          quotes(exchange_time=False).filter(lambda q: q.bid_price > 0 and q.ask_price > 0),
+                          st.sampled_from([b'{"stream":"btcusdt@trade_x","data":{}}', b'{"stream":"\x00"}'])),
+                max_size=30))
+def test_one_parser_on_interleaved_streams(items: list) -> None:
+    # The parser keeps the last stream's handler keyed by the frame prefix: any order of
+    # streams, symbols and unknown streams must give what a fresh parser gives.
+    parser = BinanceSpotParser()
+    for item in items:
+        if isinstance(item, bytes):
+            with pytest.raises(botkit.ParseError):
+                parser.parse(item, 1)
+            continue
+        frame = encode_trade(item) if isinstance(item, botkit.Trade) else encode_quote(item)
+        assert parser.parse(frame, item.ts_recv) == BinanceSpotParser().parse(frame, item.ts_recv) == [item]
+        # A stream whose name merely starts with the last one's is not that stream.
+        with pytest.raises(botkit.ParseError, match="unknown Binance stream"):
+            parser.parse(frame.replace(b'","data"', b'x","data"', 1), item.ts_recv)
+
+
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_raise_only_parse_error(frame: bytes) -> None:
     try:

@@ -46,6 +46,7 @@ class ReplaySource(EventSource):
         reader = self.reader
         batch: list[Event] = []
         decoder = None
+        errors = 0
         try:
             async for lineno, lines in reader.chunks():
                 if decoder is None:
@@ -65,10 +66,13 @@ class ReplaySource(EventSource):
                     ts = int(ts_text)
                     if frame[-1] == 13:  # b"\r"
                         frame = frame[:-1]
-                    errors = decoder.parse_errors
-                    batch += decode(frame, ts)
-                    if decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
-                        log.warning("%s:%d: skipped frame: %s", self.path, lineno, decoder.last_error)
+                    events = decode(frame, ts)
+                    if events:
+                        batch += events
+                    elif decoder.parse_errors != errors:  # no events: maybe a skipped frame
+                        errors = decoder.parse_errors
+                        if errors <= _LOGGED_ERRORS:
+                            log.warning("%s:%d: skipped frame: %s", self.path, lineno, decoder.last_error)
                     if len(batch) >= _BATCH:
                         await publish(batch)
                         batch = []

@@ -15,7 +15,12 @@ import msgspec
 _Levels = list[tuple[Decimal, Decimal]]
 
 
-class TradeMsg(msgspec.Struct):
+class _Wire(msgspec.Struct, gc=False):
+    """Base of the payloads: plain data that can hold no reference cycle, so the garbage
+    collector need not track the millions a replay decodes (msgspec's ``gc=False``)."""
+
+
+class TradeMsg(_Wire):
     s: str
     t: int
     p: Decimal
@@ -24,7 +29,7 @@ class TradeMsg(msgspec.Struct):
     m: bool
 
 
-class AggTradeMsg(msgspec.Struct):
+class AggTradeMsg(_Wire):
     s: str
     a: int
     p: Decimal
@@ -33,7 +38,7 @@ class AggTradeMsg(msgspec.Struct):
     m: bool
 
 
-class BookTickerMsg(msgspec.Struct):
+class BookTickerMsg(_Wire):
     s: str
     u: int
     b: Decimal
@@ -43,7 +48,7 @@ class BookTickerMsg(msgspec.Struct):
     T: int = 0  # futures only: transaction time
 
 
-class DepthMsg(msgspec.Struct):
+class DepthMsg(_Wire):
     s: str
     E: int
     U: int
@@ -53,7 +58,7 @@ class DepthMsg(msgspec.Struct):
     pu: int = -1
 
 
-class KlineData(msgspec.Struct):
+class KlineData(_Wire):
     t: int
     T: int
     i: str
@@ -65,18 +70,18 @@ class KlineData(msgspec.Struct):
     x: bool
 
 
-class KlineMsg(msgspec.Struct):
+class KlineMsg(_Wire):
     s: str
     k: KlineData
 
 
-class DepthSnapshotMsg(msgspec.Struct):
+class DepthSnapshotMsg(_Wire):
     lastUpdateId: int
     bids: _Levels
     asks: _Levels
 
 
-class RestTradeMsg(msgspec.Struct):
+class RestTradeMsg(_Wire):
     """One entry of ``GET /api/v3/historicalTrades`` (ids match the ``trade`` stream)."""
 
     id: int
@@ -86,7 +91,7 @@ class RestTradeMsg(msgspec.Struct):
     isBuyerMaker: bool
 
 
-class RestAggTradeMsg(msgspec.Struct):
+class RestAggTradeMsg(_Wire):
     """One entry of ``GET /api/v3/aggTrades`` (ids match the ``aggTrade`` stream)."""
 
     a: int
@@ -96,7 +101,7 @@ class RestAggTradeMsg(msgspec.Struct):
     m: bool
 
 
-class ErrorMsg(msgspec.Struct):
+class ErrorMsg(_Wire):
     """An error frame: ``{"code": 2, "msg": "Invalid request", "id": 1}``."""
 
     code: int
@@ -104,8 +109,9 @@ class ErrorMsg(msgspec.Struct):
 
 
 def combined(data_type: type) -> type[msgspec.Struct]:
-    """The combined-stream envelope ``{"stream": ..., "data": <data_type>}``."""
-    return msgspec.defstruct(f"Combined{data_type.__name__}", [("stream", str), ("data", data_type)])
+    """The combined-stream envelope ``{"stream": ..., "data": <data_type>}``; the parser
+    reads the stream name off the frame's prefix, so only ``data`` is decoded."""
+    return msgspec.defstruct(f"Combined{data_type.__name__}", [("data", data_type)], gc=False)
 
 
 # Raw (single-stream) frames carry their type in "e"; bookTicker has none.

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, fast_constructor
+from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, fast_constructor, fields_twin
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
 from .._common import SymbolNames
@@ -30,11 +30,16 @@ _ZERO = Decimal(0)
 _BUY = Side.BUY
 _SELL = Side.SELL
 _STREAM_PREFIX = b'{"stream":"'
-_DATA_KEY = b'"data":'
 
 Handler = Callable[[Any, int], list[Event]]
+FrameHandler = Callable[[bytes, int], list[Event]]
+_NO_STREAM = b'{"stream":"\x00"'  # matches no valid frame (JSON strings hold no raw NUL)
 _trade_event = fast_constructor(Trade)
 _quote_event = fast_constructor(Quote)
+
+
+def _unknown_stream(frame: bytes, ts_recv: int) -> list[Event]:
+    raise ParseError("unknown Binance stream", frame)
 
 
 def _check(price: Decimal, size: Decimal) -> None:
@@ -103,8 +108,10 @@ class BinanceSpotParser:
             m.DepthMsg: self._depth,
             m.KlineMsg: self._kline,
         }
-        # One typed decoder per stream channel and envelope, built lazily and reused.
-        self._combined: dict[bytes, tuple[Callable[[bytes], Any], Handler] | None] = {}
+        # One frame handler per combined stream, built lazily and reused; the last one
+        # used is kept with its frame prefix (``{"stream":"btcusdt@trade"``).
+        self._combined: dict[bytes, FrameHandler | None] = {}
+        self._hot_prefix, self._hot = _NO_STREAM, _unknown_stream
         self._raw = {
             tag: (msgspec.json.Decoder(cls), self._handlers[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
         }
@@ -119,28 +126,40 @@ class BinanceSpotParser:
         if type(frame) is str:
             frame = frame.encode()
         try:
+            # A feed sends runs of the same stream: one prefix test finds its handler.
+            if frame.startswith(self._hot_prefix):
+                return self._hot(frame, ts_recv)
             if frame.startswith(_STREAM_PREFIX):
                 end = frame.find(b'"', 11)
-                entry = self._combined.get(frame[11:end], False)
-                if entry is False:
-                    entry = self._combined_decoder(frame[11:end])
-                if entry is not None:
-                    decode, handle = entry
-                    return handle(decode(frame).data, ts_recv)
-                raise ParseError("unknown Binance stream", frame)
+                handle = self._combined.get(frame[11:end], False)
+                if handle is False:
+                    handle = self._combined_handler(frame[11:end])
+                if handle is None:
+                    raise ParseError("unknown Binance stream", frame)
+                self._hot_prefix, self._hot = frame[: end + 1], handle
+                return handle(frame, ts_recv)
             return self._parse_raw(frame, ts_recv)  # type: ignore[arg-type]
         except ParseError:
             raise
         except (msgspec.MsgspecError, ValueError, ArithmeticError, TypeError, UnicodeError) as exc:
             raise ParseError(f"malformed Binance frame ({exc})", frame) from None
 
-    def _combined_decoder(self, stream: bytes) -> tuple[Callable[[bytes], Any], Handler] | None:
+    def _combined_handler(self, stream: bytes) -> FrameHandler | None:
         _, at, channel = stream.partition(b"@")
         cls = _channel_type(channel) if at else None
-        entry = (msgspec.json.Decoder(m.combined(cls)).decode, self._handlers[cls]) if cls else None
+        handle = self._frame_handler(cls) if cls else None
         if len(self._combined) < 4096:  # streams are few; never grow without bound on garbage
-            self._combined[stream] = entry
-        return entry
+            self._combined[stream] = handle
+        return handle
+
+    def _frame_handler(self, cls: type) -> FrameHandler:
+        """Combined-stream frame in, events out: the typed decode of the envelope, then
+        the payload's handler (fused into one function for trades, the hottest path)."""
+        decode = msgspec.json.Decoder(m.combined(cls)).decode
+        if cls is m.TradeMsg:
+            return self._trade_handler(decode)
+        handle = self._handlers[cls]
+        return lambda frame, ts_recv: handle(decode(frame).data, ts_recv)
 
     def _parse_raw(self, frame: bytes, ts_recv: int) -> list[Event]:
         pos = frame.find(b'"e":"')
@@ -207,19 +226,33 @@ class BinanceSpotParser:
 
     # -- payload handlers (msgspec struct in, events out) ---------------------------------
 
-    def _trade_handler(self) -> Handler:
+    def _trade_handler(self, decode: Callable[[bytes], Any] | None = None) -> Any:
         """The handler of the hottest path of a backtest (a ``trade`` frame): a closure,
-        so the venue, the symbol cache and the constructor are cell loads, not attribute
-        lookups; the range check is inlined."""
-        venue, names, make = self.venue, self._names, _trade_event
+        so everything it uses is a cell load, not an attribute lookup; the range check
+        and the event's construction (through its fields twin) are inlined. With
+        ``decode`` (the combined envelope's decoder) it takes the frame itself."""
+        venue, names, unwrap = self.venue, self._names, decode is not None
+        new, twin, cls = object.__new__, fields_twin(Trade), Trade
 
-        def trade(msg: m.TradeMsg, ts_recv: int) -> list[Event]:
+        def trade(msg: Any, ts_recv: int) -> list[Event]:
+            if unwrap:
+                msg = decode(msg).data  # type: ignore[misc]
             price, size, symbol = msg.p, msg.q, msg.s
             if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
                 _check(price, size)
+            event = new(twin)
+            event.venue = venue
+            event.symbol = names[symbol]
+            event.price = price
+            event.size = size
             # "m": the buyer is the maker, so the aggressor sold.
-            return [make(venue, names[symbol], price, size, _SELL if msg.m else _BUY, msg.t,
-                         msg.T * _MS, ts_recv, symbol)]
+            event.side = _SELL if msg.m else _BUY
+            event.trade_id = msg.t
+            event.ts_exchange = msg.T * _MS
+            event.ts_recv = ts_recv
+            event.venue_symbol = symbol
+            event.__class__ = cls
+            return [event]
 
         return trade
 
