@@ -12,7 +12,7 @@ import math
 import subprocess
 import sys
 
-from . import backtest, engine, live, parse
+from . import backtest, breakdown, engine, live, parse
 
 
 def main() -> None:
@@ -31,11 +31,22 @@ def main() -> None:
     if not math.isnan(theirs[0][1]):
         rows.append(("backtest: botkit (raw frames, parsing included) / NautilusTrader (pre-built ticks)",
                      ours[0][1] / theirs[0][1], "ratio (target >= 2.5)"))
+    rows += _breakdown(ours[0][1])
     rows += live.run()
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         shown = "n/a" if math.isnan(value) else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")
         print(f"{name:<{width}}  {shown:>12}  {unit}")
+
+
+def _breakdown(backtest_rate: float) -> list[tuple[str, float, str]]:
+    """Per-frame cost of the replay path's stages, ending with the end-to-end backtest."""
+    stages = breakdown.run() + [("+ file, bus, engine, counting strategy: botkit backtest", 1e9 / backtest_rate)]
+    rows, before = [], 0.0
+    for name, ns in stages:
+        rows.append((f"where the time goes: {name}", ns, f"ns/trade (this step {ns - before:+.0f})"))
+        before = ns
+    return rows
 
 
 if __name__ == "__main__":
