@@ -24,6 +24,7 @@ log = logging.getLogger("botkit.orders")
 
 _ZERO = Decimal(0)
 _EQUITY_EVERY_NS = 1_000_000_000  # equity sample period (event time) while a position is open
+_NEVER = 1 << 63  # beyond any engine time in ns
 
 
 class OrderRouter:
@@ -60,6 +61,9 @@ class OrderRouter:
         self.marks: dict[str, Decimal] = {}
         self._last_sample = 0
         self._open_since: int | None = None
+        #: Engine time from which :meth:`maybe_sample` has work (the dispatch loop tests
+        #: this one integer per trade instead of calling it).
+        self.sample_due = _NEVER
         self.exposure_ns = 0
         #: (ts, last trade price) once per second of engine time, when ``record_prices``.
         self.prices: list[tuple[int, Decimal]] = []
@@ -119,11 +123,6 @@ class OrderRouter:
         if results:
             self._book(results)
 
-    @property
-    def sampling(self) -> bool:
-        """True while a position is open (equity moves with the market)."""
-        return self._open_since is not None
-
     def sample_price(self, price: Decimal, now: int) -> None:
         """Keep a 1-per-second price series for the report's trades plot."""
         if now - self._price_sampled >= _EQUITY_EVERY_NS:
@@ -141,6 +140,14 @@ class OrderRouter:
         elif self._watch_equity:
             self.risk.on_equity(self.portfolio.equity(self.quote_asset, self.marks), now)
 
+    def _schedule_sample(self) -> None:
+        if self._open_since is None:
+            self.sample_due = _NEVER
+        elif self._watch_equity:
+            self.sample_due = 0  # every trade
+        else:
+            self.sample_due = self._last_sample + _EQUITY_EVERY_NS
+
     def finish(self) -> None:
         """End of run: deliver in-flight orders, cancel the rest, take a last sample."""
         now = self.clock.now_ns()
@@ -149,6 +156,7 @@ class OrderRouter:
         if self._open_since is not None:
             self.exposure_ns += now - self._open_since
             self._open_since = None
+        self._schedule_sample()
 
     def _book(self, results: list[OrderUpdate | Fill]) -> None:
         for item in results:
@@ -170,12 +178,14 @@ class OrderRouter:
         elif before and not after and self._open_since is not None:
             self.exposure_ns += ts - self._open_since
             self._open_since = None
+        self._schedule_sample()
 
     def _sample(self, now: int) -> None:
         equity = self.portfolio.equity(self.quote_asset, self.marks)
         self._last_sample = now
         self.equity_curve.append((now, equity))
         self.risk.on_equity(equity, now)
+        self._schedule_sample()
 
     def _validate(self, order: Order, inst: Instrument) -> str:
         if order.size <= 0:

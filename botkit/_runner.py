@@ -179,7 +179,7 @@ class StrategyRunner:
                     await self._deliver()
             if event_type is Trade:
                 last_prices[event.symbol] = event.price  # type: ignore[union-attr]
-                if router.sampling:
+                if ts >= router.sample_due:
                     router.maybe_sample(ts)
                 if record_prices:
                     router.sample_price(event.price, ts)  # type: ignore[union-attr]

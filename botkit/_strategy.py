@@ -116,7 +116,7 @@ class Strategy:
     @property
     def now_ns(self) -> int:
         """Engine time in ns: wall time live, event time in a backtest."""
-        return self._runner.clock.now_ns()
+        return (self._bk or self._runner).clock.now_ns()
 
     @property
     def log(self) -> logging.Logger:
@@ -126,7 +126,7 @@ class Strategy:
     @property
     def trading_halted(self) -> bool:
         """True while the risk task has halted trading (see :attr:`halt_reason`)."""
-        return self._runner.risk.halted
+        return (self._bk or self._runner).risk.halted
 
     @property
     def halt_reason(self) -> str:
@@ -135,11 +135,11 @@ class Strategy:
 
     def last_price(self, symbol: str | None = None) -> Decimal | None:
         """Price of the latest trade seen for ``symbol`` (default: the first symbol)."""
-        return self._runner.last_prices.get(self._symbol(symbol))
+        return (self._bk or self._runner).last_prices.get(self._symbol(symbol))
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""
-        pos = self._runner.router.portfolio.positions.get(self._symbol(symbol))
+        pos = (self._bk or self._runner).router.portfolio.positions.get(self._symbol(symbol))
         return pos.size if pos is not None else _ZERO
 
     @property
@@ -201,6 +201,8 @@ class Strategy:
 
     # -- internals --------------------------------------------------------------------
 
+    # The helpers called on every event read ``self._bk or self._runner``: the attached
+    # runner without a property call, and this property's error when there is none.
     @property
     def _runner(self) -> StrategyRunner:
         if self._bk is None:

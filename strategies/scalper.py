@@ -43,22 +43,29 @@ class Scalper(botkit.Strategy):
         self._update_window(trade)
         if len(self.flow) < self.window or self.working or self.trading_halted:
             return
-        imbalance = (self.buy_volume - self.sell_volume) / self.volume
+        # Compared as products, not quotients: imbalance = net / volume >= entry_imbalance
+        # is net >= entry_imbalance * volume (volume > 0), and a Decimal division costs
+        # several multiplications.
+        net = self.buy_volume - self.sell_volume
+        threshold = self.entry_imbalance * self.volume
         position = self.position()
         if not position:
-            if imbalance >= self.entry_imbalance and trade.price > self.notional / self.volume:  # above VWAP
+            value = trade.price * self.volume  # above or below the VWAP, times volume
+            if net >= threshold and value > self.notional:
                 self.working = self.buy(self.size)
-            elif imbalance <= -self.entry_imbalance and trade.price < self.notional / self.volume:
+            elif net <= -threshold and value < self.notional:
                 self.working = self.sell(self.size)
             return
+        long = position > 0
         entry = self.portfolio.position("BTC-USDT").avg_price
         # Where we would exit: the touch; on a feed without quotes, the last trade.
-        exit_price = (self.bid if position > 0 else self.ask) or trade.price
-        move_bps = (exit_price - entry) / entry * 10_000 * (1 if position > 0 else -1)
+        exit_price = (self.bid if long else self.ask) or trade.price
+        gain_bps_x_entry = (exit_price - entry if long else entry - exit_price) * 10_000
         # Flow strongly against us ends the trade early.
-        against = imbalance * (1 if position > 0 else -1) <= -self.entry_imbalance
-        if move_bps >= self.take_profit_bps or move_bps <= -self.stop_loss_bps or against:
-            self.working = self.sell(position) if position > 0 else self.buy(-position)
+        against = (net if long else -net) <= -threshold
+        if (gain_bps_x_entry >= self.take_profit_bps * entry or gain_bps_x_entry <= -self.stop_loss_bps * entry
+                or against):
+            self.working = self.sell(position) if long else self.buy(-position)
 
     def on_order(self, update: botkit.OrderUpdate) -> None:
         if update.client_id == self.working and update.status.value in ("filled", "rejected", "cancelled"):

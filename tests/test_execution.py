@@ -283,3 +283,28 @@ def test_daily_loss_limit_trips_the_kill_switch() -> None:
     assert not tripped
     risk.on_equity(D(9_899), T0 + 3 * MS)
     assert tripped == ["daily loss 101 > 100"] and risk.killed
+
+
+async def test_equity_is_sampled_once_a_second_of_engine_time_while_a_position_is_open() -> None:
+    # No loss limits: equity is marked for the curve once per second of event time (the
+    # dispatch loop skips the other trades), from the fill on, and not while flat.
+    def script(s: Scripted, event) -> None:
+        if event.ts_recv == T0:
+            s.ids["in"] = s.buy("1")
+        elif event.ts_recv == T0 + 3_000 * MS:
+            s.ids["out"] = s.sell("1")
+
+    class Sampled(Scripted):
+        def on_stop(self) -> None:
+            self.curve = [ts for ts, _ in self._bk.router.equity_curve]
+
+    s = Sampled(script)
+    events = [qt(1, "100", "101", 0)] + [tr(i, "100", 250 * i) for i in range(1, 25)]
+    await run(s, events)
+    curve = [(ts - T0) // MS for ts in s.curve]
+    fill_in, fill_out = 2, 3_002  # latency 2 ms
+    assert curve[0] == fill_in and fill_out in curve
+    held = [ms for ms in curve if fill_in <= ms <= fill_out]
+    # Once a second: the first trade at least 1 s after the previous sample.
+    assert held == [2, 1_250, 2_250, 3_002]
+    assert all(ms in (fill_out, curve[-1]) for ms in curve if ms > fill_out)  # flat: no more samples
