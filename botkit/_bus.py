@@ -90,11 +90,12 @@ class Subscription:
         if symbols is None:
             return [e for e in batch if type(e) in types]  # type: ignore[operator]
         always = _ALWAYS
+        if types is None:
+            return [e for e in batch if type(e) in always or e.symbol in symbols]  # type: ignore[union-attr]
         return [
             e
             for e in batch
-            if (types is None or type(e) in types)
-            and (type(e) in always or e.symbol in symbols)  # type: ignore[union-attr]
+            if (kind := type(e)) in types and (kind in always or e.symbol in symbols)  # type: ignore[union-attr]
         ]
 
     async def put(self, batch: list[Event]) -> None:
