@@ -78,6 +78,11 @@ class FrameDecoder:
             self._on_trades = _unchanged
         elif self._stream_snapshots and not getattr(parser, "book_sequenced", True):
             self._on_trades = self._trades_then_resync
+        # The compiled path over runs of recording lines (trade frames with the next id
+        # of their symbol), where the parser has one and trades take the plain sequencer.
+        self._run_lines = None
+        if self._on_trades == self.trades.on_trades and hasattr(parser, "compiled_trades"):
+            self._run_lines = parser.compiled_trades()
         #: Per-symbol book synchronisation (diff depth + snapshots).
         self.books: dict[str, BookSync] = {}
         self.unassigned_snapshots = 0
@@ -123,6 +128,22 @@ class FrameDecoder:
             if (kind is BookDelta or kind is BookSnapshot) and self.sync_books:
                 return self._books(events)
         return events
+
+    def decode_run(self, block: bytes, pos: int, end: int, out: list[Event], limit: int) -> tuple[int, int]:
+        """Decode recording lines (``<ns> <frame>``, ``\\n``-separated) of
+        ``block[pos:end]``, appending their events to ``out`` until it holds ``limit``,
+        for as long as the compiled path is sure of them: trade frames whose id is the
+        next of their symbol.
+
+        Returns ``(offset of the first line not consumed, lines consumed)``; without the
+        compiled path ``(pos, 0)``. The caller decodes that line with :meth:`decode`.
+        The events and counters are exactly those :meth:`decode` would give.
+        """
+        if self._run_lines is None:
+            return pos, 0
+        pos, lines = self._run_lines.run_lines(block, pos, end, out, limit, self.trades._states)
+        self.frames += lines
+        return pos, lines
 
     def _trades_then_resync(self, events: list[Event]) -> list[Event]:
         """Venues whose book updates carry no sequence (Coinbase level2): a trade-id gap

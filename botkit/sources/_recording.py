@@ -28,8 +28,59 @@ __all__ = ["HEADER_PREFIX", "RecordingReader", "RecordingWriter", "format_header
 
 HEADER_PREFIX = b"#botkit-recording "
 FORMAT_VERSION = 1
-_CHUNK = 1 << 20
+_CHUNK = 4 << 20  # plain text read per worker-thread call
+_GZIP_CHUNK = 512 << 10  # compressed bytes per call (inflates to about 10x that)
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip member: header, deflate data, CRC-32 and size checked
+
+
+class _Inflater:
+    """Decompresses a gzip file (one member or several, as the recorder writes them) a
+    large block per call.
+
+    ``gzip.GzipFile`` inflates 8 KB of input per step and takes the GIL back between
+    steps; from a worker thread reading ahead that means waiting on the busy parse
+    loop thousands of times per file. Here each block is one zlib call, which runs
+    without the GIL. zlib checks every member's CRC-32 and length, as GzipFile does.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._zlib = zlib.decompressobj(_GZIP_WBITS)
+        self._in_member = False
+
+    def read(self, size: int) -> bytes:
+        """The next decompressed bytes (``b""`` at the end).
+
+        :raises EOFError: if the file ends inside a member (truncated).
+        :raises zlib.error: if the data is corrupt.
+        """
+        while True:
+            data = self._raw.read(size)
+            if not data:
+                if self._in_member:
+                    raise EOFError("compressed file ended before the end-of-stream marker")
+                return b""
+            out = self._inflate(data)
+            if out:
+                return out
+
+    def _inflate(self, data: bytes) -> bytes:
+        parts = []
+        while data:
+            self._in_member = True
+            parts.append(self._zlib.decompress(data))
+            if not self._zlib.eof:
+                break
+            # End of a member: what follows is the next member (GzipFile also skips
+            # zero padding between members).
+            data = self._zlib.unused_data.lstrip(b"\0")
+            self._zlib = zlib.decompressobj(_GZIP_WBITS)
+            self._in_member = False
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._raw.close()
 
 
 def format_header(meta: dict[str, Any]) -> bytes:
@@ -69,8 +120,9 @@ class RecordingReader:
         self.total_bytes = 0
         self.bytes_read = 0
         self._raw: IO[bytes] | None = None
+        self._chunk = _CHUNK
 
-    def _open(self) -> IO[bytes]:
+    def _open(self) -> IO[bytes] | _Inflater:
         try:
             raw = open(self.path, "rb")  # noqa: SIM115 - closed in frames()
             self.total_bytes = Path(self.path).stat().st_size
@@ -79,7 +131,52 @@ class RecordingReader:
         except OSError as exc:
             raise DataError(self.path, 0, f"cannot read: {exc.strerror or exc}") from None
         self._raw = raw
-        return gzip.GzipFile(fileobj=raw, mode="rb") if magic == _GZIP_MAGIC else raw
+        if magic == _GZIP_MAGIC:
+            self._chunk = _GZIP_CHUNK
+            return _Inflater(raw)
+        return raw
+
+    async def blocks(self) -> AsyncIterator[tuple[bytes, int, int]]:
+        """Yield ``(block, start, end)`` through the whole file: ``block[start:end]`` is
+        whole lines (``\\n``-separated; the file's last line may lack its newline).
+
+        Spans, not copies: a block is the chunk as read (megabytes), so slicing it per
+        chunk would copy the file once more. The header, if any, is parsed into
+        :attr:`meta` before the first block is yielded (and is its first line).
+        """
+        fh = await anyio.to_thread.run_sync(self._open)
+        try:
+            rest = b""
+            lineno = 0  # lines yielded so far (read errors name the line they follow)
+            while True:
+                chunk = await anyio.to_thread.run_sync(self._read, fh, lineno)
+                if not chunk:
+                    break
+                start, cut = 0, chunk.rfind(b"\n") + 1
+                if not cut:  # no line ends in this chunk: keep it for the next
+                    rest += chunk
+                    continue
+                if rest:  # the line split across chunks, joined (one line: cheap)
+                    start = chunk.find(b"\n") + 1
+                    rest += chunk[:start]
+                    yield self._first(rest, lineno), 0, len(rest)
+                    lineno += 1
+                if start < cut:
+                    yield self._first(chunk, lineno), start, cut
+                    lineno += chunk.count(b"\n", start, cut)
+                rest = chunk[cut:]
+            if rest:
+                yield self._first(rest, lineno), 0, len(rest)
+        finally:
+            fh.close()
+            if self._raw is not None:
+                self._raw.close()
+
+    def _first(self, block: bytes, lineno: int) -> bytes:
+        """``block``, after reading the header from it if it starts the file."""
+        if lineno == 0 and block.startswith(HEADER_PREFIX):
+            self.meta = _parse_header(self.path, block.split(b"\n", 1)[0].rstrip(b"\r"))
+        return block
 
     async def chunks(self) -> AsyncIterator[tuple[int, list[bytes]]]:
         """Yield ``(number of lines before this chunk, lines)`` through the whole file.
@@ -87,26 +184,13 @@ class RecordingReader:
         Lines are raw (use :meth:`split`); the header, if any, is parsed into
         :attr:`meta` before the first chunk is yielded.
         """
-        fh = await anyio.to_thread.run_sync(self._open)
-        try:
-            lineno = 0
-            rest = b""
-            while True:
-                chunk = await anyio.to_thread.run_sync(self._read, fh, lineno)
-                if not chunk:
-                    break
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                if lineno == 0 and lines and lines[0].startswith(HEADER_PREFIX):
-                    self.meta = _parse_header(self.path, lines[0].rstrip(b"\r"))
-                yield lineno, lines
-                lineno += len(lines)
-            if rest:
-                yield lineno, [rest]
-        finally:
-            fh.close()
-            if self._raw is not None:
-                self._raw.close()
+        lineno = 0
+        async for block, start, end in self.blocks():
+            lines = block[start:end].split(b"\n")
+            if not lines[-1]:
+                lines.pop()
+            yield lineno, lines
+            lineno += len(lines)
 
     async def frames(self) -> AsyncIterator[tuple[int, int, bytes]]:
         """Yield ``(line number, receive ns, frame)`` for every data line, in file order."""
@@ -129,9 +213,9 @@ class RecordingReader:
             )
         return int(ts), frame.rstrip(b"\r")
 
-    def _read(self, fh: IO[bytes], lineno: int) -> bytes:
+    def _read(self, fh: IO[bytes] | _Inflater, lineno: int) -> bytes:
         try:
-            chunk = fh.read(_CHUNK)
+            chunk = fh.read(self._chunk)
         except (OSError, EOFError, zlib.error) as exc:
             reason = "truncated gzip data" if isinstance(exc, EOFError) else f"corrupt data ({exc})"
             raise DataError(self.path, lineno + 1, f"{reason} after line {lineno}") from None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._events import Event
 from ..protocol import FrameDecoder, parser_for
@@ -15,6 +19,7 @@ __all__ = ["ReplaySource"]
 log = logging.getLogger("botkit.replay")
 
 _BATCH = 1024
+_SWITCH_INTERVAL_S = 0.0005
 _LOGGED_ERRORS = 20  # log the first parse errors in full, then only count them
 
 
@@ -42,21 +47,64 @@ class ReplaySource(EventSource):
         self.decoder: FrameDecoder | None = None
 
     async def stream(self, publish: Publish) -> None:
-        """Parse every frame and publish the events in batches."""
+        """Parse every frame and publish the events in batches.
+
+        The next chunk of the file is read (and decompressed, in a worker thread)
+        while this one is parsed: a reader task in a task group of the feed's own.
+        """
+        send, receive = anyio.create_memory_object_stream[tuple[bytes, int, int]](1)
+        # The read-ahead thread needs the GIL a few times per chunk (to start, after each
+        # read or inflate block, to hand the chunk back), and CPython lets it wait up to
+        # the switch interval for a GIL held by the busy parse loop: at the default 5 ms a
+        # gzip chunk took longer to arrive than to parse. Shorter while replaying.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(interval, _SWITCH_INTERVAL_S))
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._read_ahead, send)
+                with receive:
+                    await self._decode(receive, publish)
+        except BaseExceptionGroup as group:
+            raise _sole(group) from None
+        finally:
+            sys.setswitchinterval(interval)
+
+    async def _read_ahead(self, send: MemoryObjectSendStream[tuple[bytes, int, int]]) -> None:
+        with send:
+            async for block in self.reader.blocks():
+                await send.send(block)
+
+    async def _decode(self, blocks: MemoryObjectReceiveStream[tuple[bytes, int, int]], publish: Publish) -> None:
         reader = self.reader
         batch: list[Event] = []
         decoder = None
         errors = 0
         try:
-            async for lineno, lines in reader.chunks():
+            lineno = 0
+            async for block, pos, size in blocks:
                 if decoder is None:
                     decoder = FrameDecoder(
                         parser_for(self.venue or reader.meta.get("venue", "binance")),
                         backfill=bool(reader.meta.get("backfill", False)),
                     )
                     self.decoder = decoder
-                    decode = decoder.decode
-                for line in lines:
+                    decode, decode_run = decoder.decode, decoder.decode_run
+                while pos < size:
+                    # Runs of plain trade lines go through the compiled path in one call;
+                    # the line it stops at (anything else) takes the general path below.
+                    pos, done = decode_run(block, pos, size, batch, _BATCH)
+                    if done:
+                        lineno += done
+                        if len(batch) >= _BATCH:
+                            await publish(batch)
+                            batch = []
+                        if pos >= size:
+                            break
+                    end = block.find(b"\n", pos, size)
+                    if end < 0:
+                        end = size
+                    line = block[pos:end]
+                    pos = end + 1
                     lineno += 1
                     if not line or line[0] == 35:  # b"#": header or comment
                         continue
@@ -91,3 +139,18 @@ class ReplaySource(EventSource):
     def progress(self) -> tuple[int, int]:
         """Bytes of the file read so far, of its size."""
         return self.reader.bytes_read, self.reader.total_bytes
+
+
+def _sole(group: BaseExceptionGroup) -> BaseException:
+    """The one error inside ``group`` (the reader's or the decoder's: when one fails the
+    other is cancelled), so callers see a :class:`DataError`, not a group."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    errors = [e for e in leaves if isinstance(e, Exception)]
+    return (errors or leaves)[0] if len(errors) <= 1 else group

@@ -19,6 +19,7 @@ import msgspec
 from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, fast_constructor, fields_twin
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
+from .. import _compiled
 from .._common import SymbolNames
 from . import _messages as m
 
@@ -30,6 +31,10 @@ _ZERO = Decimal(0)
 _BUY = Side.BUY
 _SELL = Side.SELL
 _STREAM_PREFIX = b'{"stream":"'
+# Wire fields of a trade payload, in the compiled decoder's order:
+# (symbol, id, price, size, time, buyer_is_maker).
+_TRADE_FIELDS = ("s", "t", "p", "q", "T", "m")
+_AGG_TRADE_FIELDS = ("s", "a", "p", "q", "T", "m")
 
 Handler = Callable[[Any, int], list[Event]]
 FrameHandler = Callable[[bytes, int], list[Event]]
@@ -155,11 +160,32 @@ class BinanceSpotParser:
     def _frame_handler(self, cls: type) -> FrameHandler:
         """Combined-stream frame in, events out: the typed decode of the envelope, then
         the payload's handler (fused into one function for trades, the hottest path)."""
-        decode = msgspec.json.Decoder(m.combined(cls)).decode
+        decoder = msgspec.json.Decoder(m.combined(cls))
+        if cls is m.TradeMsg or cls is m.AggTradeMsg:
+            compiled = self._compiled_trades(decoder, cls)
+            if compiled is not None:
+                return compiled  # type: ignore[no-any-return]
+        decode = decoder.decode
         if cls is m.TradeMsg:
             return self._trade_handler(decode)
         handle = self._handlers[cls]
         return lambda frame, ts_recv: handle(decode(frame).data, ts_recv)
+
+    def compiled_trades(self) -> Any:
+        """The compiled decoder of combined-stream ``@trade`` frames (it also consumes
+        runs of recording lines, see :meth:`FrameDecoder.decode_run`), or None."""
+        return self._compiled_trades(msgspec.json.Decoder(m.combined(m.TradeMsg)), m.TradeMsg)
+
+    def _compiled_trades(self, decoder: msgspec.json.Decoder[Any], cls: type) -> Any:
+        if _compiled.TradeDecoder is None:
+            return None
+        agg = cls is m.AggTradeMsg
+        return _compiled.TradeDecoder(
+            decode=decoder.decode, decode_message=msgspec.json.Decoder(cls).decode, envelope=decoder.type, unwrap="data", message=cls,
+            fields=_AGG_TRADE_FIELDS if agg else _TRADE_FIELDS, event=Trade, venue=self.venue, names=self._names,
+            buy=_BUY, sell=_SELL, check=_check, time_scale=_MS, stream_prefix=_STREAM_PREFIX,
+            stream_suffix=b"@aggTrade" if agg else b"@trade",
+        )
 
     def _parse_raw(self, frame: bytes, ts_recv: int) -> list[Event]:
         pos = frame.find(b'"e":"')

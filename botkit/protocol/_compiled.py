@@ -1,0 +1,25 @@
+"""The optional compiled hot path (``_speedups.c``), or ``None`` where it is not built.
+
+Everything it does has a pure-Python twin that stays the reference: the tests run both
+and compare. ``BOTKIT_PURE_PYTHON=1`` turns it off at run time (to compare, or to rule
+it out when chasing a problem).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+__all__ = ["TradeDecoder", "available"]
+
+TradeDecoder: Any = None
+if not os.environ.get("BOTKIT_PURE_PYTHON"):
+    try:
+        from ._speedups import TradeDecoder
+    except ImportError:  # not built (no C compiler at install time): pure Python
+        pass
+
+
+def available() -> bool:
+    """True when the compiled trade path is in use."""
+    return TradeDecoder is not None

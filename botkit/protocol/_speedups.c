@@ -1,0 +1,593 @@
+/*
+ * botkit.protocol._speedups: the trade hot path of a replay, compiled.
+ *
+ * Why this exists: a backtest spends most of its time turning recorded trade frames
+ * into Trade events. msgspec already decodes the JSON in C; what is left is the Python
+ * glue around it (the line split, the envelope, range checks, building the frozen
+ * event, the trade-id check), about as costly as the decode itself. This module does
+ * that glue in C and nothing else: the JSON is still decoded by the msgspec decoder it
+ * is given, and every line it is not sure about is handed back to the Python path,
+ * which stays the reference (same events, same counters, same errors).
+ *
+ * TradeDecoder(...)(frame, ts_recv) -> [Trade]     one frame (the live/parse path)
+ * TradeDecoder.run_lines(block, pos, end, out, limit, states) -> (pos, lines)
+ *     consumes recording lines ``<ns> <frame>`` of ``block[pos:end]`` (whole lines)
+ *     while they are trades of the configured stream kind whose id
+ *     is the next one of their symbol, appends their events to ``out`` (until it holds
+ *     ``limit``) and returns the offset of the first line it did not consume and how
+ *     many it did.
+ *
+ * Optional: botkit runs the same pure-Python code when this module is not built.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <string.h>
+
+/* Trade's fields, in constructor order. */
+enum { F_VENUE, F_SYMBOL, F_PRICE, F_SIZE, F_SIDE, F_ID, F_TS_EXCHANGE, F_TS_RECV, F_VENUE_SYMBOL, N_EVENT };
+static const char *const EVENT_FIELDS[N_EVENT] = {
+    "venue", "symbol", "price", "size", "side", "trade_id", "ts_exchange", "ts_recv", "venue_symbol",
+};
+/* Message fields the caller names, in this order. */
+enum { M_SYMBOL, M_ID, M_PRICE, M_SIZE, M_TIME, M_MAKER, N_MESSAGE };
+
+static PyObject *decimal_zero, *decimal_is_finite; /* Decimal(0), the unbound Decimal.is_finite */
+static const char DATA_KEY[] = "\",\"data\":";     /* what follows the stream name */
+
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *decode;            /* msgspec Decoder.decode of the envelope (or the message) */
+    PyObject *decode_message;    /* ... of the message alone: the envelope's inner object */
+    PyTypeObject *envelope;      /* decoded type; NULL when the message is decoded bare */
+    Py_ssize_t envelope_off;     /* slot of the message in the envelope */
+    PyTypeObject *message;
+    Py_ssize_t message_off[N_MESSAGE];
+    PyTypeObject *event;
+    Py_ssize_t event_off[N_EVENT];
+    PyObject *venue, *names, *buy, *sell, *check, *scale_obj;
+    long long scale;
+    PyObject *stream_prefix, *stream_suffix; /* bytes: a line's frame must match both */
+    PyTypeObject *state_type;    /* the sequencer's per-symbol state, and its slots */
+    Py_ssize_t state_active, state_last;
+} TradeDecoder;
+
+/* Offset of the object slot ``name`` of ``type`` (a member descriptor), or -1. */
+static Py_ssize_t
+slot_offset(PyTypeObject *type, const char *name)
+{
+    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
+    if (descr == NULL)
+        return -1;
+    if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", type->tp_name, name);
+        Py_DECREF(descr);
+        return -1;
+    }
+    PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+    Py_ssize_t offset = member->offset;
+    int kind = member->type;
+    Py_DECREF(descr);
+    if (kind != T_OBJECT_EX && kind != T_OBJECT) {
+        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", type->tp_name, name);
+        return -1;
+    }
+    return offset;
+}
+
+#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
+
+static int
+td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"decode", "decode_message", "envelope", "unwrap", "message", "fields", "event",
+                             "venue", "names", "buy", "sell", "check", "time_scale", "stream_prefix",
+                             "stream_suffix", NULL};
+    PyObject *decode, *decode_message, *envelope, *unwrap, *message, *fields, *event, *venue, *names, *buy, *sell;
+    PyObject *check, *scale_obj, *prefix, *suffix;
+    if (self->decode != NULL) {
+        PyErr_SetString(PyExc_TypeError, "TradeDecoder is already initialised");
+        return -1;
+    }
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!:TradeDecoder", kwlist, &decode,
+                                     &decode_message, &envelope, &unwrap, &PyType_Type, &message, &PyTuple_Type,
+                                     &fields, &PyType_Type, &event, &venue, &PyDict_Type, &names, &buy, &sell, &check,
+                                     &PyLong_Type, &scale_obj, &PyBytes_Type, &prefix, &PyBytes_Type, &suffix))
+        return -1;
+    if (PyTuple_GET_SIZE(fields) != N_MESSAGE) {
+        PyErr_SetString(PyExc_TypeError, "fields: (symbol, id, price, size, time, buyer_is_maker) names");
+        return -1;
+    }
+    if (envelope == Py_None) {
+        self->envelope = NULL;
+        self->envelope_off = -1;
+    } else {
+        if (!PyType_Check(envelope) || !PyUnicode_Check(unwrap)) {
+            PyErr_SetString(PyExc_TypeError, "envelope must be a type and unwrap its field name");
+            return -1;
+        }
+        self->envelope = (PyTypeObject *)Py_NewRef(envelope);
+        self->envelope_off = slot_offset(self->envelope, PyUnicode_AsUTF8(unwrap));
+        if (self->envelope_off < 0)
+            return -1;
+    }
+    self->message = (PyTypeObject *)Py_NewRef(message);
+    for (int i = 0; i < N_MESSAGE; i++) {
+        PyObject *name = PyTuple_GET_ITEM(fields, i);
+        if (!PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "fields must be str");
+            return -1;
+        }
+        if ((self->message_off[i] = slot_offset(self->message, PyUnicode_AsUTF8(name))) < 0)
+            return -1;
+    }
+    self->event = (PyTypeObject *)Py_NewRef(event);
+    for (int i = 0; i < N_EVENT; i++)
+        if ((self->event_off[i] = slot_offset(self->event, EVENT_FIELDS[i])) < 0)
+            return -1;
+    if (self->event->tp_basicsize != (Py_ssize_t)(sizeof(PyObject) + N_EVENT * sizeof(PyObject *))) {
+        /* Every slot must be filled here: a field added to the event needs this file too. */
+        PyErr_Format(PyExc_TypeError, "%s has slots this module does not fill", self->event->tp_name);
+        return -1;
+    }
+    int overflow = 0;
+    self->scale = PyLong_AsLongLongAndOverflow(scale_obj, &overflow);
+    if (overflow || self->scale <= 0) {
+        PyErr_SetString(PyExc_ValueError, "time_scale must be a positive 64-bit integer");
+        return -1;
+    }
+    self->decode = Py_NewRef(decode);
+    self->decode_message = Py_NewRef(decode_message);
+    self->venue = Py_NewRef(venue);
+    self->names = Py_NewRef(names);
+    self->buy = Py_NewRef(buy);
+    self->sell = Py_NewRef(sell);
+    self->check = Py_NewRef(check);
+    self->scale_obj = Py_NewRef(scale_obj);
+    self->stream_prefix = Py_NewRef(prefix);
+    self->stream_suffix = Py_NewRef(suffix);
+    return 0;
+}
+
+/* The message inside a decoded envelope (borrowed), or NULL if it has an unexpected shape. */
+static PyObject *
+unwrap_message(TradeDecoder *self, PyObject *decoded)
+{
+    PyObject *msg = decoded;
+    if (Py_TYPE(decoded) != self->message) {
+        if (self->envelope == NULL || Py_TYPE(decoded) != self->envelope)
+            return NULL;
+        msg = SLOT(decoded, self->envelope_off);
+    }
+    if (msg == NULL || Py_TYPE(msg) != self->message)
+        return NULL;
+    for (int i = 0; i < N_MESSAGE; i++)
+        if (SLOT(msg, self->message_off[i]) == NULL)
+            return NULL;
+    return msg;
+}
+
+/* 1: finite, price > 0, size >= 0; 0: out of range; -1: error set. */
+static int
+values_ok(PyObject *price, PyObject *size)
+{
+    PyObject *r = PyObject_CallOneArg(decimal_is_finite, price);
+    if (r == NULL)
+        return -1;
+    int ok = r == Py_True;
+    Py_DECREF(r);
+    if (!ok)
+        return 0;
+    r = PyObject_CallOneArg(decimal_is_finite, size);
+    if (r == NULL)
+        return -1;
+    ok = r == Py_True;
+    Py_DECREF(r);
+    if (!ok)
+        return 0;
+    ok = PyObject_RichCompareBool(price, decimal_zero, Py_GT);
+    if (ok != 1)
+        return ok;
+    return PyObject_RichCompareBool(size, decimal_zero, Py_GE);
+}
+
+/* time * scale as a new int. */
+static PyObject *
+scaled(TradeDecoder *self, PyObject *time)
+{
+    int overflow = 0;
+    long long t = PyLong_AsLongLongAndOverflow(time, &overflow);
+    if (t == -1 && PyErr_Occurred())
+        return NULL;
+    if (!overflow && t <= LLONG_MAX / self->scale && t >= LLONG_MIN / self->scale)
+        return PyLong_FromLongLong(t * self->scale);
+    return PyNumber_Multiply(time, self->scale_obj);
+}
+
+/* A new Trade from ``msg`` (already checked); ``name`` is the normalised symbol. Steals
+ * the reference to ``ts_recv``. Filling the slots directly is what attrs' frozen
+ * __init__ does through object.__setattr__, minus the per-field calls. */
+static PyObject *
+make_trade(TradeDecoder *self, PyObject *msg, PyObject *name, PyObject *ts_recv)
+{
+    PyObject *ts_exchange = scaled(self, SLOT(msg, self->message_off[M_TIME]));
+    if (ts_exchange == NULL) {
+        Py_DECREF(ts_recv);
+        return NULL;
+    }
+    PyObject *obj = self->event->tp_alloc(self->event, 0);
+    if (obj == NULL) {
+        Py_DECREF(ts_recv);
+        Py_DECREF(ts_exchange);
+        return NULL;
+    }
+    PyObject *vsym = SLOT(msg, self->message_off[M_SYMBOL]);
+    SLOT(obj, self->event_off[F_VENUE]) = Py_NewRef(self->venue);
+    SLOT(obj, self->event_off[F_SYMBOL]) = Py_NewRef(name);
+    SLOT(obj, self->event_off[F_PRICE]) = Py_NewRef(SLOT(msg, self->message_off[M_PRICE]));
+    SLOT(obj, self->event_off[F_SIZE]) = Py_NewRef(SLOT(msg, self->message_off[M_SIZE]));
+    /* The buyer is the maker, so the aggressor sold. */
+    SLOT(obj, self->event_off[F_SIDE]) =
+        Py_NewRef(SLOT(msg, self->message_off[M_MAKER]) == Py_True ? self->sell : self->buy);
+    SLOT(obj, self->event_off[F_ID]) = Py_NewRef(SLOT(msg, self->message_off[M_ID]));
+    SLOT(obj, self->event_off[F_TS_EXCHANGE]) = ts_exchange;
+    SLOT(obj, self->event_off[F_TS_RECV]) = ts_recv;
+    SLOT(obj, self->event_off[F_VENUE_SYMBOL]) = Py_NewRef(vsym);
+    /* An event holds only strings, numbers and an enum member: it can be in no reference
+     * cycle, so the collector need not track it (CPython does the same for tuples of
+     * atomic values). A replay keeps thousands in flight; tracking them costs GC passes. */
+    if (PyObject_IS_GC(obj))
+        PyObject_GC_UnTrack(obj);
+    return obj;
+}
+
+/* Offset of the inner object when ``frame`` is exactly {"stream":"<name>","data":<object>}
+ * with a plain name (printable ASCII, no escapes), else -1; ``*name_end`` gets the offset
+ * of the name's closing quote. Decoding the inner object alone skips the envelope's
+ * struct; anything else takes the envelope decoder, which says what is wrong. */
+static Py_ssize_t
+inner_offset(TradeDecoder *self, const char *frame, Py_ssize_t flen, Py_ssize_t *name_end)
+{
+    Py_ssize_t plen = PyBytes_GET_SIZE(self->stream_prefix), klen = sizeof(DATA_KEY) - 1, i = plen;
+    if (flen <= plen || memcmp(frame, PyBytes_AS_STRING(self->stream_prefix), plen) != 0)
+        return -1;
+    for (; i < flen && frame[i] != '"'; i++) {
+        unsigned char c = (unsigned char)frame[i];
+        if (c < 0x20 || c > 0x7e || c == '\\')
+            return -1;
+    }
+    if (i + klen >= flen - 1 || memcmp(frame + i, DATA_KEY, klen) != 0 || frame[flen - 1] != '}')
+        return -1;
+    *name_end = i;
+    return i + klen;
+}
+
+/* The message of a frame (new reference to what the decoder returned), or NULL. */
+static PyObject *
+decode_inner(TradeDecoder *self, const char *frame, Py_ssize_t at, Py_ssize_t flen)
+{
+    PyObject *inner = PyBytes_FromStringAndSize(frame + at, flen - 1 - at);
+    if (inner == NULL)
+        return NULL;
+    PyObject *decoded = PyObject_CallOneArg(self->decode_message, inner);
+    Py_DECREF(inner);
+    return decoded;
+}
+
+/* Clears an ordinary exception (the Python path will meet it again and report it);
+ * returns -1 for anything else (MemoryError, KeyboardInterrupt), which must propagate. */
+static int
+fall_back(void)
+{
+    if (PyErr_Occurred() && !(PyErr_ExceptionMatches(PyExc_Exception) && !PyErr_ExceptionMatches(PyExc_MemoryError)))
+        return -1;
+    PyErr_Clear();
+    return 0;
+}
+
+/* __call__(frame, ts_recv) -> [Trade]: exactly the Python trade handler's contract
+ * (decode errors propagate, out-of-range values go through ``check``, which raises). */
+static PyObject *
+td_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    TradeDecoder *self = (TradeDecoder *)op;
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "TradeDecoder(frame, ts_recv) takes two positional arguments");
+        return NULL;
+    }
+    PyObject *frame = args[0], *decoded = NULL;
+    if (PyBytes_CheckExact(frame)) {
+        Py_ssize_t name_end, flen = PyBytes_GET_SIZE(frame);
+        Py_ssize_t at = inner_offset(self, PyBytes_AS_STRING(frame), flen, &name_end);
+        if (at >= 0 && (decoded = decode_inner(self, PyBytes_AS_STRING(frame), at, flen)) == NULL && fall_back() < 0)
+            return NULL;
+    }
+    if (decoded == NULL && (decoded = PyObject_CallOneArg(self->decode, frame)) == NULL)
+        return NULL;
+    PyObject *result = NULL, *name = NULL;
+    PyObject *msg = unwrap_message(self, decoded);
+    if (msg == NULL) {
+        PyErr_SetString(PyExc_TypeError, "decoder returned an unexpected type");
+        goto done;
+    }
+    PyObject *price = SLOT(msg, self->message_off[M_PRICE]), *size = SLOT(msg, self->message_off[M_SIZE]);
+    int ok = values_ok(price, size);
+    if (ok < 0)
+        goto done;
+    if (ok == 0) {
+        PyObject *r = PyObject_CallFunctionObjArgs(self->check, price, size, NULL); /* raises ParseError */
+        if (r == NULL)
+            goto done;
+        Py_DECREF(r);
+    }
+    PyObject *vsym = SLOT(msg, self->message_off[M_SYMBOL]);
+    name = PyDict_GetItemWithError(self->names, vsym);
+    if (name != NULL)
+        Py_INCREF(name);
+    else if (PyErr_Occurred() || (name = PyObject_GetItem(self->names, vsym)) == NULL) /* __missing__ */
+        goto done;
+    PyObject *trade = make_trade(self, msg, name, Py_NewRef(args[1]));
+    if (trade == NULL)
+        goto done;
+    result = PyList_New(1);
+    if (result == NULL) {
+        Py_DECREF(trade);
+        goto done;
+    }
+    PyList_SET_ITEM(result, 0, trade);
+done:
+    Py_XDECREF(name);
+    Py_DECREF(decoded);
+    return result;
+}
+
+/* Slot offsets of the sequencer's state type (``active``, ``last``), learnt once. */
+static int
+learn_state(TradeDecoder *self, PyObject *state)
+{
+    if (Py_TYPE(state) == self->state_type)
+        return 0;
+    Py_ssize_t active = slot_offset(Py_TYPE(state), "active");
+    Py_ssize_t last = active < 0 ? -1 : slot_offset(Py_TYPE(state), "last");
+    if (last < 0)
+        return -1;
+    Py_XSETREF(self->state_type, (PyTypeObject *)Py_NewRef(Py_TYPE(state)));
+    self->state_active = active;
+    self->state_last = last;
+    return 0;
+}
+
+/* Sequencing fast path (TradeSequencer.on_trades): 1 when ``tid`` is the next id of a
+ * symbol that is not being backfilled (and records it), 0 when the sequencer must
+ * decide, -1 on error. */
+static int
+next_id(TradeDecoder *self, PyObject *state, PyObject *tid)
+{
+    if (learn_state(self, state) < 0)
+        return fall_back();
+    PyObject *last = SLOT(state, self->state_last);
+    if (SLOT(state, self->state_active) != Py_None || last == NULL || !PyLong_CheckExact(last) ||
+        !PyLong_CheckExact(tid))
+        return 0;
+    int o1 = 0, o2 = 0;
+    long long l = PyLong_AsLongLongAndOverflow(last, &o1), t = PyLong_AsLongLongAndOverflow(tid, &o2);
+    if (o1 || o2 || l == LLONG_MAX || t != l + 1)
+        return 0;
+    SLOT(state, self->state_last) = Py_NewRef(tid);
+    Py_DECREF(last);
+    return 1;
+}
+
+/* One recording line (``buf``, ``len``, no newline): 1 consumed (a Trade appended to
+ * out), 0 not for this path, -1 error. */
+static int
+run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyObject *states)
+{
+    Py_ssize_t j = 0;
+    long long ts = 0;
+    while (j < len && buf[j] >= '0' && buf[j] <= '9') {
+        int digit = buf[j] - '0';
+        if (ts > (LLONG_MAX - digit) / 10)
+            return 0; /* beyond 64 bits: the Python path's int() takes it */
+        ts = ts * 10 + digit;
+        j++;
+    }
+    if (j == 0 || j + 1 >= len || buf[j] != ' ')
+        return 0; /* comments, corrupt lines: the Python path decides */
+    const char *frame = buf + j + 1;
+    Py_ssize_t flen = len - j - 1, name_end;
+    Py_ssize_t at = inner_offset(self, frame, flen, &name_end);
+    const char *suffix = PyBytes_AS_STRING(self->stream_suffix);
+    Py_ssize_t slen = PyBytes_GET_SIZE(self->stream_suffix);
+    if (at < 0 || name_end - PyBytes_GET_SIZE(self->stream_prefix) < slen ||
+        memcmp(frame + name_end - slen, suffix, slen) != 0)
+        return 0;
+    PyObject *decoded = decode_inner(self, frame, at, flen);
+    if (decoded == NULL)
+        return fall_back();
+    int rc = 0;
+    PyObject *msg = unwrap_message(self, decoded);
+    if (msg == NULL)
+        goto done;
+    rc = values_ok(SLOT(msg, self->message_off[M_PRICE]), SLOT(msg, self->message_off[M_SIZE]));
+    if (rc <= 0) {
+        rc = rc < 0 ? fall_back() : 0;
+        goto done;
+    }
+    PyObject *name = PyDict_GetItemWithError(self->names, SLOT(msg, self->message_off[M_SYMBOL]));
+    PyObject *state = name != NULL ? PyDict_GetItemWithError(states, name) : NULL;
+    if (state == NULL) {
+        rc = fall_back(); /* a symbol's first trade: the Python path sets it up */
+        goto done;
+    }
+    Py_INCREF(name);
+    Py_INCREF(state);
+    rc = next_id(self, state, SLOT(msg, self->message_off[M_ID]));
+    if (rc == 1) {
+        PyObject *ts_obj = PyLong_FromLongLong(ts);
+        PyObject *trade = ts_obj != NULL ? make_trade(self, msg, name, ts_obj) : NULL;
+        if (trade == NULL || PyList_Append(out, trade) < 0)
+            rc = -1;
+        Py_XDECREF(trade);
+    }
+    Py_DECREF(state);
+    Py_DECREF(name);
+done:
+    Py_DECREF(decoded);
+    return rc;
+}
+
+/* run_lines(block, pos, end, out, limit, states) -> (pos, lines): the recording lines
+ * of ``block[pos:end]`` (whole lines), while this path takes them. */
+static PyObject *
+td_run_lines(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    TradeDecoder *self = (TradeDecoder *)op;
+    if (nargs != 6 || !PyBytes_CheckExact(args[0]) || !PyList_Check(args[3]) || !PyDict_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "run_lines(block: bytes, pos: int, end: int, out: list, limit: int, states: dict)");
+        return NULL;
+    }
+    PyObject *block = args[0], *out = args[3], *states = args[5];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]), size = PyLong_AsSsize_t(args[2]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[4]), lines = 0;
+    if ((pos == -1 || size == -1 || limit == -1) && PyErr_Occurred())
+        return NULL;
+    Py_INCREF(block); /* ``out``'s growth can run no Python code, but stay safe */
+    const char *buf = PyBytes_AS_STRING(block);
+    if (size > PyBytes_GET_SIZE(block))
+        size = PyBytes_GET_SIZE(block);
+    if (pos < 0)
+        pos = 0;
+    while (pos < size && PyList_GET_SIZE(out) < limit) {
+        const char *nl = memchr(buf + pos, '\n', size - pos);
+        Py_ssize_t len = (nl != NULL ? nl - buf : size) - pos;
+        int rc = run_line(self, buf + pos, len, out, states);
+        if (rc < 0) {
+            Py_DECREF(block);
+            return NULL;
+        }
+        if (rc == 0)
+            break;
+        pos += len + 1;
+        lines++;
+    }
+    Py_DECREF(block);
+    if (pos > size)
+        pos = size;
+    return Py_BuildValue("(nn)", pos, lines);
+}
+
+static int
+td_traverse(TradeDecoder *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->decode);
+    Py_VISIT(self->decode_message);
+    Py_VISIT(self->state_type);
+    Py_VISIT(self->envelope);
+    Py_VISIT(self->message);
+    Py_VISIT(self->event);
+    Py_VISIT(self->venue);
+    Py_VISIT(self->names);
+    Py_VISIT(self->buy);
+    Py_VISIT(self->sell);
+    Py_VISIT(self->check);
+    return 0;
+}
+
+static int
+td_clear(TradeDecoder *self)
+{
+    Py_CLEAR(self->decode);
+    Py_CLEAR(self->decode_message);
+    Py_CLEAR(self->state_type);
+    Py_CLEAR(self->envelope);
+    Py_CLEAR(self->message);
+    Py_CLEAR(self->event);
+    Py_CLEAR(self->venue);
+    Py_CLEAR(self->names);
+    Py_CLEAR(self->buy);
+    Py_CLEAR(self->sell);
+    Py_CLEAR(self->check);
+    Py_CLEAR(self->scale_obj);
+    Py_CLEAR(self->stream_prefix);
+    Py_CLEAR(self->stream_suffix);
+    return 0;
+}
+
+static void
+td_dealloc(TradeDecoder *self)
+{
+    PyObject_GC_UnTrack(self);
+    td_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+td_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    TradeDecoder *self = (TradeDecoder *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->vectorcall = td_vectorcall;
+    return (PyObject *)self;
+}
+
+static PyObject *
+td_call(PyObject *op, PyObject *args, PyObject *kwds)
+{
+    return PyVectorcall_Call(op, args, kwds);
+}
+
+static PyMethodDef td_methods[] = {
+    {"run_lines", (PyCFunction)(void (*)(void))td_run_lines, METH_FASTCALL,
+     "run_lines(block, pos, end, out, limit, states) -> (pos, lines) after the lines consumed"},
+    {NULL},
+};
+
+static PyTypeObject TradeDecoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "botkit.protocol._speedups.TradeDecoder",
+    .tp_doc = "Trade frames -> Trade events in C (see the module docstring).",
+    .tp_basicsize = sizeof(TradeDecoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(TradeDecoder, vectorcall),
+    .tp_call = td_call,
+    .tp_new = td_new,
+    .tp_init = (initproc)td_init,
+    .tp_dealloc = (destructor)td_dealloc,
+    .tp_traverse = (traverseproc)td_traverse,
+    .tp_clear = (inquiry)td_clear,
+    .tp_methods = td_methods,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_speedups", "botkit's compiled trade hot path (optional).", -1, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (PyType_Ready(&TradeDecoderType) < 0)
+        return NULL;
+    PyObject *decimal = PyImport_ImportModule("decimal");
+    if (decimal == NULL)
+        return NULL;
+    PyObject *decimal_type = PyObject_GetAttrString(decimal, "Decimal");
+    Py_DECREF(decimal);
+    if (decimal_type == NULL)
+        return NULL;
+    decimal_zero = PyObject_CallFunction(decimal_type, "i", 0);
+    decimal_is_finite = PyObject_GetAttrString(decimal_type, "is_finite");
+    Py_DECREF(decimal_type);
+    if (decimal_zero == NULL || decimal_is_finite == NULL)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "TradeDecoder", (PyObject *)&TradeDecoderType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
