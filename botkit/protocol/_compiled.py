@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["TradeDecoder", "available"]
+__all__ = ["HotPath", "TradeDecoder", "available"]
 
 TradeDecoder: Any = None
+HotPath: Any = None
 if not os.environ.get("BOTKIT_PURE_PYTHON"):
     try:
-        from ._speedups import TradeDecoder
+        from ._speedups import HotPath, TradeDecoder
     except ImportError:  # not built (no C compiler at install time): pure Python
         pass
 

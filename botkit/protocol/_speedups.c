@@ -17,6 +17,9 @@
  *     ``limit``) and returns the offset of the first line it did not consume and how
  *     many it did.
  *
+ * HotPath(slow): a parser's ``parse`` whose current stream goes straight to its
+ *     compiled handler; everything else to ``slow``, the Python ``parse``.
+ *
  * Optional: botkit runs the same pure-Python code when this module is not built.
  */
 #define PY_SSIZE_T_CLEAN
@@ -561,6 +564,105 @@ static PyTypeObject TradeDecoderType = {
     .tp_methods = td_methods,
 };
 
+/* HotPath(slow): a parser's ``parse`` with its common case in C. A feed sends runs of
+ * one stream, so when a frame starts with ``prefix`` it goes straight to ``handler``;
+ * anything else, and any frame the handler raises on, goes to ``slow`` (the parser's
+ * Python ``parse``: the reference, which also reports the error properly and sets the
+ * next prefix and handler). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *slow, *prefix, *handler;
+} HotPath;
+
+static PyObject *
+hp_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    HotPath *self = (HotPath *)op;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs == 2 && kwnames == NULL && PyBytes_CheckExact(args[0]) && self->handler != NULL &&
+        self->prefix != NULL && PyBytes_CheckExact(self->prefix)) {
+        Py_ssize_t plen = PyBytes_GET_SIZE(self->prefix);
+        if (PyBytes_GET_SIZE(args[0]) >= plen &&
+            memcmp(PyBytes_AS_STRING(args[0]), PyBytes_AS_STRING(self->prefix), plen) == 0) {
+            PyObject *handler = Py_NewRef(self->handler);
+            PyObject *result = PyObject_Vectorcall(handler, args, 2, NULL);
+            Py_DECREF(handler);
+            if (result != NULL || fall_back() < 0)
+                return result;
+        }
+    }
+    return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
+}
+
+static int
+hp_init(HotPath *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"slow", NULL};
+    PyObject *slow;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:HotPath", kwlist, &slow))
+        return -1;
+    Py_XSETREF(self->slow, Py_NewRef(slow));
+    return 0;
+}
+
+static PyObject *
+hp_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    HotPath *self = (HotPath *)type->tp_alloc(type, 0);
+    if (self != NULL)
+        self->vectorcall = hp_vectorcall;
+    return (PyObject *)self;
+}
+
+static int
+hp_traverse(HotPath *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->slow);
+    Py_VISIT(self->prefix);
+    Py_VISIT(self->handler);
+    return 0;
+}
+
+static int
+hp_clear(HotPath *self)
+{
+    Py_CLEAR(self->slow);
+    Py_CLEAR(self->prefix);
+    Py_CLEAR(self->handler);
+    return 0;
+}
+
+static void
+hp_dealloc(HotPath *self)
+{
+    PyObject_GC_UnTrack(self);
+    hp_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef hp_members[] = {
+    {"prefix", T_OBJECT, offsetof(HotPath, prefix), 0, "frames starting with these bytes go to handler"},
+    {"handler", T_OBJECT, offsetof(HotPath, handler), 0, "handler(frame, ts_recv) -> events"},
+    {NULL},
+};
+
+static PyTypeObject HotPathType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "botkit.protocol._speedups.HotPath",
+    .tp_doc = "A parser's parse(frame, ts_recv) with the current stream's frames handled in C.",
+    .tp_basicsize = sizeof(HotPath),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_vectorcall_offset = offsetof(HotPath, vectorcall),
+    .tp_call = td_call,
+    .tp_new = hp_new,
+    .tp_init = (initproc)hp_init,
+    .tp_dealloc = (destructor)hp_dealloc,
+    .tp_traverse = (traverseproc)hp_traverse,
+    .tp_clear = (inquiry)hp_clear,
+    .tp_members = hp_members,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_speedups", "botkit's compiled trade hot path (optional).", -1, NULL,
 };
@@ -568,7 +670,7 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    if (PyType_Ready(&TradeDecoderType) < 0)
+    if (PyType_Ready(&TradeDecoderType) < 0 || PyType_Ready(&HotPathType) < 0)
         return NULL;
     PyObject *decimal = PyImport_ImportModule("decimal");
     if (decimal == NULL)
@@ -585,7 +687,8 @@ PyInit__speedups(void)
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "TradeDecoder", (PyObject *)&TradeDecoderType) < 0) {
+    if (PyModule_AddObjectRef(m, "TradeDecoder", (PyObject *)&TradeDecoderType) < 0 ||
+        PyModule_AddObjectRef(m, "HotPath", (PyObject *)&HotPathType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from types import MethodType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -117,6 +118,12 @@ class BinanceSpotParser:
         # used is kept with its frame prefix (``{"stream":"btcusdt@trade"``).
         self._combined: dict[bytes, FrameHandler | None] = {}
         self._hot_prefix, self._hot = _NO_STREAM, _unknown_stream
+        # With the compiled path, ``parse`` is an instance attribute: frames of the hot
+        # stream go from C straight to their handler; all else to the method below.
+        self._front = None
+        if _compiled.HotPath is not None:
+            self._front = _compiled.HotPath(MethodType(BinanceSpotParser.parse, self))
+            self.parse = self._front  # type: ignore[method-assign]
         self._raw = {
             tag: (msgspec.json.Decoder(cls), self._handlers[cls]) for tag, cls in m.RAW_EVENT_TYPES.items()
         }
@@ -142,6 +149,8 @@ class BinanceSpotParser:
                 if handle is None:
                     raise ParseError("unknown Binance stream", frame)
                 self._hot_prefix, self._hot = frame[: end + 1], handle
+                if self._front is not None:
+                    self._front.prefix, self._front.handler = self._hot_prefix, handle
                 return handle(frame, ts_recv)
             return self._parse_raw(frame, ts_recv)  # type: ignore[arg-type]
         except ParseError:

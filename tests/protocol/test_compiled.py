@@ -1,0 +1,193 @@
+"""The compiled trade path (``_speedups.c``) against its pure-Python reference.
+
+Whatever the input, both must give the same events, the same counters and the same
+errors: frames one at a time (the live path) and whole recordings (the replay path,
+including lines split across read chunks).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import anyio
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import botkit
+from botkit.protocol import BinanceSpotParser, FrameDecoder, _compiled
+from botkit.protocol.binance import encode_quote, encode_trade
+from botkit.sources import ReplaySource
+from botkit.sources import _recording
+
+from ..helpers import T0, MS, quote, trade
+
+needs_compiled = pytest.mark.skipif(not _compiled.available(), reason="the C accelerator is not built here")
+
+
+@pytest.fixture
+def pure(monkeypatch: pytest.MonkeyPatch):
+    """Build parsers and decoders without the compiled path (inside the ``with``)."""
+
+    class Pure:
+        def __enter__(self) -> None:
+            monkeypatch.setattr(_compiled, "TradeDecoder", None)
+            monkeypatch.setattr(_compiled, "HotPath", None)
+
+        def __exit__(self, *exc: object) -> None:
+            monkeypatch.undo()
+
+    return Pure()
+
+
+def test_the_accelerator_is_built_where_a_compiler_is() -> None:
+    # A silently failed build would leave CI testing only the pure-Python path.
+    if os.environ.get("BOTKIT_PURE_PYTHON") or os.environ.get("BOTKIT_NO_SPEEDUPS"):
+        pytest.skip("the compiled path is turned off by the environment")
+    if not (shutil.which("cc") or shutil.which("gcc")) or sys.implementation.name != "cpython":
+        pytest.skip("no C compiler here: botkit runs its pure-Python path")
+    assert _compiled.available(), "botkit/protocol/_speedups.c was not built (see the install log)"
+
+
+def _outcome(parse, frame: bytes, ts: int) -> object:
+    try:
+        return parse(frame, ts)
+    except botkit.ParseError as exc:
+        return ("ParseError", str(exc))
+
+
+_GOOD = (b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":7,"p":"61000.50",'
+         b'"q":"0.25","T":1723161255342,"m":true,"M":true}}')
+_FRAMES = [
+    _GOOD,
+    _GOOD.replace(b'"m":true', b'"m":false'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"NaN"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"-1"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"0"'),
+    _GOOD.replace(b'"q":"0.25"', b'"q":"Infinity"'),
+    _GOOD.replace(b'"q":"0.25"', b'"q":"0"'),
+    _GOOD.replace(b'"t":7,', b""),  # missing field
+    _GOOD.replace(b'"t":7', b'"t":"7"'),  # wrong type
+    _GOOD.replace(b'"s":"BTCUSDT"', b'"s":"ETHBTC"'),
+    _GOOD[:-1] + b',"extra":1}',  # a third envelope key
+    _GOOD[:-1] + b" }",  # whitespace before the envelope's end
+    _GOOD + b"x",  # trailing garbage
+    _GOOD[:-2],  # truncated
+    _GOOD.replace(b'"stream":"btcusdt@trade"', b'"stream":"btcusdt@trade\\u0000"'),
+    _GOOD.replace(b'{"stream":"btcusdt@trade","data":', b'{"data":') [:-1] + b',"stream":"btcusdt@trade"}',
+    _GOOD.replace(b'"T":1723161255342', b'"T":99999999999999999999'),  # ts beyond 64 bits once scaled
+    _GOOD.replace(b'"stream":"btcusdt@trade"', b'"stream":"btcusdt@aggTrade"').replace(b'"t":7', b'"a":7'),
+    b'{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}',
+    b"not json",
+    b"",
+]
+
+
+@needs_compiled
+@pytest.mark.parametrize("frame", _FRAMES)
+def test_frames_parse_the_same_compiled_and_pure(frame: bytes, pure) -> None:
+    compiled = BinanceSpotParser()
+    with pure:
+        reference = BinanceSpotParser()
+    # Twice each: the first frame of a stream picks its handler, the second takes the
+    # hot path (in C for the compiled parser).
+    for ts in (1, 2):
+        assert _outcome(compiled.parse, _GOOD, ts) == _outcome(reference.parse, _GOOD, ts)
+        assert _outcome(compiled.parse, frame, ts) == _outcome(reference.parse, frame, ts)
+        assert _outcome(compiled.parse, frame.decode("latin-1"), ts) == _outcome(
+            reference.parse, frame.decode("latin-1"), ts
+        )
+
+
+@needs_compiled
+def test_compiled_events_are_ordinary_untracked_values() -> None:
+    [event] = BinanceSpotParser().parse(_GOOD, 5)
+    expected = botkit.Trade("binance", "BTC-USDT", Decimal("61000.50"), Decimal("0.25"), botkit.Side.SELL, 7,
+                            1723161255342 * MS, 5, "BTCUSDT")
+    assert type(event) is botkit.Trade and event == expected and hash(event) == hash(expected)
+    assert attrs.evolve(event, trade_id=8).trade_id == 8
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.price = Decimal(1)  # type: ignore[misc]
+    # Only strings, numbers and an enum member: no cycle possible, so not GC-tracked.
+    assert not gc.is_tracked(event)
+
+
+# -- whole recordings -------------------------------------------------------------------
+
+_line = st.one_of(
+    st.tuples(st.just("trade"), st.sampled_from(["BTC-USDT", "ETH-USDT"]), st.sampled_from([1, 1, 1, 0, 2, -3])),
+    st.just(("quote",)),
+    st.sampled_from([("raw", b""), ("raw", b"# a comment"), ("raw", b"not a line"), ("raw", b"123 garbage"),
+                     ("raw", b"123 " + _GOOD.replace(b'"p":"61000.50"', b'"p":"-1"'))]),
+)
+
+
+def _write(path: Path, items: list[tuple], crlf: bool) -> Path:
+    lines = [b'#botkit-recording 1 {"venue": "binance"}']
+    next_id = {"BTC-USDT": 0, "ETH-USDT": 0}
+    for i, item in enumerate(items):
+        if item[0] == "trade":
+            _, symbol, step = item
+            next_id[symbol] += step  # 1: next id; 0: duplicate; 2: gap; -3: old
+            event = trade(next_id[symbol], symbol=symbol, ts=T0 + i * MS)
+            lines.append(b"%d %s" % (event.ts_recv, encode_trade(event)))
+        elif item[0] == "quote":
+            lines.append(b"%d %s" % (T0 + i * MS, encode_quote(quote(i))))
+        else:
+            lines.append(item[1])
+    end = b"\r\n" if crlf else b"\n"
+    path.write_bytes(end.join(lines) + end)
+    return path
+
+
+async def _replay(path: Path) -> tuple[list[botkit.Event], object]:
+    source = ReplaySource(path)
+    events: list[botkit.Event] = []
+
+    async def publish(batch: list[botkit.Event]) -> None:
+        events.extend(batch)
+
+    with anyio.fail_after(10):
+        try:
+            await source.stream(publish)
+        except botkit.DataError as exc:
+            return events, str(exc)
+    return events, attrs.asdict(source.stats)
+
+
+@needs_compiled
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60, deadline=None)
+@given(items=st.lists(_line, max_size=60), crlf=st.booleans(), chunk=st.sampled_from([64, 301, 1 << 20]))
+def test_recordings_replay_the_same_compiled_and_pure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      pure, items: list[tuple], crlf: bool, chunk: int) -> None:
+    # Small read chunks put line ends (and the header) across chunk boundaries.
+    monkeypatch.setattr(_recording, "_CHUNK", chunk)
+    path = _write(tmp_path / "r.txt", items, crlf)
+    compiled = anyio.run(_replay, path, backend="trio")
+    with pure:
+        reference = anyio.run(_replay, path, backend="trio")
+    assert compiled == reference
+
+
+@needs_compiled
+def test_a_long_run_of_trades_takes_the_compiled_path(tmp_path: Path, pure) -> None:
+    path = _write(tmp_path / "r.txt", [("trade", "BTC-USDT", 1)] * 5000, crlf=False)
+    block = path.read_bytes()
+    decoder = FrameDecoder(BinanceSpotParser())
+    out: list[botkit.Event] = []
+    start = block.index(b"\n") + 1
+    first_end = block.index(b"\n", start)
+    out += decoder.decode(block[start:first_end].partition(b" ")[2], T0)  # a symbol's first trade: Python
+    pos, lines = decoder.decode_run(block, first_end + 1, len(block), out, 10_000)
+    assert (pos, lines) == (len(block), 4999)  # the rest in one call
+    assert [e.trade_id for e in out] == list(range(1, 5001))  # type: ignore[union-attr]
+    assert decoder.frames == 5000
+    with pure:
+        reference = FrameDecoder(BinanceSpotParser())
+    assert reference.decode_run(block, 0, len(block), [], 10_000) == (0, 0)
