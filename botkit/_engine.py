@@ -14,7 +14,7 @@ import attrs
 
 from ._bus import EventBus, Subscription
 from ._clock import Clock, LiveClock, VirtualClock
-from ._exceptions import BotkitError, BotkitInternalError
+from ._exceptions import BotkitError, BotkitInternalError, leaf_errors
 from ._execution import OrderRouter
 from ._instruments import Instrument
 from ._metrics import trading_report
@@ -260,16 +260,7 @@ def _first_error(group: BaseExceptionGroup) -> BaseException:
     A botkit error is the cause when there is one; anything else is a bug in botkit
     (or a library it drives) and is wrapped so it is reported, not swallowed.
     """
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for sub in exc.exceptions:
-                walk(sub)
-        else:
-            leaves.append(exc)
-
-    walk(group)
+    leaves = leaf_errors(group)
     for exc in leaves:
         if isinstance(exc, BotkitError):
             return exc

@@ -112,3 +112,17 @@ class StrategyError(BotkitError):
 
 class BotkitInternalError(BotkitError):
     """Something that should never happen did: please report it with the traceback."""
+
+
+def leaf_errors(error: BaseException) -> list[BaseException]:
+    """The exceptions inside ``error``, unwrapped from any nesting of exception groups
+    (task groups wrap whatever their tasks raise)."""
+    leaves: list[BaseException] = []
+    stack = [error]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(reversed(exc.exceptions))
+        else:
+            leaves.append(exc)
+    return leaves

@@ -10,6 +10,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._events import Event
+from .._exceptions import leaf_errors
 from ..protocol import FrameDecoder, parser_for
 from ._base import EventSource, Publish
 from ._recording import RecordingReader
@@ -144,13 +145,6 @@ class ReplaySource(EventSource):
 def _sole(group: BaseExceptionGroup) -> BaseException:
     """The one error inside ``group`` (the reader's or the decoder's: when one fails the
     other is cancelled), so callers see a :class:`DataError`, not a group."""
-    leaves: list[BaseException] = []
-    stack: list[BaseException] = [group]
-    while stack:
-        exc = stack.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            stack.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
+    leaves = leaf_errors(group)
     errors = [e for e in leaves if isinstance(e, Exception)]
     return (errors or leaves)[0] if len(errors) <= 1 else group
