@@ -190,7 +190,8 @@ class BinanceSpotParser:
             return None
         agg = cls is m.AggTradeMsg
         return _compiled.TradeDecoder(
-            decode=decoder.decode, decode_message=msgspec.json.Decoder(cls).decode, envelope=decoder.type, unwrap="data", message=cls,
+            decode=decoder.decode, decode_message=msgspec.json.Decoder(cls).decode, envelope=decoder.type,
+            unwrap="data", message=cls,
             fields=_AGG_TRADE_FIELDS if agg else _TRADE_FIELDS, event=Trade, venue=self.venue, names=self._names,
             buy=_BUY, sell=_SELL, check=_check, time_scale=_MS, stream_prefix=_STREAM_PREFIX,
             stream_suffix=b"@aggTrade" if agg else b"@trade",
