@@ -63,7 +63,7 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 
 def _with_sim(data: Path, client: list[str]) -> dict:
     sim = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--port", "0", "--data", str(data),
-                            "--speed", "0", "--loop"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            "--speed", "0", "--loop", "--batch-bytes", "32768"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert sim.stdout is not None
         url = sim.stdout.readline().strip()

@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--fault", action="append", default=[], metavar="KIND@N",
                      help="inject KIND every N frames (repeatable)")
     sim.add_argument("--loop", action="store_true", help="keep serving after the data ends (no end-of-data close)")
+    sim.add_argument("--batch-bytes", type=int, default=0, metavar="N",
+                     help="with --speed 0: send frames in writes of about N bytes (default 0: one per frame)")
     _common(sim)
 
     decode = sub.add_parser(

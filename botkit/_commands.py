@@ -148,9 +148,11 @@ def exchange_sim(args: argparse.Namespace) -> int:
     faults = [parse_fault(text) for text in args.fault]
     if args.speed < 0:
         raise ConfigError(f"--speed must be >= 0, got {args.speed}")
+    if args.batch_bytes < 0:
+        raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
     data = _data_or_sample(args.data)
     sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop,
-                         venue=args.venue or "binance")
+                         venue=args.venue or "binance", batch_bytes=args.batch_bytes)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["HotPath", "TradeDecoder", "available"]
+__all__ = ["HotPath", "TradeDecoder", "available", "split_frames"]
 
 TradeDecoder: Any = None
 HotPath: Any = None
+split_frames: Any = None
 if not os.environ.get("BOTKIT_PURE_PYTHON"):
     try:
-        from ._speedups import HotPath, TradeDecoder
+        from ._speedups import HotPath, TradeDecoder, split_frames
     except ImportError:  # not built (no C compiler at install time): pure Python
         pass
 

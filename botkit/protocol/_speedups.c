@@ -382,24 +382,13 @@ next_id(TradeDecoder *self, PyObject *state, PyObject *tid)
     return 1;
 }
 
-/* One recording line (``buf``, ``len``, no newline): 1 consumed (a Trade appended to
- * out), 0 not for this path, -1 error. */
+/* One combined-stream frame received at ``ts``: 1 consumed (a Trade appended to out),
+ * 0 not for this path, -1 error. */
 static int
-run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyObject *states)
+run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, PyObject *out,
+          PyObject *states)
 {
-    Py_ssize_t j = 0;
-    long long ts = 0;
-    while (j < len && buf[j] >= '0' && buf[j] <= '9') {
-        int digit = buf[j] - '0';
-        if (ts > (LLONG_MAX - digit) / 10)
-            return 0; /* beyond 64 bits: the Python path's int() takes it */
-        ts = ts * 10 + digit;
-        j++;
-    }
-    if (j == 0 || j + 1 >= len || buf[j] != ' ')
-        return 0; /* comments, corrupt lines: the Python path decides */
-    const char *frame = buf + j + 1;
-    Py_ssize_t flen = len - j - 1, name_end;
+    Py_ssize_t name_end;
     Py_ssize_t at = inner_offset(self, frame, flen, &name_end);
     const char *suffix = PyBytes_AS_STRING(self->stream_suffix);
     Py_ssize_t slen = PyBytes_GET_SIZE(self->stream_suffix);
@@ -428,8 +417,7 @@ run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyO
     Py_INCREF(state);
     rc = next_id(self, state, SLOT(msg, self->message_off[M_ID]));
     if (rc == 1) {
-        PyObject *ts_obj = PyLong_FromLongLong(ts);
-        PyObject *trade = ts_obj != NULL ? make_trade(self, msg, name, ts_obj) : NULL;
+        PyObject *trade = make_trade(self, msg, name, Py_NewRef(ts)); /* steals the new ref */
         if (trade == NULL || PyList_Append(out, trade) < 0)
             rc = -1;
         Py_XDECREF(trade);
@@ -438,6 +426,29 @@ run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyO
     Py_DECREF(name);
 done:
     Py_DECREF(decoded);
+    return rc;
+}
+
+/* One recording line (``buf``, ``len``, no newline): ``<ns> <frame>``, as run_frame. */
+static int
+run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyObject *states)
+{
+    Py_ssize_t j = 0;
+    long long ts = 0;
+    while (j < len && buf[j] >= '0' && buf[j] <= '9') {
+        int digit = buf[j] - '0';
+        if (ts > (LLONG_MAX - digit) / 10)
+            return 0; /* beyond 64 bits: the Python path's int() takes it */
+        ts = ts * 10 + digit;
+        j++;
+    }
+    if (j == 0 || j + 1 >= len || buf[j] != ' ')
+        return 0; /* comments, corrupt lines: the Python path decides */
+    PyObject *ts_obj = PyLong_FromLongLong(ts);
+    if (ts_obj == NULL)
+        return -1;
+    int rc = run_frame(self, buf + j + 1, len - j - 1, ts_obj, out, states);
+    Py_DECREF(ts_obj);
     return rc;
 }
 
@@ -480,6 +491,41 @@ td_run_lines(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     if (pos > size)
         pos = size;
     return Py_BuildValue("(nn)", pos, lines);
+}
+
+/* run_frames(frames, pos, ts, out, states) -> pos: the frames of ``frames[pos:]``
+ * (bytes, all received at ``ts``), while this path takes them. */
+static PyObject *
+td_run_frames(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    TradeDecoder *self = (TradeDecoder *)op;
+    if (nargs != 5 || !PyList_CheckExact(args[0]) || !PyLong_CheckExact(args[2]) || !PyList_Check(args[3]) ||
+        !PyDict_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "run_frames(frames: list, pos: int, ts: int, out: list, states: dict)");
+        return NULL;
+    }
+    PyObject *frames = args[0], *ts = args[2], *out = args[3], *states = args[4];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (pos < 0)
+        pos = 0;
+    /* The list is re-read on every step: nothing here runs Python code that could change
+     * it, but its length is never trusted across calls. */
+    while (pos < PyList_GET_SIZE(frames)) {
+        PyObject *frame = PyList_GET_ITEM(frames, pos);
+        if (!PyBytes_CheckExact(frame))
+            break;
+        Py_INCREF(frame);
+        int rc = run_frame(self, PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), ts, out, states);
+        Py_DECREF(frame);
+        if (rc < 0)
+            return NULL;
+        if (rc == 0)
+            break;
+        pos++;
+    }
+    return PyLong_FromSsize_t(pos);
 }
 
 static int
@@ -545,6 +591,8 @@ td_call(PyObject *op, PyObject *args, PyObject *kwds)
 static PyMethodDef td_methods[] = {
     {"run_lines", (PyCFunction)(void (*)(void))td_run_lines, METH_FASTCALL,
      "run_lines(block, pos, end, out, limit, states) -> (pos, lines) after the lines consumed"},
+    {"run_frames", (PyCFunction)(void (*)(void))td_run_frames, METH_FASTCALL,
+     "run_frames(frames, pos, ts, out, states) -> pos of the first frame not consumed"},
     {NULL},
 };
 
@@ -663,8 +711,59 @@ static PyTypeObject HotPathType = {
     .tp_members = hp_members,
 };
 
+/* split_frames(buf, pos, out) -> pos: the payloads of the unfragmented, unmasked text
+ * and binary WebSocket frames (length < 64 KiB) at ``buf[pos:]``, appended to ``out``,
+ * up to the first frame that is incomplete or of another kind (FrameReader's fast path;
+ * the Python reader takes the rest). */
+static PyObject *
+split_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_CheckExact(args[0]) || !PyList_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "split_frames(buf: bytes, pos: int, out: list)");
+        return NULL;
+    }
+    PyObject *out = args[2];
+    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    Py_ssize_t end = PyBytes_GET_SIZE(args[0]), pos = PyLong_AsSsize_t(args[1]);
+    if (pos == -1 && PyErr_Occurred())
+        return NULL;
+    if (pos < 0)
+        pos = 0;
+    while (end - pos >= 2) {
+        unsigned char b0 = b[pos], n = b[pos + 1];
+        Py_ssize_t start, len;
+        if (b0 != 0x81 && b0 != 0x82)
+            break;
+        if (n < 126) {
+            start = pos + 2;
+            len = n;
+        } else if (n == 126 && end - pos >= 4) {
+            start = pos + 4;
+            len = ((Py_ssize_t)b[pos + 2] << 8) | b[pos + 3];
+        } else {
+            break;
+        }
+        if (len > end - start)
+            break;
+        PyObject *payload = PyBytes_FromStringAndSize((const char *)b + start, len);
+        if (payload == NULL || PyList_Append(out, payload) < 0) {
+            Py_XDECREF(payload);
+            return NULL;
+        }
+        Py_DECREF(payload);
+        pos = start + len;
+    }
+    return PyLong_FromSsize_t(pos);
+}
+
+static PyMethodDef module_methods[] = {
+    {"split_frames", (PyCFunction)(void (*)(void))split_frames, METH_FASTCALL,
+     "split_frames(buf, pos, out) -> pos of the first frame not taken"},
+    {NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_speedups", "botkit's compiled trade hot path (optional).", -1, NULL,
+    PyModuleDef_HEAD_INIT, "_speedups", "botkit's compiled hot paths (optional).", -1, module_methods,
 };
 
 PyMODINIT_FUNC

@@ -16,15 +16,14 @@ not send), with its ``lastUpdateId``: what the live feed's book resync needs.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
 import attrs
+import msgspec
 import trio
-import trio_websocket
 
 from .._events import BookDelta, BookSnapshot, Trade
 from .._exceptions import ParseError
@@ -32,6 +31,7 @@ from ..protocol._book import OrderBook
 from ..protocol import venue_for
 from ..protocol.binance import BinanceSpotParser
 from ..sources import RecordingReader
+from ..sources._wsconn import ConnectionClosed, HandshakeError, WebSocket, accept
 from ._faults import Fault
 from ._rest import RestVenue, http_answer
 from ._stream import ControlledStream
@@ -44,6 +44,22 @@ _GARBAGE = "}{ not json \x00"
 _END_OF_DATA = "end of data"
 _HEAD_LIMIT = 16 * 1024
 _MIN_FRAMES_BETWEEN_FAULTS = 30
+
+
+class _TradeData(msgspec.Struct):
+    p: str
+    q: str
+    T: int
+    m: bool
+    t: int | None = None
+    a: int | None = None
+
+
+class _TradeFrame(msgspec.Struct):
+    data: _TradeData
+
+
+_TRADE_FRAME = msgspec.json.Decoder(_TradeFrame)
 
 
 @attrs.define
@@ -65,7 +81,7 @@ class SimStats:
 
 @attrs.define(eq=False)
 class _Client:
-    ws: trio_websocket.WebSocketConnection
+    ws: WebSocket
     stream: ControlledStream
     gone: trio.Event = attrs.Factory(trio.Event)
     subscribed: bool = False
@@ -100,6 +116,10 @@ class ExchangeSimulator:
     :param plan: extra faults injected in this order, one every ``plan_every`` frames
         counted from the previous one, each only when a client has been connected for a
         while: every planned fault is a separate outage of a working connection.
+    :param batch_bytes: at speed 0, send market frames in writes of about this many bytes
+        (0: one write per frame). One write per frame makes the simulator, not the client
+        under test, the bottleneck of a throughput benchmark; per frame keeps a client in
+        the same process in step with the market, as the fault tests expect.
     """
 
     def __init__(
@@ -119,9 +139,11 @@ class ExchangeSimulator:
         plan: list[str] | None = None,
         plan_every: int = 500,
         venue: str = "binance",
+        batch_bytes: int = 0,
     ) -> None:
         self.data = data if isinstance(data, Iterable) and not isinstance(data, str | Path) else str(data)
         self.speed = speed
+        self.batch_bytes = batch_bytes
         self.faults = faults or []
         self.host = host
         self.port = port
@@ -131,8 +153,8 @@ class ExchangeSimulator:
         self.pause_when_idle = pause_when_idle
         self.rest_weight_limit = rest_weight_limit
         self.storm_size = storm_size
-        #: Every trade of the timeline so far, sent or not: (id, price, qty, ms, buyer_is_maker).
-        self.trade_history: list[tuple[int, str, str, int, bool]] = []
+        self._trade_history: list[tuple[int, str, str, int, bool]] = []
+        self._trade_frames: list[bytes] = []
         self.rest = RestVenue(self, rest_weight_limit)
         #: With ``record_books``: (symbol, update id) -> hash of the book's levels after it,
         #: so a client's book can be checked at every update id it reaches.
@@ -203,6 +225,7 @@ class ExchangeSimulator:
     async def _broadcast(self) -> None:
         first_ts = -1
         started = 0.0
+        batch = self.batch_bytes if self.speed == 0 else 0
         async for ts, frame in self._frames():
             if not self._clients and (self.pause_when_idle or not self.stats.connections):
                 paused = trio.current_time()
@@ -214,12 +237,12 @@ class ExchangeSimulator:
                 await trio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
             is_trade = b'@trade"' in frame or b'@aggTrade"' in frame
             if is_trade:
-                self._remember_trade(frame)
+                self._trade_frames.append(frame)
             if is_trade and self._skip_next_trade:
                 self._skip_next_trade = False
                 self.stats.trades_skipped += 1
                 continue
-            if b'"lastUpdateId"' in frame or b'@depth' in frame:
+            if not is_trade and (b'"lastUpdateId"' in frame or b'@depth' in frame):
                 self._track_book(frame, ts)
                 if self._skip_next_depth and b"@depth" in frame:
                     self._skip_next_depth = False
@@ -233,17 +256,21 @@ class ExchangeSimulator:
                 if text is None:
                     continue  # nothing this venue would send (quotes are not re-encoded)
             else:
-                text = frame.decode()
+                text = frame
             for client in list(self._clients):
                 if book_symbol is not None and client.subscribed and book_symbol not in client.snapshotted:
                     await self._snapshot(client, book_symbol)  # the venue's book first, then diffs
-                await self._send(client, text)
+                if client.ws.buffer(text) >= batch:
+                    await self._flush(client)
             self.stats.frames_sent += 1
             if is_trade:
                 self.stats.trades_sent += 1
                 if self.record_sent:
                     self.sent_trades.append(frame)
-            await self._inject(self.stats.frames_sent)
+            if self.faults or self._due:
+                await self._inject(self.stats.frames_sent)
+        for client in list(self._clients):
+            await self._flush(client)
 
     def _encode(self, frame: bytes, ts: int) -> tuple[str | None, str | None]:
         """A market frame in this venue's protocol (trades and book diffs), and the
@@ -288,9 +315,14 @@ class ExchangeSimulator:
             await self._joined.wait()
 
     async def _send(self, client: _Client, text: str) -> None:
+        client.ws.buffer(text)
+        await self._flush(client)
+
+    async def _flush(self, client: _Client) -> None:
+        """Send the client's queued frames (in order, before anything sent after them)."""
         try:
-            await client.ws.send_message(text)
-        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            await client.ws.flush()
+        except ConnectionClosed:
             self._forget(client)
 
     async def _inject(self, n: int) -> None:
@@ -305,6 +337,8 @@ class ExchangeSimulator:
             self._last_planned = n
             if not self._due:
                 self.plan_done.set()
+        for client in list(self._clients) if kinds else ():
+            await self._flush(client)  # the frames before the fault arrive before it
         for kind in kinds:
             self.stats.faults[kind] = self.stats.faults.get(kind, 0) + 1
             log.info("injecting %s after frame %d", kind, n)
@@ -330,22 +364,32 @@ class ExchangeSimulator:
                     await client.stream.inner.aclose()
 
     async def _close(self, client: _Client, code: int, reason: str) -> None:
-        self._forget(client)
+        await self._flush(client)
+        # Forgotten once closed: its task then still reads the client's close answer.
         with trio.move_on_after(2):
             await client.ws.aclose(code, reason)
+        self._forget(client)
 
     def _forget(self, client: _Client) -> None:
         if client in self._clients:
             self._clients.remove(client)
         client.gone.set()
 
-    def _remember_trade(self, frame: bytes) -> None:
-        try:
-            data = json.loads(frame)["data"]
-            tid = data["t"] if "t" in data else data["a"]
-            self.trade_history.append((tid, data["p"], data["q"], data["T"], data["m"]))
-        except (ValueError, KeyError, TypeError):
-            pass
+    @property
+    def trade_history(self) -> list[tuple[int, str, str, int, bool]]:
+        """Every trade of the timeline so far, sent or not: (id, price, qty, ms,
+        buyer_is_maker). Decoded when asked for (REST backfill, tests), not per frame."""
+        history = self._trade_history
+        for frame in self._trade_frames:
+            try:
+                data = _TRADE_FRAME.decode(frame).data
+            except msgspec.MsgspecError:
+                continue
+            tid = data.t if data.t is not None else data.a
+            if tid is not None:
+                history.append((tid, data.p, data.q, data.T, data.m))
+        self._trade_frames.clear()
+        return history
 
     def _track_book(self, frame: bytes, ts: int) -> None:
         try:
@@ -379,7 +423,7 @@ class ExchangeSimulator:
             await http_answer(stream, 503, {"code": -1003, "msg": "simulated: refusing connections"})
             return
         if b"upgrade: websocket" in head.lower():
-            await self._websocket(ControlledStream(stream, head))
+            await self._websocket(ControlledStream(stream), head)
         else:
             await self.rest.handle(stream, head)
 
@@ -393,12 +437,12 @@ class ExchangeSimulator:
                 head += chunk
         return head
 
-    async def _websocket(self, stream: ControlledStream) -> None:
+    async def _websocket(self, stream: ControlledStream, head: bytes) -> None:
         async with trio.open_nursery() as nursery:
-            request = await trio_websocket.wrap_server_stream(nursery, stream)
             try:
-                ws = await request.accept()
-            except (trio_websocket.ConnectionClosed, trio.BrokenResourceError):
+                ws = await accept(stream, head)
+            except (HandshakeError, trio.BrokenResourceError, trio.ClosedResourceError):
+                await trio.aclose_forcefully(stream)
                 return
             client = _Client(ws, stream)
             self.stats.connections += 1
@@ -421,21 +465,25 @@ class ExchangeSimulator:
         leaves."""
         try:
             while True:
-                message = await client.ws.get_message()
-                if not self._transcode:
-                    continue
-                try:
-                    answers = self._encoder.acks(message)
-                except (ValueError, TypeError, KeyError, AttributeError):
-                    answers = []  # a real venue answers junk with an error; ours stays quiet
-                if message == "ping":
-                    answers = ["pong"]  # OKX's text keep-alive
-                for answer in answers:
-                    await self._send(client, answer)
-                if answers and '"subscribe' in message.replace(" ", ""):
-                    client.subscribed = True
-                    client.snapshotted.clear()
-                    for symbol in list(self.books):
-                        await self._snapshot(client, symbol)
-        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+                for raw in await client.ws.receive():
+                    await self._answer(client, raw.decode("utf-8", "replace"))
+        except ConnectionClosed:
             self._forget(client)
+
+    async def _answer(self, client: _Client, message: str) -> None:
+        """A venue's answers to a client message (binance frames are not answered)."""
+        if not self._transcode:
+            return
+        try:
+            answers = self._encoder.acks(message)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            answers = []  # a real venue answers junk with an error; ours stays quiet
+        if message == "ping":
+            answers = ["pong"]  # OKX's text keep-alive
+        for answer in answers:
+            await self._send(client, answer)
+        if answers and '"subscribe' in message.replace(" ", ""):
+            client.subscribed = True
+            client.snapshotted.clear()
+            for symbol in list(self.books):
+                await self._snapshot(client, symbol)

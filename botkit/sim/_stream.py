@@ -1,4 +1,4 @@
-"""A trio stream wrapper the simulator controls: replays sniffed bytes, stalls, aborts."""
+"""A trio stream wrapper the simulator controls: stalls, aborts."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ class ControlledStream(trio.abc.Stream):
     """Wraps a TCP stream so the simulator can misbehave on purpose.
 
     :param inner: the accepted TCP stream.
-    :param prefix: bytes already read from it (the HTTP request head we sniffed).
     """
 
-    def __init__(self, inner: trio.abc.Stream, prefix: bytes = b"") -> None:
+    def __init__(self, inner: trio.abc.Stream) -> None:
         self.inner = inner
-        self._prefix = prefix
         self.stalled = False
 
     def stall(self) -> None:
@@ -24,9 +22,6 @@ class ControlledStream(trio.abc.Stream):
         self.stalled = True
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        if self._prefix:
-            data, self._prefix = self._prefix, b""
-            return data
         if self.stalled:
             await trio.sleep_forever()
         return await self.inner.receive_some(max_bytes)

@@ -1,7 +1,7 @@
 """The live WebSocket source: drives the sans-IO reconnect machine over trio-websocket.
 
-This is the ONLY module that imports trio / trio-websocket, so live runs need anyio's
-trio backend. The loop is short: carry out the machine's actions, feed the outcomes
+Live runs need anyio's trio backend (this module and the connection it drives,
+:mod:`._wsconn`, use trio directly). The loop is short: carry out the machine's actions, feed the outcomes
 (connected, frame, pong, closed, time passing) back in as inputs.
 """
 
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 import trio
-import trio_websocket
+from wsproto.frame_protocol import CloseReason
 
 from .._events import ConnectionState, Event, FeedStatus
 from .._exceptions import UsageError
@@ -43,6 +43,7 @@ from ..protocol._common import rest_frame
 from ..protocol._sequencer import RESYNC_PREFIX
 from ._base import EventSource, Publish
 from ._rest import RestClient, RestFailed
+from ._wsconn import ConnectionClosed, HandshakeError, HandshakeRejected, WebSocket, connect
 
 __all__ = ["WebSocketSource"]
 
@@ -56,7 +57,6 @@ _STATUS = {
 }
 _NORMAL_CLOSE = 1000
 _LOGGED_ERRORS = 20
-_DRAIN = 256  # frames taken per wakeup, and trio-websocket's bounded queue size
 
 
 class WebSocketSource(EventSource):
@@ -200,24 +200,20 @@ class WebSocketSource(EventSource):
         machine = self.machine
         self.attempts += 1
         self.attempt_times.append(_mono())
-        result: list[Any] | None = None
         try:
-            async with trio_websocket.open_websocket_url(
-                self.url, self._ssl, connect_timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0,
-                message_queue_size=_DRAIN,
-            ) as ws:
-                result = await self._session(ws, publish)
-        except (OSError, trio_websocket.HandshakeError, ValueError) as exc:
-            if result is not None:  # failed while closing a finished session: nothing lost
-                return result
+            ws = await connect(self.url, self._ssl, timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0)
+        except (OSError, HandshakeError, trio.TooSlowError, ValueError) as exc:
             reason = _describe_connect_error(exc)
             log.warning("connect to %s failed: %s", self.url, reason)
             return machine.handle(ConnectFailed(reason), _mono())
-        return result
+        try:
+            return await self._session(ws, publish)
+        finally:
+            await ws.aclose()
 
-    async def _session(self, ws: trio_websocket.WebSocketConnection, publish: Publish) -> list[Any]:
+    async def _session(self, ws: WebSocket, publish: Publish) -> list[Any]:
         machine = self.machine
-        decode = self.decoder.decode
+        decode_frames = self.decoder.decode_frames
         on_frame = self.on_frame
         actions = machine.handle(Connected(), _mono())
         if self._had_connection:
@@ -239,26 +235,20 @@ class WebSocketSource(EventSource):
                 # Timers (idle ping, pong timeout, lifetime, subscribe timeout) live in a
                 # watchdog task, so the frame loop below has no per-frame cancel scope.
                 nursery.start_soon(self._watchdog, ws, nursery, publish)
-                receive_nowait = ws._recv_channel.receive_nowait  # noqa: SLF001
+                receive = ws.receive
+                decoder = self.decoder
                 while True:
-                    frames = [await ws.get_message()]
-                    # Take whatever else has already arrived: one batch, one wakeup of the
-                    # strategy, instead of one hand-off per frame.
-                    try:
-                        while len(frames) < _DRAIN:
-                            frames.append(receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
-                        pass  # nothing more now; a closed channel surfaces on the next get_message
+                    # Every message of one socket read: one batch, one wakeup of the strategy.
+                    frames = await receive()
                     ts = time.time_ns()
                     actions = machine.frame_received(_mono())
-                    events: list[Event] = []
-                    for frame in frames:
-                        if on_frame is not None:
+                    if on_frame is not None:
+                        for frame in frames:
                             on_frame(ts, frame)
-                        errors = self.decoder.parse_errors
-                        events += decode(frame, ts)
-                        if self.decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
-                            log.warning("skipped frame: %s", self.decoder.last_error)
+                    errors = decoder.parse_errors
+                    events = decode_frames(frames, ts)
+                    if decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
+                        log.warning("skipped %d frame(s): %s", decoder.parse_errors - errors, decoder.last_error)
                     if events:
                         await publish(events)
                     if self.decoder.pending_snapshots or self.decoder.trades.pending:
@@ -269,41 +259,40 @@ class WebSocketSource(EventSource):
                         done = await self._carry_out(actions, ws, nursery, publish)
                         if done is not None:
                             return done
-            except trio_websocket.ConnectionClosed as exc:
+            except ConnectionClosed as exc:
                 if self._closing is not None:  # we closed it (stale, lifetime, timeout)
                     return self._closing
-                reason = exc.reason
-                if self.end_on_normal_close and reason.code == _NORMAL_CLOSE:
-                    log.info("server ended the stream: %s", reason.reason or "normal close")
+                if self.end_on_normal_close and exc.code == _NORMAL_CLOSE:
+                    log.info("server ended the stream: %s", exc.reason or "normal close")
                     self._ended = True
                     return []  # not an outage: stream() shuts the machine down
-                text = f"closed by peer ({reason.code} {reason.reason or reason.name})"
+                text = f"closed by peer ({exc.code} {exc.reason or _close_name(exc.code)})"
                 return machine.handle(PeerClosed(text), _mono())
             finally:
                 nursery.cancel_scope.cancel()
                 self._sync_stats()
 
-    async def _resubscribe(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _resubscribe(self, ws: WebSocket) -> None:
         """Books that broke on a stream-snapshot venue: ask for fresh snapshots."""
         pending = self.decoder.pending_resubscribe
         while pending:
             symbol = pending.pop()
             log.warning("resubscribing %s %s: its book broke", self.venue, symbol)
             for message in self.definition.resubscribe(symbol, self.channels):
-                await ws.send_message(message)
+                await ws.send(message)
 
     async def _carry_out(
-        self, actions: list[Any], ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery, publish: Publish
+        self, actions: list[Any], ws: WebSocket, nursery: trio.Nursery, publish: Publish
     ) -> list[Any] | None:
         """Perform the machine's actions; returns the actions to hand back to stream()
         when they close this connection, else None."""
         for action in actions:
             if isinstance(action, SendSubscribe):
                 for message in self.subscribe:
-                    await ws.send_message(message)
+                    await ws.send(message)
             elif isinstance(action, SendPing):
                 if self.definition.ping_message:  # venues that want an application ping too
-                    await ws.send_message(self.definition.ping_message)
+                    await ws.send(self.definition.ping_message)
                 nursery.start_soon(self._ping, ws)
             elif isinstance(action, Close):
                 log.warning("closing connection: %s", action.reason)
@@ -311,7 +300,7 @@ class WebSocketSource(EventSource):
         await self._emit(actions, publish)
         return None
 
-    async def _watchdog(self, ws: trio_websocket.WebSocketConnection, nursery: trio.Nursery,
+    async def _watchdog(self, ws: WebSocket, nursery: trio.Nursery,
                         publish: Publish) -> None:
         """Wake at the machine's deadlines; close the connection when it says so (the
         frame loop then sees ConnectionClosed and hands these actions back)."""
@@ -373,10 +362,10 @@ class WebSocketSource(EventSource):
             return f"{scheme}://{parts.netloc}"
         return self.definition.rest_base(self.url)
 
-    async def _ping(self, ws: trio_websocket.WebSocketConnection) -> None:
+    async def _ping(self, ws: WebSocket) -> None:
         try:
             await ws.ping()
-        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+        except ConnectionClosed:
             return
         self.machine.handle(PongReceived(), _mono())
 
@@ -400,10 +389,17 @@ def _mono() -> int:
     return time.monotonic_ns()
 
 
+def _close_name(code: int) -> str:
+    try:
+        return CloseReason(code).name
+    except ValueError:
+        return "no reason given"
+
+
 def _describe_connect_error(exc: BaseException) -> str:
-    if isinstance(exc, trio_websocket.ConnectionRejected):
-        return f"handshake rejected with HTTP {exc.status_code}"
-    if isinstance(exc, trio.TooSlowError | trio_websocket.ConnectionTimeout):
+    if isinstance(exc, HandshakeRejected):
+        return str(exc)
+    if isinstance(exc, trio.TooSlowError):
         return "timed out"
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc}"
