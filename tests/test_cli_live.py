@@ -112,6 +112,11 @@ def test_bad_fault_spec_is_a_clear_error(fault: str, message: str, capsys: pytes
     assert code == 2 and message in err and "Traceback" not in err
 
 
+def test_negative_batch_bytes_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "exchange-sim", "--speed", "0", "--batch-bytes", "-1")
+    assert code == 2 and "--batch-bytes must be >= 0, got -1" in err and "Traceback" not in err
+
+
 def test_decode_help_lists_the_venues(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["decode", "--help"])

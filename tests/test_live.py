@@ -30,7 +30,7 @@ FAST = ReconnectPolicy(
 
 @pytest.fixture
 def anyio_backend() -> str:
-    return "trio"  # trio-websocket runs only under trio
+    return "trio"  # the live source and the simulator use trio directly
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +59,10 @@ class Collect(botkit.Strategy):
 
 
 async def run_live(
-    market: Path, faults: list[Fault], *, strategy: Collect | None = None, **source_kwargs: object
+    market: Path, faults: list[Fault], *, strategy: Collect | None = None, batch_bytes: int = 0,
+    **source_kwargs: object
 ) -> tuple[Collect, botkit.RunSummary, ExchangeSimulator]:
-    sim = ExchangeSimulator(market, speed=0, faults=faults, stall_timeout_s=1)
+    sim = ExchangeSimulator(market, speed=0, faults=faults, stall_timeout_s=1, batch_bytes=batch_bytes)
     sim.record_sent = True
     source = WebSocketSource(venue="binance", policy=FAST, end_on_normal_close=True, **source_kwargs)
     strategy = strategy or Collect()
@@ -77,16 +78,21 @@ def sent_ids(sim: ExchangeSimulator) -> list[int]:
     return [json.loads(frame)["data"]["t"] for frame in sim.sent_trades]
 
 
-async def test_every_trade_sent_arrives_in_order_without_faults(market: Path) -> None:
-    strategy, summary, sim = await run_live(market, [])
+# batch_bytes: the simulator writes many frames at once (as the throughput bench runs it),
+# so one socket read holds many frames, frames straddle reads, and faults come after
+# the frames written before them.
+@pytest.mark.parametrize("batch_bytes", [0, 32768])
+async def test_every_trade_sent_arrives_in_order_without_faults(market: Path, batch_bytes: int) -> None:
+    strategy, summary, sim = await run_live(market, [], batch_bytes=batch_bytes)
     assert [t.trade_id for t in strategy.trades] == sent_ids(sim)
     assert summary.reconnects == 0 and summary.parse_errors == 0 and summary.gaps == 0
     assert [s for s, _ in strategy.statuses] == ["connecting", "live", "closed"]
 
 
-async def test_every_trade_sent_arrives_across_drops_closes_and_refusals(market: Path) -> None:
+@pytest.mark.parametrize("batch_bytes", [0, 32768])
+async def test_every_trade_sent_arrives_across_drops_closes_and_refusals(market: Path, batch_bytes: int) -> None:
     faults = [Fault("drop", 700), Fault("close", 1100), Fault("refuse", 1700), Fault("garbage", 301)]
-    strategy, summary, sim = await run_live(market, faults)
+    strategy, summary, sim = await run_live(market, faults, batch_bytes=batch_bytes)
     assert sim.stats.faults["drop"] >= 2 and sim.stats.faults["close"] >= 1 and sim.stats.refused >= 1
     assert [t.trade_id for t in strategy.trades] == sent_ids(sim)
     assert summary.parse_errors == sim.stats.faults["garbage"]  # counted and skipped

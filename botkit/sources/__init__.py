@@ -19,7 +19,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    # The WebSocket source imports trio-websocket: load it only when asked for.
+    # The WebSocket source imports trio and wsproto: load it only when asked for.
     if name == "WebSocketSource":
         from ._websocket import WebSocketSource
 

@@ -1,4 +1,4 @@
-"""The live WebSocket source: drives the sans-IO reconnect machine over trio-websocket.
+"""The live WebSocket source: drives the sans-IO reconnect machine over our WebSocket connection.
 
 Live runs need anyio's trio backend (this module and the connection it drives,
 :mod:`._wsconn`, use trio directly). The loop is short: carry out the machine's actions, feed the outcomes
@@ -403,6 +403,6 @@ def _describe_connect_error(exc: BaseException) -> str:
         return "timed out"
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc}"
-    if not str(exc) and exc.__cause__ is not None:  # trio-websocket wraps the real cause
+    if not str(exc) and exc.__cause__ is not None:  # a wrapper: say what the real cause was
         return _describe_connect_error(exc.__cause__)
     return f"{type(exc).__name__}: {exc}"

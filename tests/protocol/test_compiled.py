@@ -129,7 +129,15 @@ _line = st.one_of(
 
 
 def _write(path: Path, items: list[tuple], crlf: bool) -> Path:
-    lines = [b'#botkit-recording 1 {"venue": "binance"}']
+    lines = [b'#botkit-recording 1 {"venue": "binance"}', *_lines(items)]
+    end = b"\r\n" if crlf else b"\n"
+    path.write_bytes(end.join(lines) + end)
+    return path
+
+
+def _lines(items: list[tuple]) -> list[bytes]:
+    """Recording lines (no header) of ``items``."""
+    lines = []
     next_id = {"BTC-USDT": 0, "ETH-USDT": 0}
     for i, item in enumerate(items):
         if item[0] == "trade":
@@ -141,9 +149,7 @@ def _write(path: Path, items: list[tuple], crlf: bool) -> Path:
             lines.append(b"%d %s" % (T0 + i * MS, encode_quote(quote(i))))
         else:
             lines.append(item[1])
-    end = b"\r\n" if crlf else b"\n"
-    path.write_bytes(end.join(lines) + end)
-    return path
+    return lines
 
 
 async def _replay(path: Path) -> tuple[list[botkit.Event], object]:
@@ -191,3 +197,35 @@ def test_a_long_run_of_trades_takes_the_compiled_path(tmp_path: Path, pure) -> N
     with pure:
         reference = FrameDecoder(BinanceSpotParser())
     assert reference.decode_run(block, 0, len(block), [], 10_000) == (0, 0)
+
+
+# -- frames received together (the live path) -------------------------------------------
+
+
+def _frames(items: list[tuple]) -> list[bytes]:
+    return [line.partition(b" ")[2] if line[:1].isdigit() else line for line in _lines(items)]
+
+
+def _decoded(decoder: FrameDecoder, batches: list[list[bytes]], together: bool) -> tuple:
+    events: list[botkit.Event] = []
+    for ts, frames in enumerate(batches):
+        if together:
+            events += decoder.decode_frames(frames, ts)
+        else:
+            for frame in frames:
+                events += decoder.decode(frame, ts)
+    return events, decoder.frames, decoder.parse_errors, decoder.gaps, decoder.trades.duplicates
+
+
+@needs_compiled
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=80, deadline=None)
+@given(items=st.lists(_line, max_size=60), cuts=st.lists(st.integers(0, 60), max_size=6))
+def test_frames_received_together_decode_as_one_by_one(pure, items: list[tuple], cuts: list[int]) -> None:
+    frames = _frames(items)
+    bounds = sorted({0, len(frames), *[c for c in cuts if c < len(frames)]})
+    batches = [frames[a:b] for a, b in zip(bounds, bounds[1:])]
+    compiled = _decoded(FrameDecoder(BinanceSpotParser()), batches, together=True)
+    with pure:
+        one_by_one = _decoded(FrameDecoder(BinanceSpotParser()), batches, together=False)
+        pure_together = _decoded(FrameDecoder(BinanceSpotParser()), batches, together=True)
+    assert compiled == one_by_one == pure_together
