@@ -13,7 +13,7 @@ from .._events import Event
 from .._exceptions import leaf_errors
 from ..protocol import FrameDecoder, parser_for
 from ._base import EventSource, Publish
-from ._recording import RecordingReader
+from ._recording import ReadFailed, RecordingReader
 
 __all__ = ["ReplaySource"]
 
@@ -53,7 +53,7 @@ class ReplaySource(EventSource):
         The next chunk of the file is read (and decompressed, in a worker thread)
         while this one is parsed: a reader task in a task group of the feed's own.
         """
-        send, receive = anyio.create_memory_object_stream[tuple[bytes, int, int]](1)
+        send, receive = anyio.create_memory_object_stream[tuple[bytes, int, int] | ReadFailed](1)
         # The read-ahead thread needs the GIL a few times per chunk (to start, after each
         # read or inflate block, to hand the chunk back), and CPython lets it wait up to
         # the switch interval for a GIL held by the busy parse loop: at the default 5 ms a
@@ -70,19 +70,26 @@ class ReplaySource(EventSource):
         finally:
             sys.setswitchinterval(interval)
 
-    async def _read_ahead(self, send: MemoryObjectSendStream[tuple[bytes, int, int]]) -> None:
+    async def _read_ahead(self, send: MemoryObjectSendStream[tuple[bytes, int, int] | ReadFailed]) -> None:
         with send:
-            async for block in self.reader.blocks():
-                await send.send(block)
+            try:
+                async for block in self.reader.blocks(count_lines=False):
+                    await send.send(block)
+            except ReadFailed as exc:
+                await send.send(exc)  # after the blocks before it: _decode knows the line
 
-    async def _decode(self, blocks: MemoryObjectReceiveStream[tuple[bytes, int, int]], publish: Publish) -> None:
+    async def _decode(self, blocks: MemoryObjectReceiveStream[tuple[bytes, int, int] | ReadFailed],
+                      publish: Publish) -> None:
         reader = self.reader
         batch: list[Event] = []
         decoder = None
         errors = 0
         try:
             lineno = 0
-            async for block, pos, size in blocks:
+            async for item in blocks:
+                if isinstance(item, ReadFailed):
+                    raise item.at(self.path, lineno)
+                block, pos, size = item
                 if decoder is None:
                     decoder = FrameDecoder(
                         parser_for(self.venue or reader.meta.get("venue", "binance")),
