@@ -159,12 +159,26 @@ class StrategyRunner:
         timers = self.timers
         last_prices = self.last_prices
         last_quotes = self.last_quotes
+        counts = self.counts
         router = self.router
         broker = router.broker
         record_prices = router.record_prices
         clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
+        # Runs of plain trades (the bulk of a feed) take _trade_run's shorter loop.
+        fast = not record_prices and Trade not in async_handlers
+        on_trade = sync_get(Trade)
+        n = len(batch)
         done = 0
-        for event in batch:
+        while done < n:
+            if fast:
+                done = self._trade_run(batch, done, on_trade)
+                if router.outbox:
+                    await self._deliver()
+                if self.stop_reason or done >= n:
+                    break
+            # Anything else, one event: other types, a timer or sample due, the broker
+            # working an order.
+            event = batch[done]
             ts = event.ts_recv
             if timers.next_due <= ts:
                 await self._fire_timers(ts)
@@ -188,6 +202,7 @@ class StrategyRunner:
             elif event_type is FeedStatus:
                 self.risk.on_feed_status(event)  # type: ignore[arg-type]
             done += 1
+            counts[event_type] += 1
             method = sync_get(event_type)
             try:
                 if method is not None:
@@ -202,8 +217,7 @@ class StrategyRunner:
                 await self._deliver()
             if self.stop_reason:
                 break
-        self.counts.update(map(type, batch[:done] if done < len(batch) else batch))
-        self.unprocessed += len(batch) - done
+        self.unprocessed += n - done
         if done:
             last = batch[done - 1].ts_recv
             if not self.first_ts:
@@ -211,6 +225,36 @@ class StrategyRunner:
             self.last_ts = last
             if type(batch[done - 1]) in MARKET_EVENT_TYPES:
                 self.risk.last_event_ns = last
+
+    def _trade_run(self, batch: list[Event], i: int, on_trade: Callable[[Any], Any] | None) -> int:
+        """The plain trades from ``batch[i]`` on (no timer or equity sample due, the
+        broker idle, no price recording) with a plain ``def on_trade`` or none: what
+        :meth:`_dispatch` does for them, in fewer steps. Returns the index of the first
+        event left to it (also after a hook that sent an order or asked to stop)."""
+        timers = self.timers
+        router = self.router
+        broker = router.broker
+        last_prices = self.last_prices
+        clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
+        start, n = i, len(batch)
+        while i < n:
+            event = batch[i]
+            ts = event.ts_recv
+            if type(event) is not Trade or ts >= timers.next_due or ts >= router.sample_due or broker.busy:
+                break
+            if ts > clock._now:
+                clock._now = ts
+            last_prices[event.symbol] = event.price  # type: ignore[union-attr]
+            i += 1
+            if on_trade is not None:
+                try:
+                    on_trade(event)
+                except Exception as exc:  # noqa: BLE001 - user code; reported, counted, maybe fatal
+                    self._failed("on_trade", exc)
+                if router.outbox or self.stop_reason:
+                    break
+        self.counts[Trade] += i - start
+        return i
 
     async def _deliver(self) -> None:
         """Hand order updates and fills to on_order / on_fill, in order (hooks may add more)."""

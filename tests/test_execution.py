@@ -8,10 +8,11 @@ from pathlib import Path
 
 import anyio
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import botkit
+import botkit._runner
 import botkit.sources
 from botkit._clock import VirtualClock
 from botkit._risk import RiskManager
@@ -308,3 +309,83 @@ async def test_equity_is_sampled_once_a_second_of_engine_time_while_a_position_i
     # Once a second: the first trade at least 1 s after the previous sample.
     assert held == [2, 1_250, 2_250, 3_002]
     assert all(ms in (fill_out, curve[-1]) for ms in curve if ms > fill_out)  # flat: no more samples
+
+
+class Busy(botkit.Strategy):
+    """A bit of everything a strategy does on trades, as a log of what it saw and when."""
+
+    symbols = ("BTCUSDT",)
+    channels = ("trades", "quotes")
+
+    def __init__(self, plan: list[tuple[str, int]]) -> None:
+        self.plan = dict(plan)  # trade id -> action
+        self.seen: list[tuple] = []
+
+    def _note(self, hook: str, event: object) -> None:
+        self.seen.append((hook, event, self.now_ns, self.last_price(), self.position()))
+
+    def on_trade(self, trade: botkit.Trade) -> None:
+        self._note("trade", trade)
+        action = self.plan.get(trade.trade_id)
+        if action == "buy":
+            self.buy("0.1")
+        elif action == "limit":
+            self.sell("0.1", trade.price + 1)
+        elif action == "timer":
+            self.set_timer("t", 0.003)
+        elif action == "every":
+            self.set_timer("e", 0.002, repeat=True)
+        elif action == "fail":
+            raise ValueError("scripted")
+        elif action == "stop":
+            self.stop("scripted stop")
+
+    def on_quote(self, quote: botkit.Quote) -> None:
+        self._note("quote", quote)
+
+    def on_timer(self, timer: botkit.Timer) -> None:
+        self._note("timer", timer)
+
+    def on_order(self, update: botkit.OrderUpdate) -> None:
+        self._note("order", update)
+
+    def on_fill(self, fill: botkit.Fill) -> None:
+        self._note("fill", fill)
+
+
+_plan = st.lists(st.tuples(st.sampled_from(["buy", "limit", "timer", "every", "fail", "stop"]), st.integers(0, 80)),
+                 max_size=6).map(lambda xs: [(i, a) for a, i in xs])
+
+
+@given(plan=_plan, quotes=st.sets(st.integers(0, 80), max_size=20), gaps=st.lists(st.integers(0, 4), min_size=81,
+                                                                                   max_size=81),
+       batch=st.sampled_from([1, 7, 512]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_runs_of_trades_dispatch_exactly_as_one_by_one(plan, quotes, gaps, batch, monkeypatch) -> None:
+    # _trade_run is the dispatcher's shortcut for plain trades: with it and without it
+    # (every event through the general path) a strategy must see the same things.
+    events: list[botkit.Event] = []
+    ms = 0
+    for i in range(81):
+        ms += gaps[i]
+        if i in quotes:
+            events.append(qt(i, "99", "101", ms))
+        events.append(tr(i, str(100 + i % 3), ms))
+
+    def outcome() -> tuple:
+        strategy = Busy(plan)
+
+        async def main() -> botkit.RunSummary:
+            with anyio.fail_after(10):
+                source = botkit.MemorySource(events, batch_size=batch)
+                return await botkit.Engine(strategy, source, max_strategy_errors=100,
+                                           paper=botkit.PaperConfig(latency_ms=2)).run()
+
+        summary = anyio.run(main, backend="trio")
+        return strategy.seen, summary.events, summary.events_by_type, summary.stopped_by, summary.strategy_errors
+
+    with_shortcut = outcome()
+    with monkeypatch.context() as patch:
+        patch.setattr(botkit._runner.StrategyRunner, "_trade_run", lambda self, batch, i, on_trade: i)
+        without = outcome()
+    assert with_shortcut == without
