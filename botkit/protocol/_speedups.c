@@ -35,7 +35,11 @@ static const char *const EVENT_FIELDS[N_EVENT] = {
 /* Message fields the caller names, in this order. */
 enum { M_SYMBOL, M_ID, M_PRICE, M_SIZE, M_TIME, M_MAKER, N_MESSAGE };
 
-static PyObject *decimal_zero, *decimal_is_finite; /* Decimal(0), the unbound Decimal.is_finite */
+static PyObject *decimal_type, *decimal_zero, *decimal_is_finite; /* Decimal, Decimal(0), Decimal.is_finite */
+/* Prices and sizes already built, by their text: a feed repeats them (price levels, lot
+ * sizes), and reusing a checked Decimal skips building and checking it again (Decimals
+ * are immutable, so sharing one is safe). Cleared when it reaches this size. */
+#define DECIMAL_CACHE_SIZE 8192
 static const char DATA_KEY[] = "\",\"data\":";     /* what follows the stream name */
 
 typedef struct {
@@ -47,6 +51,9 @@ typedef struct {
     Py_ssize_t envelope_off;     /* slot of the message in the envelope */
     PyTypeObject *message;
     Py_ssize_t message_off[N_MESSAGE];
+    PyTypeObject *text;          /* the message with price and size as text (decode_message's type) */
+    Py_ssize_t text_off[N_MESSAGE];
+    PyObject *decimals;          /* text -> Decimal, valid as a price and as a size */
     PyTypeObject *event;
     Py_ssize_t event_off[N_EVENT];
     PyObject *venue, *names, *buy, *sell, *check, *scale_obj;
@@ -86,17 +93,18 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"decode", "decode_message", "envelope", "unwrap", "message", "fields", "event",
                              "venue", "names", "buy", "sell", "check", "time_scale", "stream_prefix",
-                             "stream_suffix", NULL};
+                             "stream_suffix", "text_message", NULL};
     PyObject *decode, *decode_message, *envelope, *unwrap, *message, *fields, *event, *venue, *names, *buy, *sell;
-    PyObject *check, *scale_obj, *prefix, *suffix;
+    PyObject *check, *scale_obj, *prefix, *suffix, *text;
     if (self->decode != NULL) {
         PyErr_SetString(PyExc_TypeError, "TradeDecoder is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!:TradeDecoder", kwlist, &decode,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!:TradeDecoder", kwlist, &decode,
                                      &decode_message, &envelope, &unwrap, &PyType_Type, &message, &PyTuple_Type,
                                      &fields, &PyType_Type, &event, &venue, &PyDict_Type, &names, &buy, &sell, &check,
-                                     &PyLong_Type, &scale_obj, &PyBytes_Type, &prefix, &PyBytes_Type, &suffix))
+                                     &PyLong_Type, &scale_obj, &PyBytes_Type, &prefix, &PyBytes_Type, &suffix,
+                                     &PyType_Type, &text))
         return -1;
     if (PyTuple_GET_SIZE(fields) != N_MESSAGE) {
         PyErr_SetString(PyExc_TypeError, "fields: (symbol, id, price, size, time, buyer_is_maker) names");
@@ -116,15 +124,19 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
             return -1;
     }
     self->message = (PyTypeObject *)Py_NewRef(message);
+    self->text = (PyTypeObject *)Py_NewRef(text);
     for (int i = 0; i < N_MESSAGE; i++) {
         PyObject *name = PyTuple_GET_ITEM(fields, i);
         if (!PyUnicode_Check(name)) {
             PyErr_SetString(PyExc_TypeError, "fields must be str");
             return -1;
         }
-        if ((self->message_off[i] = slot_offset(self->message, PyUnicode_AsUTF8(name))) < 0)
+        if ((self->message_off[i] = slot_offset(self->message, PyUnicode_AsUTF8(name))) < 0 ||
+            (self->text_off[i] = slot_offset(self->text, PyUnicode_AsUTF8(name))) < 0)
             return -1;
     }
+    if ((self->decimals = PyDict_New()) == NULL)
+        return -1;
     self->event = (PyTypeObject *)Py_NewRef(event);
     for (int i = 0; i < N_EVENT; i++)
         if ((self->event_off[i] = slot_offset(self->event, EVENT_FIELDS[i])) < 0)
@@ -172,6 +184,54 @@ unwrap_message(TradeDecoder *self, PyObject *decoded)
 }
 
 /* 1: finite, price > 0, size >= 0; 0: out of range; -1: error set. */
+/* A text message (decode_message's type) with every field set, or NULL. */
+static PyObject *
+text_message(TradeDecoder *self, PyObject *decoded)
+{
+    if (Py_TYPE(decoded) != self->text)
+        return NULL;
+    for (int i = 0; i < N_MESSAGE; i++)
+        if (SLOT(decoded, self->text_off[i]) == NULL)
+            return NULL;
+    return decoded;
+}
+
+static int values_ok(PyObject *price, PyObject *size);
+static int fall_back(void);
+
+/* The Decimal of a price or size text (new reference), from the cache or built, checked
+ * (finite and positive: good as either) and cached. NULL when it is anything else (a zero
+ * size, a value out of range, text Decimal refuses: the reference path decides), with no
+ * error set unless it is one the caller must not swallow (see fall_back). */
+static PyObject *
+text_decimal(TradeDecoder *self, PyObject *text)
+{
+    if (!PyUnicode_CheckExact(text))
+        return NULL;
+    PyObject *value = PyDict_GetItemWithError(self->decimals, text);
+    if (value != NULL)
+        return Py_NewRef(value);
+    if (PyErr_Occurred() || (value = PyObject_CallOneArg(decimal_type, text)) == NULL) {
+        fall_back();
+        return NULL;
+    }
+    /* values_ok(v, v): finite, > 0 (and so >= 0): good as a price and as a size. */
+    int ok = values_ok(value, value);
+    if (ok == 1) {
+        if (PyDict_GET_SIZE(self->decimals) >= DECIMAL_CACHE_SIZE)
+            PyDict_Clear(self->decimals);
+        if (PyDict_SetItem(self->decimals, text, value) < 0) {
+            Py_DECREF(value);
+            return NULL;
+        }
+        return value;
+    }
+    if (ok < 0)
+        fall_back();
+    Py_DECREF(value);
+    return NULL;
+}
+
 static int
 values_ok(PyObject *price, PyObject *size)
 {
@@ -211,10 +271,13 @@ scaled(TradeDecoder *self, PyObject *time)
 /* A new Trade from ``msg`` (already checked); ``name`` is the normalised symbol. Steals
  * the reference to ``ts_recv``. Filling the slots directly is what attrs' frozen
  * __init__ does through object.__setattr__, minus the per-field calls. */
+/* The Trade of message ``msg`` (fields at ``off``) with ``price`` and ``size`` (borrowed);
+ * steals ``ts_recv``. */
 static PyObject *
-make_trade(TradeDecoder *self, PyObject *msg, PyObject *name, PyObject *ts_recv)
+make_trade(TradeDecoder *self, PyObject *msg, const Py_ssize_t *off, PyObject *name, PyObject *price,
+           PyObject *size, PyObject *ts_recv)
 {
-    PyObject *ts_exchange = scaled(self, SLOT(msg, self->message_off[M_TIME]));
+    PyObject *ts_exchange = scaled(self, SLOT(msg, off[M_TIME]));
     if (ts_exchange == NULL) {
         Py_DECREF(ts_recv);
         return NULL;
@@ -225,15 +288,14 @@ make_trade(TradeDecoder *self, PyObject *msg, PyObject *name, PyObject *ts_recv)
         Py_DECREF(ts_exchange);
         return NULL;
     }
-    PyObject *vsym = SLOT(msg, self->message_off[M_SYMBOL]);
+    PyObject *vsym = SLOT(msg, off[M_SYMBOL]);
     SLOT(obj, self->event_off[F_VENUE]) = Py_NewRef(self->venue);
     SLOT(obj, self->event_off[F_SYMBOL]) = Py_NewRef(name);
-    SLOT(obj, self->event_off[F_PRICE]) = Py_NewRef(SLOT(msg, self->message_off[M_PRICE]));
-    SLOT(obj, self->event_off[F_SIZE]) = Py_NewRef(SLOT(msg, self->message_off[M_SIZE]));
+    SLOT(obj, self->event_off[F_PRICE]) = Py_NewRef(price);
+    SLOT(obj, self->event_off[F_SIZE]) = Py_NewRef(size);
     /* The buyer is the maker, so the aggressor sold. */
-    SLOT(obj, self->event_off[F_SIDE]) =
-        Py_NewRef(SLOT(msg, self->message_off[M_MAKER]) == Py_True ? self->sell : self->buy);
-    SLOT(obj, self->event_off[F_ID]) = Py_NewRef(SLOT(msg, self->message_off[M_ID]));
+    SLOT(obj, self->event_off[F_SIDE]) = Py_NewRef(SLOT(msg, off[M_MAKER]) == Py_True ? self->sell : self->buy);
+    SLOT(obj, self->event_off[F_ID]) = Py_NewRef(SLOT(msg, off[M_ID]));
     SLOT(obj, self->event_off[F_TS_EXCHANGE]) = ts_exchange;
     SLOT(obj, self->event_off[F_TS_RECV]) = ts_recv;
     SLOT(obj, self->event_off[F_VENUE_SYMBOL]) = Py_NewRef(vsym);
@@ -278,6 +340,26 @@ decode_inner(TradeDecoder *self, const char *frame, Py_ssize_t at, Py_ssize_t fl
     return decoded;
 }
 
+/* The text message of the inner object at frame[at:] and its price and size Decimals:
+ * 1 with *decoded, *price and *size new references (the message is a slot of *decoded's,
+ * or *decoded itself: *msg, borrowed); 0 when this path is not sure; -1 on an error. */
+static int
+decode_text(TradeDecoder *self, const char *frame, Py_ssize_t at, Py_ssize_t flen, PyObject **decoded,
+            PyObject **msg, PyObject **price, PyObject **size)
+{
+    *decoded = decode_inner(self, frame, at, flen);
+    if (*decoded == NULL)
+        return fall_back();
+    *msg = text_message(self, *decoded);
+    *price = *msg != NULL ? text_decimal(self, SLOT(*msg, self->text_off[M_PRICE])) : NULL;
+    *size = *price != NULL ? text_decimal(self, SLOT(*msg, self->text_off[M_SIZE])) : NULL;
+    if (*size != NULL)
+        return 1;
+    Py_CLEAR(*price);
+    Py_CLEAR(*decoded);
+    return PyErr_Occurred() ? -1 : 0;
+}
+
 /* Clears an ordinary exception (the Python path will meet it again and report it);
  * returns -1 for anything else (MemoryError, KeyboardInterrupt), which must propagate. */
 static int
@@ -299,38 +381,44 @@ td_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwna
         PyErr_SetString(PyExc_TypeError, "TradeDecoder(frame, ts_recv) takes two positional arguments");
         return NULL;
     }
-    PyObject *frame = args[0], *decoded = NULL;
+    PyObject *frame = args[0], *decoded = NULL, *msg = NULL, *price = NULL, *size = NULL, *name = NULL;
+    PyObject *result = NULL;
+    const Py_ssize_t *off = self->text_off;
     if (PyBytes_CheckExact(frame)) {
         Py_ssize_t name_end, flen = PyBytes_GET_SIZE(frame);
         Py_ssize_t at = inner_offset(self, PyBytes_AS_STRING(frame), flen, &name_end);
-        if (at >= 0 && (decoded = decode_inner(self, PyBytes_AS_STRING(frame), at, flen)) == NULL && fall_back() < 0)
+        if (at >= 0 && decode_text(self, PyBytes_AS_STRING(frame), at, flen, &decoded, &msg, &price, &size) < 0)
             return NULL;
     }
-    if (decoded == NULL && (decoded = PyObject_CallOneArg(self->decode, frame)) == NULL)
-        return NULL;
-    PyObject *result = NULL, *name = NULL;
-    PyObject *msg = unwrap_message(self, decoded);
-    if (msg == NULL) {
-        PyErr_SetString(PyExc_TypeError, "decoder returned an unexpected type");
-        goto done;
-    }
-    PyObject *price = SLOT(msg, self->message_off[M_PRICE]), *size = SLOT(msg, self->message_off[M_SIZE]);
-    int ok = values_ok(price, size);
-    if (ok < 0)
-        goto done;
-    if (ok == 0) {
-        PyObject *r = PyObject_CallFunctionObjArgs(self->check, price, size, NULL); /* raises ParseError */
-        if (r == NULL)
+    if (decoded == NULL) {
+        /* The reference path: the envelope decoded with Decimal fields, checked by check(),
+         * whose errors (ParseError) are the Python parser's. */
+        if ((decoded = PyObject_CallOneArg(self->decode, frame)) == NULL)
+            return NULL;
+        off = self->message_off;
+        if ((msg = unwrap_message(self, decoded)) == NULL) {
+            PyErr_SetString(PyExc_TypeError, "decoder returned an unexpected type");
             goto done;
-        Py_DECREF(r);
+        }
+        price = Py_NewRef(SLOT(msg, off[M_PRICE]));
+        size = Py_NewRef(SLOT(msg, off[M_SIZE]));
+        int ok = values_ok(price, size);
+        if (ok < 0)
+            goto done;
+        if (ok == 0) {
+            PyObject *r = PyObject_CallFunctionObjArgs(self->check, price, size, NULL); /* raises ParseError */
+            if (r == NULL)
+                goto done;
+            Py_DECREF(r);
+        }
     }
-    PyObject *vsym = SLOT(msg, self->message_off[M_SYMBOL]);
+    PyObject *vsym = SLOT(msg, off[M_SYMBOL]);
     name = PyDict_GetItemWithError(self->names, vsym);
     if (name != NULL)
         Py_INCREF(name);
     else if (PyErr_Occurred() || (name = PyObject_GetItem(self->names, vsym)) == NULL) /* __missing__ */
         goto done;
-    PyObject *trade = make_trade(self, msg, name, Py_NewRef(args[1]));
+    PyObject *trade = make_trade(self, msg, off, name, price, size, Py_NewRef(args[1]));
     if (trade == NULL)
         goto done;
     result = PyList_New(1);
@@ -341,6 +429,8 @@ td_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwna
     PyList_SET_ITEM(result, 0, trade);
 done:
     Py_XDECREF(name);
+    Py_XDECREF(price);
+    Py_XDECREF(size);
     Py_DECREF(decoded);
     return result;
 }
@@ -395,19 +485,11 @@ run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, 
     if (at < 0 || name_end - PyBytes_GET_SIZE(self->stream_prefix) < slen ||
         memcmp(frame + name_end - slen, suffix, slen) != 0)
         return 0;
-    PyObject *decoded = decode_inner(self, frame, at, flen);
-    if (decoded == NULL)
-        return fall_back();
-    int rc = 0;
-    PyObject *msg = unwrap_message(self, decoded);
-    if (msg == NULL)
-        goto done;
-    rc = values_ok(SLOT(msg, self->message_off[M_PRICE]), SLOT(msg, self->message_off[M_SIZE]));
-    if (rc <= 0) {
-        rc = rc < 0 ? fall_back() : 0;
-        goto done;
-    }
-    PyObject *name = PyDict_GetItemWithError(self->names, SLOT(msg, self->message_off[M_SYMBOL]));
+    PyObject *decoded, *msg, *price, *size;
+    int rc = decode_text(self, frame, at, flen, &decoded, &msg, &price, &size);
+    if (rc <= 0)
+        return rc;
+    PyObject *name = PyDict_GetItemWithError(self->names, SLOT(msg, self->text_off[M_SYMBOL]));
     PyObject *state = name != NULL ? PyDict_GetItemWithError(states, name) : NULL;
     if (state == NULL) {
         rc = fall_back(); /* a symbol's first trade: the Python path sets it up */
@@ -415,9 +497,9 @@ run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, 
     }
     Py_INCREF(name);
     Py_INCREF(state);
-    rc = next_id(self, state, SLOT(msg, self->message_off[M_ID]));
+    rc = next_id(self, state, SLOT(msg, self->text_off[M_ID]));
     if (rc == 1) {
-        PyObject *trade = make_trade(self, msg, name, Py_NewRef(ts)); /* steals the new ref */
+        PyObject *trade = make_trade(self, msg, self->text_off, name, price, size, Py_NewRef(ts)); /* steals */
         if (trade == NULL || PyList_Append(out, trade) < 0)
             rc = -1;
         Py_XDECREF(trade);
@@ -425,6 +507,8 @@ run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, 
     Py_DECREF(state);
     Py_DECREF(name);
 done:
+    Py_DECREF(price);
+    Py_DECREF(size);
     Py_DECREF(decoded);
     return rc;
 }
@@ -536,6 +620,8 @@ td_traverse(TradeDecoder *self, visitproc visit, void *arg)
     Py_VISIT(self->state_type);
     Py_VISIT(self->envelope);
     Py_VISIT(self->message);
+    Py_VISIT(self->text);
+    Py_VISIT(self->decimals);
     Py_VISIT(self->event);
     Py_VISIT(self->venue);
     Py_VISIT(self->names);
@@ -553,6 +639,8 @@ td_clear(TradeDecoder *self)
     Py_CLEAR(self->state_type);
     Py_CLEAR(self->envelope);
     Py_CLEAR(self->message);
+    Py_CLEAR(self->text);
+    Py_CLEAR(self->decimals);
     Py_CLEAR(self->event);
     Py_CLEAR(self->venue);
     Py_CLEAR(self->names);
@@ -774,13 +862,12 @@ PyInit__speedups(void)
     PyObject *decimal = PyImport_ImportModule("decimal");
     if (decimal == NULL)
         return NULL;
-    PyObject *decimal_type = PyObject_GetAttrString(decimal, "Decimal");
+    decimal_type = PyObject_GetAttrString(decimal, "Decimal");
     Py_DECREF(decimal);
     if (decimal_type == NULL)
         return NULL;
     decimal_zero = PyObject_CallFunction(decimal_type, "i", 0);
     decimal_is_finite = PyObject_GetAttrString(decimal_type, "is_finite");
-    Py_DECREF(decimal_type);
     if (decimal_zero == NULL || decimal_is_finite == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&module);

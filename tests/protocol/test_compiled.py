@@ -72,6 +72,17 @@ _FRAMES = [
     _GOOD.replace(b'"p":"61000.50"', b'"p":"0"'),
     _GOOD.replace(b'"q":"0.25"', b'"q":"Infinity"'),
     _GOOD.replace(b'"q":"0.25"', b'"q":"0"'),
+    # Texts Decimal reads its own way (the compiled path builds and caches them itself).
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"6.1E+4"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"61_000.5"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":" 61000.5 "'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"+61000.5"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"sNaN"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":"abc"'),
+    _GOOD.replace(b'"p":"61000.50"', b'"p":61000.5'),  # a JSON number
+    _GOOD.replace(b'"q":"0.25"', b'"q":"-0"'),
+    _GOOD.replace(b'"q":"0.25"', b'"q":"2.5e-1"'),
+    _GOOD.replace(b'"q":"0.25"', b'"q":"\\u0030.25"'),
     _GOOD.replace(b'"t":7,', b""),  # missing field
     _GOOD.replace(b'"t":7', b'"t":"7"'),  # wrong type
     _GOOD.replace(b'"s":"BTCUSDT"', b'"s":"ETHBTC"'),
@@ -124,7 +135,9 @@ _line = st.one_of(
     st.tuples(st.just("trade"), st.sampled_from(["BTC-USDT", "ETH-USDT"]), st.sampled_from([1, 1, 1, 0, 2, -3])),
     st.just(("quote",)),
     st.sampled_from([("raw", b""), ("raw", b"# a comment"), ("raw", b"not a line"), ("raw", b"123 garbage"),
-                     ("raw", b"123 " + _GOOD.replace(b'"p":"61000.50"', b'"p":"-1"'))]),
+                     ("raw", b"123 " + _GOOD.replace(b'"p":"61000.50"', b'"p":"-1"')),
+                     ("raw", b"123 " + _GOOD.replace(b'"q":"0.25"', b'"q":"0"')),
+                     ("raw", b"123 " + _GOOD.replace(b'"p":"61000.50"', b'"p":"6.1E+4"'))]),
 )
 
 

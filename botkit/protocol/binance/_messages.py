@@ -38,6 +38,29 @@ class AggTradeMsg(_Wire):
     m: bool
 
 
+class TradeText(_Wire):
+    """:class:`TradeMsg` with price and size as their text: the compiled trade path
+    builds (and caches) their Decimals itself."""
+
+    s: str
+    t: int
+    p: str
+    q: str
+    T: int
+    m: bool
+
+
+class AggTradeText(_Wire):
+    """:class:`AggTradeMsg`, price and size as text (see :class:`TradeText`)."""
+
+    s: str
+    a: int
+    p: str
+    q: str
+    T: int
+    m: bool
+
+
 class BookTickerMsg(_Wire):
     s: str
     u: int

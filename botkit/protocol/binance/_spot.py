@@ -189,9 +189,10 @@ class BinanceSpotParser:
         if _compiled.TradeDecoder is None:
             return None
         agg = cls is m.AggTradeMsg
+        text = m.AggTradeText if agg else m.TradeText
         return _compiled.TradeDecoder(
-            decode=decoder.decode, decode_message=msgspec.json.Decoder(cls).decode, envelope=decoder.type,
-            unwrap="data", message=cls,
+            decode=decoder.decode, decode_message=msgspec.json.Decoder(text).decode, envelope=decoder.type,
+            unwrap="data", message=cls, text_message=text,
             fields=_AGG_TRADE_FIELDS if agg else _TRADE_FIELDS, event=Trade, venue=self.venue, names=self._names,
             buy=_BUY, sell=_SELL, check=_check, time_scale=_MS, stream_prefix=_STREAM_PREFIX,
             stream_suffix=b"@aggTrade" if agg else b"@trade",
