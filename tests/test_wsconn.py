@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 import trio
+import trio.testing
 from wsproto.frame_protocol import FrameProtocol
 
 from botkit.sources._wsconn import ConnectionClosed, HandshakeError, HandshakeRejected, WebSocket, accept, connect
@@ -117,6 +118,25 @@ async def test_the_close_handshake_carries_code_and_reason(who: str) -> None:
             assert closer.closed is not None and closer.closed.code == 1001
             with pytest.raises(ConnectionClosed):
                 await other.send("after the close")
+
+
+async def test_a_ping_waiting_for_its_pong_ends_when_the_connection_does() -> None:
+    outcome: list[ConnectionClosed] = []
+    with trio.fail_after(10):
+        async with _pair() as (client, server):
+
+            async def pinger() -> None:
+                try:
+                    await client.ping()  # nobody reads at the server: no pong
+                except ConnectionClosed as exc:
+                    outcome.append(exc)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(pinger)
+                await trio.testing.wait_all_tasks_blocked()
+                client.disconnect_timeout = 0.05  # the server will not answer the close either
+                await client.aclose(1001, "leaving")
+    assert [(e.code, e.reason) for e in outcome] == [(1001, "leaving")]
 
 
 async def test_a_connection_dropped_without_a_close_frame_is_1006() -> None:

@@ -39,7 +39,7 @@ static PyObject *decimal_type, *decimal_zero, *decimal_is_finite; /* Decimal, De
 /* Prices and sizes already built, by their text: a feed repeats them (price levels, lot
  * sizes), and reusing a checked Decimal skips building and checking it again (Decimals
  * are immutable, so sharing one is safe). Cleared when it reaches this size. */
-#define DECIMAL_CACHE_SIZE 8192
+#define DECIMAL_CACHE_SIZE 32768 /* about 6 MB at most */
 static const char DATA_KEY[] = "\",\"data\":";     /* what follows the stream name */
 
 typedef struct {

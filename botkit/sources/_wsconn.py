@@ -134,10 +134,15 @@ class WebSocket:
             await self._send(data)
 
     async def ping(self) -> None:
-        """Send a ping and return when a pong comes back (while a task receives)."""
+        """Send a ping and return when a pong comes back (while a task receives).
+
+        :raises ConnectionClosed: the connection closed first.
+        """
         pong = self._pong
         await self._send(self._writer.ping(b""))
         await pong.wait()
+        if self._done.is_set() and self.closed is not None:
+            raise self.closed
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close: send a close frame, wait (``disconnect_timeout`` at most) for the peer's,
@@ -234,6 +239,7 @@ class WebSocket:
     async def _close_stream(self) -> None:
         if not self._done.is_set():
             self._done.set()
+            self._pong.set()  # wakes ping() waiters, which then raise
             await trio.aclose_forcefully(self.stream)
 
 
