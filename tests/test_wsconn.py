@@ -3,12 +3,14 @@ handshake both ways, lost connections, rejected upgrades and protocol violations
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import pytest
 import trio
 import trio.testing
+import trustme
 from wsproto.frame_protocol import FrameProtocol
 
 from botkit.sources._wsconn import ConnectionClosed, HandshakeError, HandshakeRejected, WebSocket, accept, connect
@@ -239,3 +241,39 @@ async def test_a_protocol_violation_closes_with_1002_and_tells_the_peer() -> Non
 async def test_not_a_websocket_url() -> None:
     with pytest.raises(ValueError, match="not a ws"):
         await connect("http://127.0.0.1:1/", timeout=1)
+
+
+@asynccontextmanager
+async def _tls_server(ca: trustme.CA) -> AsyncIterator[str]:
+    """A wss:// server on 127.0.0.1 (certificate for "localhost" from ``ca``) that sends
+    one message to whoever connects."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+
+    async def answer(stream: trio.SocketStream) -> None:
+        tls = trio.SSLStream(stream, context, server_side=True)
+        try:
+            await tls.do_handshake()
+            ws = await accept(tls, await _read_head(tls))  # type: ignore[arg-type]
+            await ws.send("over TLS")
+            await trio.sleep_forever()
+        except trio.BrokenResourceError:
+            pass  # a client that refused our certificate
+
+    async with _raw_server(answer) as url:
+        yield url.replace("ws://127.0.0.1", "wss://localhost")
+
+
+async def test_wss_verifies_the_certificate() -> None:
+    ca = trustme.CA()
+    with trio.fail_after(10):
+        async with _tls_server(ca) as url:
+            trusting = ssl.create_default_context()
+            ca.configure_trust(trusting)
+            client = await connect(url, trusting, timeout=5)
+            assert await client.receive() == [b"over TLS"]
+            await client.stream.aclose()
+        async with _tls_server(ca) as url:
+            # The default context does not know this CA: refused, and said so.
+            with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+                await connect(url, timeout=5)

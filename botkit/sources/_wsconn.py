@@ -271,6 +271,13 @@ async def connect(url: str, ssl_context: ssl.SSLContext | None = None, *, timeou
             await stream.send_all(handshake.send(Request(host=host, target=target)))
             head, leftover = await _read_head(stream)
             _check_answer(handshake, head)
+        except trio.BrokenResourceError as exc:
+            await trio.aclose_forcefully(stream)
+            # trio wraps what broke the stream (a TLS certificate refused, a reset): say that.
+            cause = exc.__cause__
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise HandshakeError(f"connection lost during the upgrade ({exc or type(exc).__name__})") from None
         except BaseException:
             await trio.aclose_forcefully(stream)
             raise
