@@ -1,5 +1,5 @@
 """Our WebSocket connection (both ends) over loopback TCP: messages, pings, the close
-handshake both ways, lost connections, rejected upgrades and protocol violations."""
+handshake both ways, lost connections, rejected upgrades, protocol violations and TLS."""
 
 from __future__ import annotations
 
