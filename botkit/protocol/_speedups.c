@@ -40,6 +40,10 @@ static PyObject *decimal_type, *decimal_zero, *decimal_is_finite; /* Decimal, De
  * sizes), and reusing a checked Decimal skips building and checking it again (Decimals
  * are immutable, so sharing one is safe). Cleared when it reaches this size. */
 #define DECIMAL_CACHE_SIZE 32768 /* about 6 MB at most */
+/* Where texts rarely repeat the cache costs more than it saves (a lookup, an insert):
+ * when fewer than 1 in 4 of a window's lookups hit, the next texts skip it. */
+#define DECIMAL_WINDOW 4096
+#define DECIMAL_BYPASS 65536
 static const char DATA_KEY[] = "\",\"data\":";     /* what follows the stream name */
 
 typedef struct {
@@ -54,6 +58,8 @@ typedef struct {
     PyTypeObject *text;          /* the message with price and size as text (decode_message's type) */
     Py_ssize_t text_off[N_MESSAGE];
     PyObject *decimals;          /* text -> Decimal, valid as a price and as a size */
+    Py_ssize_t lookups, hits;    /* in the current window */
+    Py_ssize_t bypass;           /* texts left to build without the cache */
     PyTypeObject *event;
     Py_ssize_t event_off[N_EVENT];
     PyObject *venue, *names, *buy, *sell, *check, *scale_obj;
@@ -203,21 +209,64 @@ static int fall_back(void);
  * (finite and positive: good as either) and cached. NULL when it is anything else (a zero
  * size, a value out of range, text Decimal refuses: the reference path decides), with no
  * error set unless it is one the caller must not swallow (see fall_back). */
+/* 1 when ``text`` is plain digits with at most one '.' and some nonzero digit: its
+ * Decimal is then finite and positive, no need to ask it (which costs more than the
+ * scan). */
+static int
+plain_positive(PyObject *text)
+{
+    if (!PyUnicode_IS_COMPACT_ASCII(text))
+        return 0;
+    const unsigned char *s = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int dot = 0, nonzero = 0, digits = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= '0' && c <= '9') {
+            digits = 1;
+            nonzero |= c != '0';
+        } else if (c == '.' && !dot) {
+            dot = 1;
+        } else {
+            return 0;
+        }
+    }
+    return digits && nonzero;
+}
+
 static PyObject *
 text_decimal(TradeDecoder *self, PyObject *text)
 {
     if (!PyUnicode_CheckExact(text))
         return NULL;
-    PyObject *value = PyDict_GetItemWithError(self->decimals, text);
-    if (value != NULL)
-        return Py_NewRef(value);
+    PyObject *value = NULL;
+    int cached = self->bypass == 0;
+    if (cached) {
+        value = PyDict_GetItemWithError(self->decimals, text);
+        if (++self->lookups == DECIMAL_WINDOW) {
+            if (self->hits + (value != NULL) < DECIMAL_WINDOW / 4) {
+                self->bypass = DECIMAL_BYPASS;
+                PyDict_Clear(self->decimals);
+                cached = 0;
+            }
+            self->lookups = self->hits = 0;
+        }
+        if (value != NULL) {
+            self->hits++;
+            return Py_NewRef(value);
+        }
+    } else {
+        self->bypass--;
+    }
     if (PyErr_Occurred() || (value = PyObject_CallOneArg(decimal_type, text)) == NULL) {
         fall_back();
         return NULL;
     }
     /* values_ok(v, v): finite, > 0 (and so >= 0): good as a price and as a size. */
-    int ok = values_ok(value, value);
+    int ok = plain_positive(text) ? 1 : values_ok(value, value);
     if (ok == 1) {
+        if (!cached)
+            return value;
         if (PyDict_GET_SIZE(self->decimals) >= DECIMAL_CACHE_SIZE)
             PyDict_Clear(self->decimals);
         if (PyDict_SetItem(self->decimals, text, value) < 0) {

@@ -242,3 +242,23 @@ def test_frames_received_together_decode_as_one_by_one(pure, items: list[tuple],
         one_by_one = _decoded(FrameDecoder(BinanceSpotParser()), batches, together=False)
         pure_together = _decoded(FrameDecoder(BinanceSpotParser()), batches, together=True)
     assert compiled == one_by_one == pure_together
+
+
+@needs_compiled
+def test_prices_seen_once_or_many_times_give_the_same_trades(tmp_path: Path, pure) -> None:
+    # The compiled path keeps the Decimals of price and size texts it has seen, and skips
+    # that cache while texts stop repeating: 10,000 all-distinct texts (the cache gets
+    # switched off), then 80,000 repeating ones (it comes back), then distinct again.
+    def price(i: int) -> str:
+        return f"{61000 + i / 100:.2f}{i:06d}" if i < 10_000 or i >= 90_000 else f"{61000 + i % 50:.2f}"
+
+    events = [attrs.evolve(trade(i, ts=T0 + i * MS), price=Decimal(price(i)), size=Decimal(f"0.{i % 997:03d}1"))
+              for i in range(100_000)]
+    lines = [b'#botkit-recording 1 {"venue": "binance"}'] + [b"%d %s" % (e.ts_recv, encode_trade(e)) for e in events]
+    path = tmp_path / "r.txt"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    compiled = anyio.run(_replay, path, backend="trio")
+    with pure:
+        reference = anyio.run(_replay, path, backend="trio")
+    assert compiled == reference
+    assert [e.price for e in compiled[0]] == [e.price for e in events]  # type: ignore[union-attr]
