@@ -242,19 +242,19 @@ text_decimal(TradeDecoder *self, PyObject *text)
     PyObject *value = NULL;
     int cached = self->bypass == 0;
     if (cached) {
-        value = PyDict_GetItemWithError(self->decimals, text);
+        value = Py_XNewRef(PyDict_GetItemWithError(self->decimals, text)); /* owned: the dict may be cleared */
+        if (value != NULL)
+            self->hits++;
         if (++self->lookups == DECIMAL_WINDOW) {
-            if (self->hits + (value != NULL) < DECIMAL_WINDOW / 4) {
+            if (self->hits < DECIMAL_WINDOW / 4) {
                 self->bypass = DECIMAL_BYPASS;
                 PyDict_Clear(self->decimals);
                 cached = 0;
             }
             self->lookups = self->hits = 0;
         }
-        if (value != NULL) {
-            self->hits++;
-            return Py_NewRef(value);
-        }
+        if (value != NULL)
+            return value;
     } else {
         self->bypass--;
     }

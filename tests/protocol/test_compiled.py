@@ -262,3 +262,36 @@ def test_prices_seen_once_or_many_times_give_the_same_trades(tmp_path: Path, pur
         reference = anyio.run(_replay, path, backend="trio")
     assert compiled == reference
     assert [e.price for e in compiled[0]] == [e.price for e in events]  # type: ignore[union-attr]
+
+
+@needs_compiled
+def test_a_hit_that_closes_a_window_of_misses_keeps_its_value(tmp_path: Path, pure) -> None:
+    # Texts that never repeat, except around the end of the cache's first window of
+    # lookups (about two per trade): whichever lookup closes it is a hit, the cache is
+    # dropped right after (too few hits), and that hit's Decimal must survive it.
+    def text(i: int) -> int:
+        return i - 1000 if 2030 <= i < 2070 else i
+
+    events = [attrs.evolve(trade(i, ts=T0 + i * MS), price=Decimal(f"{61000 + text(i)}.5"),
+                           size=Decimal(f"0.{text(i):05d}1"))
+              for i in range(4096)]
+    lines = [b'#botkit-recording 1 {"venue": "binance"}'] + [b"%d %s" % (e.ts_recv, encode_trade(e)) for e in events]
+    path = tmp_path / "r.txt"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    # Only the values are kept, so each batch's events are freed once published: the
+    # Decimal of the repeated size then lives in the cache alone.
+    compiled = anyio.run(_replay_values, path, backend="trio")
+    with pure:
+        reference = anyio.run(_replay_values, path, backend="trio")
+    assert compiled == reference == [(str(e.price), str(e.size)) for e in events]
+
+
+async def _replay_values(path: Path) -> list[tuple[str, str]]:
+    values: list[tuple[str, str]] = []
+
+    async def publish(batch: list[botkit.Event]) -> None:
+        values.extend((str(e.price), str(e.size)) for e in batch)  # type: ignore[union-attr]
+
+    with anyio.fail_after(10):
+        await ReplaySource(path).stream(publish)
+    return values
