@@ -129,8 +129,8 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
         if (self->envelope_off < 0)
             return -1;
     }
-    self->message = (PyTypeObject *)Py_NewRef(message);
-    self->text = (PyTypeObject *)Py_NewRef(text);
+    Py_XSETREF(self->message, (PyTypeObject *)Py_NewRef(message)); /* XSETREF: after a failed init */
+    Py_XSETREF(self->text, (PyTypeObject *)Py_NewRef(text));
     for (int i = 0; i < N_MESSAGE; i++) {
         PyObject *name = PyTuple_GET_ITEM(fields, i);
         if (!PyUnicode_Check(name)) {
@@ -141,7 +141,8 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
             (self->text_off[i] = slot_offset(self->text, PyUnicode_AsUTF8(name))) < 0)
             return -1;
     }
-    if ((self->decimals = PyDict_New()) == NULL)
+    Py_XSETREF(self->decimals, PyDict_New());
+    if (self->decimals == NULL)
         return -1;
     self->event = (PyTypeObject *)Py_NewRef(event);
     for (int i = 0; i < N_EVENT; i++)
