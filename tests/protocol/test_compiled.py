@@ -187,10 +187,7 @@ def test_recordings_replay_the_same_compiled_and_pure(tmp_path: Path, monkeypatc
                                                       pure, items: list[tuple], crlf: bool, chunk: int) -> None:
     # Small read chunks put line ends (and the header) across chunk boundaries.
     monkeypatch.setattr(_recording, "_CHUNK", chunk)
-    path = _write(tmp_path / "r.txt", items, crlf)
-    compiled = anyio.run(_replay, path, backend="trio")
-    with pure:
-        reference = anyio.run(_replay, path, backend="trio")
+    compiled, reference = _both(_replay, _write(tmp_path / "r.txt", items, crlf), pure)
     assert compiled == reference
 
 
@@ -254,12 +251,7 @@ def test_prices_seen_once_or_many_times_give_the_same_trades(tmp_path: Path, pur
 
     events = [attrs.evolve(trade(i, ts=T0 + i * MS), price=Decimal(price(i)), size=Decimal(f"0.{i % 997:03d}1"))
               for i in range(100_000)]
-    lines = [b'#botkit-recording 1 {"venue": "binance"}'] + [b"%d %s" % (e.ts_recv, encode_trade(e)) for e in events]
-    path = tmp_path / "r.txt"
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    compiled = anyio.run(_replay, path, backend="trio")
-    with pure:
-        reference = anyio.run(_replay, path, backend="trio")
+    compiled, reference = _both(_replay, _trades_file(tmp_path, events), pure)
     assert compiled == reference
     assert [e.price for e in compiled[0]] == [e.price for e in events]  # type: ignore[union-attr]
 
@@ -275,15 +267,24 @@ def test_a_hit_that_closes_a_window_of_misses_keeps_its_value(tmp_path: Path, pu
     events = [attrs.evolve(trade(i, ts=T0 + i * MS), price=Decimal(f"{61000 + text(i)}.5"),
                            size=Decimal(f"0.{text(i):05d}1"))
               for i in range(4096)]
+    # Only the values are kept, so each batch's events are freed once published: the
+    # Decimal of the repeated size then lives in the cache alone.
+    compiled, reference = _both(_replay_values, _trades_file(tmp_path, events), pure)
+    assert compiled == reference == [(str(e.price), str(e.size)) for e in events]
+
+
+def _trades_file(tmp_path: Path, events: list[botkit.Trade]) -> Path:
     lines = [b'#botkit-recording 1 {"venue": "binance"}'] + [b"%d %s" % (e.ts_recv, encode_trade(e)) for e in events]
     path = tmp_path / "r.txt"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    # Only the values are kept, so each batch's events are freed once published: the
-    # Decimal of the repeated size then lives in the cache alone.
-    compiled = anyio.run(_replay_values, path, backend="trio")
+    return path
+
+
+def _both(replay, path: Path, pure) -> tuple:
+    """``replay(path)`` with the compiled path, then without it."""
+    compiled = anyio.run(replay, path, backend="trio")
     with pure:
-        reference = anyio.run(_replay_values, path, backend="trio")
-    assert compiled == reference == [(str(e.price), str(e.size)) for e in events]
+        return compiled, anyio.run(replay, path, backend="trio")
 
 
 async def _replay_values(path: Path) -> list[tuple[str, str]]:
