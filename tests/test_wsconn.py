@@ -115,7 +115,7 @@ async def test_the_close_handshake_carries_code_and_reason(who: str) -> None:
                 with pytest.raises(ConnectionClosed) as caught:
                     while True:
                         messages += await other.receive()
-            assert (caught.value.code, caught.value.reason) == (1001, "going away")
+            assert (caught.value.code, caught.value.reason, caught.value.by_peer) == (1001, "going away", True)
             assert messages == ([b"last words"] if who == "server" else [])
             assert closer.closed is not None and closer.closed.code == 1001
             with pytest.raises(ConnectionClosed):
@@ -234,7 +234,7 @@ async def test_a_protocol_violation_closes_with_1002_and_tells_the_peer() -> Non
                 nursery.start_soon(server_reads)
                 with pytest.raises(ConnectionClosed) as caught:
                     await client.receive()
-            assert caught.value.code == 1002 and "reserved" in caught.value.reason
+            assert caught.value.code == 1002 and "reserved" in caught.value.reason and not caught.value.by_peer
             assert peer and peer[0].code == 1002
 
 

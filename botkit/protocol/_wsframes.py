@@ -141,11 +141,16 @@ def close_payload(payload: bytes) -> tuple[int, str]:
         return _NO_STATUS, ""
     if len(payload) == 1:
         raise FrameError(_PROTOCOL_ERROR, "close frame with a one-byte payload")
+    code = int.from_bytes(payload[:2], "big")
+    # RFC 6455 7.4: the defined codes that may be sent, and the ranges for libraries and
+    # applications; 1005, 1006 and 1015 only ever stand for "none was received".
+    if not (1000 <= code <= 1014 and code not in (1004, 1005, 1006) or 3000 <= code <= 4999):
+        raise FrameError(_PROTOCOL_ERROR, f"invalid close code {code}")
     try:
         reason = payload[2:].decode()
     except UnicodeDecodeError:
         raise FrameError(_INVALID_PAYLOAD, "close reason is not UTF-8") from None
-    return int.from_bytes(payload[:2], "big"), reason
+    return code, reason
 
 
 def split_frames(buf: bytes, pos: int, out: list[bytes]) -> int:

@@ -1,8 +1,9 @@
-"""The live WebSocket source: drives the sans-IO reconnect machine over our WebSocket connection.
+"""The live WebSocket source: drives the sans-IO reconnect machine over our WebSocket
+connection (:mod:`._wsconn`).
 
-Live runs need anyio's trio backend (this module and the connection it drives,
-:mod:`._wsconn`, use trio directly). The loop is short: carry out the machine's actions, feed the outcomes
-(connected, frame, pong, closed, time passing) back in as inputs.
+Live runs need anyio's trio backend (this module and the connection use trio directly).
+The loop is short: carry out the machine's actions, feed the outcomes (connected, frame,
+pong, closed, time passing) back in as inputs.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ _STATUS = {
     ConnState.CLOSED: ConnectionState.CLOSED,
 }
 _NORMAL_CLOSE = 1000
+_LOST = 1006
 _LOGGED_ERRORS = 20
 
 
@@ -266,7 +268,10 @@ class WebSocketSource(EventSource):
                     log.info("server ended the stream: %s", exc.reason or "normal close")
                     self._ended = True
                     return []  # not an outage: stream() shuts the machine down
-                text = f"closed by peer ({exc.code} {exc.reason or _close_name(exc.code)})"
+                if exc.by_peer:
+                    text = f"closed by peer ({exc.code} {exc.reason or _close_name(exc.code)})"
+                else:  # lost (1006), or we closed it on a protocol error from the server
+                    text = f"connection {'lost' if exc.code == _LOST else 'closed'}: {exc.reason} ({exc.code})"
                 return machine.handle(PeerClosed(text), _mono())
             finally:
                 nursery.cancel_scope.cancel()

@@ -36,13 +36,14 @@ _ABNORMAL = 1006  # no close frame (RFC 6455 7.4.1)
 
 
 class ConnectionClosed(Exception):
-    """The connection is closed: by the peer (its close code and reason), by us, or lost
-    (1006)."""
+    """The connection is closed: by the peer (its close code and reason; ``by_peer``),
+    by us, or lost (1006)."""
 
-    def __init__(self, code: int, reason: str = "") -> None:
+    def __init__(self, code: int, reason: str = "", *, by_peer: bool = False) -> None:
         super().__init__(f"{code} {reason}".strip())
         self.code = code
         self.reason = reason
+        self.by_peer = by_peer
 
 
 class HandshakeError(Exception):
@@ -198,7 +199,7 @@ class WebSocket:
 
     async def _answer_close(self, code: int, reason: str) -> None:
         if self.closed is None:
-            self.closed = ConnectionClosed(code, reason)
+            self.closed = ConnectionClosed(code, reason, by_peer=True)
         if not self._close_sent:
             self._close_sent = True
             echo = code if code not in (1005, _ABNORMAL, 1015) else 1000

@@ -131,3 +131,7 @@ def test_close_payloads() -> None:
     with pytest.raises(FrameError) as caught:
         close_payload(b"\x03\xe8\xff")
     assert caught.value.code == 1007
+    assert close_payload(b"\x0f\xa0app") == (4000, "app")
+    for code in (0, 999, 1004, 1005, 1006, 1015, 2999, 5000, 65535):
+        with pytest.raises(FrameError, match=f"invalid close code {code}"):
+            close_payload(code.to_bytes(2, "big"))
