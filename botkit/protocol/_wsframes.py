@@ -23,6 +23,7 @@ _PROTOCOL_ERROR, _INVALID_PAYLOAD, _TOO_BIG = 1002, 1007, 1009
 _NO_STATUS = 1005
 # First byte of an unfragmented text / binary frame; second byte of a short unmasked one.
 _FIN_TEXT, _FIN_BINARY, _SHORT = 0x81, 0x82, 126
+_SPLIT_PIECES = 64 * 1024  # frames longer than this are collected piece by piece
 
 
 class FrameError(Exception):
@@ -52,13 +53,25 @@ class FrameReader:
         self._buf = b""
         self._parts: list[bytes] | None = None  # a fragmented message being assembled
         self._size = 0
+        # A long frame arrives over many reads: its pieces are kept apart until it is
+        # whole (joining them at every read would copy it over and over).
+        self._pieces: list[bytes] = []
+        self._have = 0
+        self._need = 0
 
     def feed(self, data: bytes) -> list[bytes]:
         """The messages completed by ``data`` (a partial frame waits for the rest).
 
         :raises FrameError: a protocol violation; the reader is unusable afterwards.
         """
-        buf = self._buf + data if self._buf else data
+        if self._need:
+            self._pieces.append(data)
+            self._have += len(data)
+            if self._have < self._need:
+                return []
+            buf, self._pieces, self._need = b"".join(self._pieces), [], 0
+        else:
+            buf = self._buf + data if self._buf else data
         out: list[bytes] = []
         end = len(buf)
         pos = 0
@@ -72,6 +85,9 @@ class FrameReader:
                 break
             pos = stop
         self._buf = buf[pos:] if pos < end else b""
+        need = _frame_length(self._buf)
+        if need > _SPLIT_PIECES:
+            self._pieces, self._have, self._need, self._buf = [self._buf], len(self._buf), need, b""
         return out
 
     def _frame(self, buf: bytes, pos: int, end: int, out: list[bytes]) -> int:
@@ -151,6 +167,20 @@ def close_payload(payload: bytes) -> tuple[int, str]:
     except UnicodeDecodeError:
         raise FrameError(_INVALID_PAYLOAD, "close reason is not UTF-8") from None
     return code, reason
+
+
+def _frame_length(buf: bytes) -> int:
+    """The whole length of the frame starting ``buf`` (header, key, payload), or 0 while
+    its header is incomplete."""
+    if len(buf) < 2:
+        return 0
+    n = buf[1] & 0x7F
+    head = 2 + (4 if buf[1] & 0x80 else 0)
+    if n == _SHORT:
+        return 0 if len(buf) < 4 else head + 2 + int.from_bytes(buf[2:4], "big")
+    if n == 127:
+        return 0 if len(buf) < 10 else head + 8 + int.from_bytes(buf[2:10], "big")
+    return head + n
 
 
 def split_frames(buf: bytes, pos: int, out: list[bytes]) -> int:
