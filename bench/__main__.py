@@ -7,10 +7,7 @@ Install the comparison libraries with ``pip install -e '.[bench]'``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import subprocess
-import sys
 
 from . import backtest, breakdown, engine, live, parse
 
@@ -22,31 +19,12 @@ def main() -> None:
     rows = parse.run() + engine.run()
     ours = backtest.run((1_000_000, 5_000_000) if args.big else (1_000_000,))
     rows += ours
-    theirs = _nautilus()
-    rows += theirs
-    if not math.isnan(theirs[0][1]):
-        rows.append(("backtest: botkit (raw frames, parsing included) / NautilusTrader (pre-built ticks)",
-                     ours[0][1] / theirs[0][1], "ratio (target >= 2.5)"))
     rows += _breakdown(ours[0][1])
     rows += live.run()
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         shown = "n/a" if math.isnan(value) else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")
         print(f"{name:<{width}}  {shown:>12}  {unit}")
-
-
-def _nautilus(repeat: int = 3) -> list[tuple[str, float, str]]:
-    """NautilusTrader's row: the median of ``repeat`` runs, each in its own process (so
-    its memory is its own)."""
-    code = "import json; from bench import nautilus; print(json.dumps(nautilus.run()))"
-    runs = []
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-        if out.returncode != 0:
-            return [("backtest: NautilusTrader BacktestEngine", float("nan"), f"failed: {out.stderr.strip()[-200:]}")]
-        runs.append(tuple(json.loads(out.stdout.strip().splitlines()[-1])[0]))
-    runs.sort(key=lambda r: r[1])
-    return [runs[len(runs) // 2]]
 
 
 def _breakdown(backtest_rate: float) -> list[tuple[str, float, str]]:
