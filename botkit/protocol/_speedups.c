@@ -60,6 +60,8 @@ typedef struct {
     PyObject *decimals;          /* text -> Decimal, valid as a price and as a size */
     Py_ssize_t lookups, hits;    /* in the current window */
     Py_ssize_t bypass;           /* texts left to build without the cache */
+    PyObject *layout;            /* bytes: the message's usual shape (see match_layout), or NULL */
+    PyObject *last_symbol;       /* the venue symbol str of the last matched message */
     PyTypeObject *event;
     Py_ssize_t event_off[N_EVENT];
     PyObject *venue, *names, *buy, *sell, *check, *scale_obj;
@@ -99,18 +101,18 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"decode", "decode_message", "envelope", "unwrap", "message", "fields", "event",
                              "venue", "names", "buy", "sell", "check", "time_scale", "stream_prefix",
-                             "stream_suffix", "text_message", NULL};
+                             "stream_suffix", "text_message", "layout", NULL};
     PyObject *decode, *decode_message, *envelope, *unwrap, *message, *fields, *event, *venue, *names, *buy, *sell;
-    PyObject *check, *scale_obj, *prefix, *suffix, *text;
+    PyObject *check, *scale_obj, *prefix, *suffix, *text, *layout = Py_None;
     if (self->decode != NULL) {
         PyErr_SetString(PyExc_TypeError, "TradeDecoder is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!:TradeDecoder", kwlist, &decode,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!|O:TradeDecoder", kwlist, &decode,
                                      &decode_message, &envelope, &unwrap, &PyType_Type, &message, &PyTuple_Type,
                                      &fields, &PyType_Type, &event, &venue, &PyDict_Type, &names, &buy, &sell, &check,
                                      &PyLong_Type, &scale_obj, &PyBytes_Type, &prefix, &PyBytes_Type, &suffix,
-                                     &PyType_Type, &text))
+                                     &PyType_Type, &text, &layout))
         return -1;
     if (PyTuple_GET_SIZE(fields) != N_MESSAGE) {
         PyErr_SetString(PyExc_TypeError, "fields: (symbol, id, price, size, time, buyer_is_maker) names");
@@ -144,6 +146,11 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
     Py_XSETREF(self->decimals, PyDict_New());
     if (self->decimals == NULL)
         return -1;
+    if (layout != Py_None && !PyBytes_Check(layout)) {
+        PyErr_SetString(PyExc_TypeError, "layout must be bytes or None");
+        return -1;
+    }
+    Py_XSETREF(self->layout, layout == Py_None ? NULL : Py_NewRef(layout));
     self->event = (PyTypeObject *)Py_NewRef(event);
     for (int i = 0; i < N_EVENT; i++)
         if ((self->event_off[i] = slot_offset(self->event, EVENT_FIELDS[i])) < 0)
@@ -321,6 +328,35 @@ scaled(TradeDecoder *self, PyObject *time)
 /* A new Trade from ``msg`` (already checked); ``name`` is the normalised symbol. Steals
  * the reference to ``ts_recv``. Filling the slots directly is what attrs' frozen
  * __init__ does through object.__setattr__, minus the per-field calls. */
+/* A Trade from its values (borrowed; ``ts_exchange`` and ``ts_recv`` are stolen). */
+static PyObject *
+new_trade(TradeDecoder *self, PyObject *name, PyObject *vsym, PyObject *price, PyObject *size, int maker,
+          PyObject *tid, PyObject *ts_exchange, PyObject *ts_recv)
+{
+    PyObject *obj = self->event->tp_alloc(self->event, 0);
+    if (obj == NULL) {
+        Py_DECREF(ts_recv);
+        Py_DECREF(ts_exchange);
+        return NULL;
+    }
+    SLOT(obj, self->event_off[F_VENUE]) = Py_NewRef(self->venue);
+    SLOT(obj, self->event_off[F_SYMBOL]) = Py_NewRef(name);
+    SLOT(obj, self->event_off[F_PRICE]) = Py_NewRef(price);
+    SLOT(obj, self->event_off[F_SIZE]) = Py_NewRef(size);
+    /* The buyer is the maker, so the aggressor sold. */
+    SLOT(obj, self->event_off[F_SIDE]) = Py_NewRef(maker ? self->sell : self->buy);
+    SLOT(obj, self->event_off[F_ID]) = Py_NewRef(tid);
+    SLOT(obj, self->event_off[F_TS_EXCHANGE]) = ts_exchange;
+    SLOT(obj, self->event_off[F_TS_RECV]) = ts_recv;
+    SLOT(obj, self->event_off[F_VENUE_SYMBOL]) = Py_NewRef(vsym);
+    /* An event holds only strings, numbers and an enum member: it can be in no reference
+     * cycle, so the collector need not track it (CPython does the same for tuples of
+     * atomic values). A replay keeps thousands in flight; tracking them costs GC passes. */
+    if (PyObject_IS_GC(obj))
+        PyObject_GC_UnTrack(obj);
+    return obj;
+}
+
 /* The Trade of message ``msg`` (fields at ``off``) with ``price`` and ``size`` (borrowed);
  * steals ``ts_recv``. */
 static PyObject *
@@ -332,29 +368,8 @@ make_trade(TradeDecoder *self, PyObject *msg, const Py_ssize_t *off, PyObject *n
         Py_DECREF(ts_recv);
         return NULL;
     }
-    PyObject *obj = self->event->tp_alloc(self->event, 0);
-    if (obj == NULL) {
-        Py_DECREF(ts_recv);
-        Py_DECREF(ts_exchange);
-        return NULL;
-    }
-    PyObject *vsym = SLOT(msg, off[M_SYMBOL]);
-    SLOT(obj, self->event_off[F_VENUE]) = Py_NewRef(self->venue);
-    SLOT(obj, self->event_off[F_SYMBOL]) = Py_NewRef(name);
-    SLOT(obj, self->event_off[F_PRICE]) = Py_NewRef(price);
-    SLOT(obj, self->event_off[F_SIZE]) = Py_NewRef(size);
-    /* The buyer is the maker, so the aggressor sold. */
-    SLOT(obj, self->event_off[F_SIDE]) = Py_NewRef(SLOT(msg, off[M_MAKER]) == Py_True ? self->sell : self->buy);
-    SLOT(obj, self->event_off[F_ID]) = Py_NewRef(SLOT(msg, off[M_ID]));
-    SLOT(obj, self->event_off[F_TS_EXCHANGE]) = ts_exchange;
-    SLOT(obj, self->event_off[F_TS_RECV]) = ts_recv;
-    SLOT(obj, self->event_off[F_VENUE_SYMBOL]) = Py_NewRef(vsym);
-    /* An event holds only strings, numbers and an enum member: it can be in no reference
-     * cycle, so the collector need not track it (CPython does the same for tuples of
-     * atomic values). A replay keeps thousands in flight; tracking them costs GC passes. */
-    if (PyObject_IS_GC(obj))
-        PyObject_GC_UnTrack(obj);
-    return obj;
+    return new_trade(self, name, SLOT(msg, off[M_SYMBOL]), price, size, SLOT(msg, off[M_MAKER]) == Py_True,
+                     SLOT(msg, off[M_ID]), ts_exchange, ts_recv);
 }
 
 /* Offset of the inner object when ``frame`` is exactly {"stream":"<name>","data":<object>}
@@ -423,6 +438,218 @@ fall_back(void)
 
 /* __call__(frame, ts_recv) -> [Trade]: exactly the Python trade handler's contract
  * (decode errors propagate, out-of-range values go through ``check``, which raises). */
+/* The usual shape of a message, matched without a JSON decoder: ``layout`` is the
+ * message's exact text with its values replaced by one-byte codes (below); anything
+ * else (another key order, whitespace, escapes, exponents, a sign, a zero, an int beyond
+ * 18 digits) does not match, and the message goes to msgspec as before. A match gives
+ * exactly what msgspec would: the values are plain ASCII digits and letters. */
+enum { L_UINT = 1, L_SYMBOL, L_ID, L_PRICE, L_SIZE, L_TIME, L_MAKER, L_BOOL, L_CODES };
+#define MAX_DIGITS 18  /* < 2**63 whatever they are */
+#define MAX_TEXT 40
+
+typedef struct {
+    const char *symbol, *price, *size;
+    Py_ssize_t symbol_len, price_len, size_len;
+    long long id, time;
+    int maker;
+} Fields;
+
+/* The unsigned JSON integer at s[j:] (no sign, no leading zero): its end, or -1. */
+static Py_ssize_t
+match_uint(const char *s, Py_ssize_t j, Py_ssize_t n, long long *value)
+{
+    Py_ssize_t start = j;
+    long long v = 0;
+    while (j < n && s[j] >= '0' && s[j] <= '9' && j - start < MAX_DIGITS)
+        v = v * 10 + (s[j++] - '0');
+    if (j == start || (s[start] == '0' && j - start > 1) || (j < n && s[j] >= '0' && s[j] <= '9'))
+        return -1;
+    *value = v;
+    return j;
+}
+
+/* The JSON string at s[j:] holding a symbol ([A-Z0-9]) or a positive plain decimal
+ * (digits, at most one '.', some nonzero digit): its end, or -1. */
+static Py_ssize_t
+match_text(const char *s, Py_ssize_t j, Py_ssize_t n, int decimal, const char **text, Py_ssize_t *len)
+{
+    if (j >= n || s[j] != '"')
+        return -1;
+    Py_ssize_t start = ++j;
+    int dot = 0, nonzero = 0;
+    for (; j < n && s[j] != '"'; j++) {
+        char c = s[j];
+        if (c >= '0' && c <= '9')
+            nonzero |= c != '0';
+        else if (decimal && c == '.' && !dot)
+            dot = 1;
+        else if (decimal || c < 'A' || c > 'Z')
+            return -1;
+    }
+    if (j >= n || j == start || j - start > MAX_TEXT || (decimal && !nonzero))
+        return -1;
+    *text = s + start;
+    *len = j - start;
+    return j + 1;
+}
+
+static int
+match_layout(PyObject *layout, const char *s, Py_ssize_t n, Fields *f)
+{
+    const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(layout);
+    Py_ssize_t tlen = PyBytes_GET_SIZE(layout), j = 0;
+    long long skipped;
+    for (Py_ssize_t i = 0; i < tlen; i++) {
+        unsigned char c = t[i];
+        if (c >= L_CODES) {
+            if (j >= n || (unsigned char)s[j] != c)
+                return 0;
+            j++;
+            continue;
+        }
+        switch (c) {
+        case L_UINT:
+            j = match_uint(s, j, n, &skipped);
+            break;
+        case L_ID:
+            j = match_uint(s, j, n, &f->id);
+            break;
+        case L_TIME:
+            j = match_uint(s, j, n, &f->time);
+            break;
+        case L_SYMBOL:
+            j = match_text(s, j, n, 0, &f->symbol, &f->symbol_len);
+            break;
+        case L_PRICE:
+            j = match_text(s, j, n, 1, &f->price, &f->price_len);
+            break;
+        case L_SIZE:
+            j = match_text(s, j, n, 1, &f->size, &f->size_len);
+            break;
+        default: /* L_MAKER, L_BOOL */
+            if (n - j >= 4 && memcmp(s + j, "true", 4) == 0) {
+                f->maker = c == L_MAKER ? 1 : f->maker;
+                j += 4;
+            } else if (n - j >= 5 && memcmp(s + j, "false", 5) == 0) {
+                f->maker = c == L_MAKER ? 0 : f->maker;
+                j += 5;
+            } else {
+                j = -1;
+            }
+        }
+        if (j < 0)
+            return 0;
+    }
+    return j == n;
+}
+
+/* An ASCII str of s[:len] (new reference). */
+static PyObject *
+ascii_str(const char *s, Py_ssize_t len)
+{
+    PyObject *str = PyUnicode_New(len, 127);
+    if (str != NULL)
+        memcpy(PyUnicode_1BYTE_DATA(str), s, len);
+    return str;
+}
+
+/* The venue symbol's str (new reference): the last one when it is the same, as it
+ * nearly always is (its hash is then computed already). */
+static PyObject *
+symbol_str(TradeDecoder *self, const Fields *f)
+{
+    PyObject *last = self->last_symbol;
+    if (last != NULL && PyUnicode_GET_LENGTH(last) == f->symbol_len &&
+        memcmp(PyUnicode_1BYTE_DATA(last), f->symbol, f->symbol_len) == 0)
+        return Py_NewRef(last);
+    PyObject *str = ascii_str(f->symbol, f->symbol_len);
+    if (str != NULL)
+        Py_XSETREF(self->last_symbol, Py_NewRef(str));
+    return str;
+}
+
+/* The Decimal of a matched price or size text (new reference), or NULL (see text_decimal). */
+static PyObject *
+fields_decimal(TradeDecoder *self, const char *text, Py_ssize_t len)
+{
+    PyObject *str = ascii_str(text, len);
+    if (str == NULL)
+        return NULL;
+    PyObject *value = text_decimal(self, str);
+    Py_DECREF(str);
+    return value;
+}
+
+/* A matched message's venue symbol, name (new references; NULL: error set, or a name
+ * to leave to the Python path when ``lookup`` is false), price and size (NULL: not
+ * sure). Returns 1, 0 (the caller takes another path), -1 (error). */
+static int
+fields_values(TradeDecoder *self, const Fields *f, int lookup, PyObject **vsym, PyObject **name,
+              PyObject **price, PyObject **size)
+{
+    *name = *price = *size = NULL;
+    if ((*vsym = symbol_str(self, f)) == NULL)
+        return -1;
+    *name = Py_XNewRef(PyDict_GetItemWithError(self->names, *vsym));
+    if (*name == NULL && !PyErr_Occurred() && lookup)
+        *name = PyObject_GetItem(self->names, *vsym); /* __missing__ */
+    if (*name != NULL && (*price = fields_decimal(self, f->price, f->price_len)) != NULL &&
+        (*size = fields_decimal(self, f->size, f->size_len)) != NULL)
+        return 1;
+    Py_CLEAR(*vsym);
+    Py_CLEAR(*name);
+    Py_CLEAR(*price);
+    return PyErr_Occurred() ? fall_back() : 0;
+}
+
+/* ts_exchange of a matched message (new reference), or NULL with no error beyond 64 bits. */
+static PyObject *
+fields_time(TradeDecoder *self, const Fields *f)
+{
+    if (f->time > LLONG_MAX / self->scale)
+        return NULL;
+    return PyLong_FromLongLong(f->time * self->scale);
+}
+
+/* The Trade of matched fields (new reference; the values borrowed); NULL with an error
+ * set, or without one when its time does not fit 64 bits (another path decides). */
+static PyObject *
+fields_trade(TradeDecoder *self, const Fields *f, PyObject *tid, PyObject *name, PyObject *vsym, PyObject *price,
+             PyObject *size, PyObject *ts_recv)
+{
+    PyObject *ts_exchange = fields_time(self, f);
+    if (ts_exchange == NULL)
+        return NULL;
+    return new_trade(self, name, vsym, price, size, f->maker, tid, ts_exchange, Py_NewRef(ts_recv));
+}
+
+/* One frame through the matched shape (the live/parse path): 1 with *result set, 0 not
+ * sure (the frame takes another path), -1 error. */
+static int
+fields_frame(TradeDecoder *self, const char *inner, Py_ssize_t len, PyObject *ts_recv, PyObject **result)
+{
+    Fields f;
+    if (!match_layout(self->layout, inner, len, &f))
+        return 0;
+    PyObject *vsym, *name, *price, *size, *tid = NULL, *trade = NULL;
+    int rc = fields_values(self, &f, 1, &vsym, &name, &price, &size);
+    if (rc <= 0)
+        return rc;
+    if ((tid = PyLong_FromLongLong(f.id)) != NULL)
+        trade = fields_trade(self, &f, tid, name, vsym, price, size, ts_recv);
+    if (trade != NULL && (*result = PyList_New(1)) != NULL)
+        PyList_SET_ITEM(*result, 0, trade);
+    else
+        Py_XDECREF(trade);
+    rc = trade != NULL && *result != NULL ? 1 : (PyErr_Occurred() ? -1 : 0);
+    Py_XDECREF(tid);
+    Py_DECREF(vsym);
+    Py_DECREF(name);
+    Py_DECREF(price);
+    Py_DECREF(size);
+    return rc;
+}
+
 static PyObject *
 td_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -437,6 +664,11 @@ td_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwna
     if (PyBytes_CheckExact(frame)) {
         Py_ssize_t name_end, flen = PyBytes_GET_SIZE(frame);
         Py_ssize_t at = inner_offset(self, PyBytes_AS_STRING(frame), flen, &name_end);
+        if (at >= 0 && self->layout != NULL) {
+            int rc = fields_frame(self, PyBytes_AS_STRING(frame) + at, flen - 1 - at, args[1], &result);
+            if (rc != 0)
+                return rc > 0 ? result : NULL;
+        }
         if (at >= 0 && decode_text(self, PyBytes_AS_STRING(frame), at, flen, &decoded, &msg, &price, &size) < 0)
             return NULL;
     }
@@ -522,6 +754,40 @@ next_id(TradeDecoder *self, PyObject *state, PyObject *tid)
     return 1;
 }
 
+/* run_frame for a message of the matched shape. */
+static int
+run_fields(TradeDecoder *self, const Fields *f, PyObject *ts, PyObject *out, PyObject *states)
+{
+    PyObject *vsym, *name, *price, *size, *tid = NULL, *state;
+    int rc = fields_values(self, f, 0, &vsym, &name, &price, &size);
+    if (rc <= 0)
+        return rc;
+    state = Py_XNewRef(PyDict_GetItemWithError(states, name));
+    if (state == NULL || f->time > LLONG_MAX / self->scale) {
+        rc = fall_back(); /* a symbol's first trade (the Python path sets it up), a huge time */
+        goto done;
+    }
+    if ((tid = PyLong_FromLongLong(f->id)) == NULL) {
+        rc = -1;
+        goto done;
+    }
+    rc = next_id(self, state, tid);
+    if (rc == 1) {
+        PyObject *trade = fields_trade(self, f, tid, name, vsym, price, size, ts);
+        if (trade == NULL || PyList_Append(out, trade) < 0)
+            rc = -1;
+        Py_XDECREF(trade);
+    }
+done:
+    Py_XDECREF(tid);
+    Py_XDECREF(state);
+    Py_DECREF(vsym);
+    Py_DECREF(name);
+    Py_DECREF(price);
+    Py_DECREF(size);
+    return rc;
+}
+
 /* One combined-stream frame received at ``ts``: 1 consumed (a Trade appended to out),
  * 0 not for this path, -1 error. */
 static int
@@ -535,6 +801,9 @@ run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, 
     if (at < 0 || name_end - PyBytes_GET_SIZE(self->stream_prefix) < slen ||
         memcmp(frame + name_end - slen, suffix, slen) != 0)
         return 0;
+    Fields f;
+    if (self->layout != NULL && match_layout(self->layout, frame + at, flen - 1 - at, &f))
+        return run_fields(self, &f, ts, out, states);
     PyObject *decoded, *msg, *price, *size;
     int rc = decode_text(self, frame, at, flen, &decoded, &msg, &price, &size);
     if (rc <= 0)
@@ -672,6 +941,8 @@ td_traverse(TradeDecoder *self, visitproc visit, void *arg)
     Py_VISIT(self->message);
     Py_VISIT(self->text);
     Py_VISIT(self->decimals);
+    Py_VISIT(self->layout);
+    Py_VISIT(self->last_symbol);
     Py_VISIT(self->event);
     Py_VISIT(self->venue);
     Py_VISIT(self->names);
@@ -691,6 +962,8 @@ td_clear(TradeDecoder *self)
     Py_CLEAR(self->message);
     Py_CLEAR(self->text);
     Py_CLEAR(self->decimals);
+    Py_CLEAR(self->layout);
+    Py_CLEAR(self->last_symbol);
     Py_CLEAR(self->event);
     Py_CLEAR(self->venue);
     Py_CLEAR(self->names);

@@ -296,3 +296,91 @@ async def _replay_values(path: Path) -> list[tuple[str, str]]:
     with anyio.fail_after(10):
         await ReplaySource(path).stream(publish)
     return values
+
+
+# -- the usual shape, matched without a JSON decoder ----------------------------------------
+
+# Each value usually plain (the shape matches), sometimes one msgspec reads its own way.
+_uint = st.one_of(st.integers(0, 10**18 - 1).map(str), st.sampled_from(
+    ["0", "00", "01", "-1", "1.0", "1e3", "10" * 10, "999999999999999999", "1000000000000000000"]))
+_text = st.one_of(st.from_regex(r"[1-9][0-9]{0,5}(\.[0-9]{1,8})?", fullmatch=True), st.sampled_from(
+    ["0", "0.000", ".5", "5.", "1e5", "-1", "+1", " 1", "1_0", "NaN", "Infinity", "", "\\u0031", "1.2.3", "١"]))
+_symbol = st.one_of(st.from_regex(r"[A-Z0-9]{1,12}", fullmatch=True), st.sampled_from(
+    ["btcusdt", "BTC-USDT", "BTC\\u0055SDT", "", "ÄBC"]))
+_bool = st.one_of(st.sampled_from(["true", "false"]), st.sampled_from(["1", "null", '"true"']))
+
+
+def _value(kind: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Mostly the strategy's first branch (plain), one time in eight any of it."""
+    plain = kind.branches[0] if hasattr(kind, "branches") else kind  # type: ignore[attr-defined]
+    return st.one_of(*[plain] * 7, kind)
+
+
+@st.composite
+def _inner(draw: st.DrawFn) -> bytes:
+    fields = [("e", '"trade"' if draw(st.integers(0, 9)) else '"aggTrade"'), ("E", draw(_value(_uint))),
+              ("s", f'"{draw(_value(_symbol))}"'), ("t", draw(_value(_uint))), ("p", f'"{draw(_value(_text))}"'),
+              ("q", f'"{draw(_value(_text))}"'), ("T", draw(_value(_uint))), ("m", draw(_value(_bool))),
+              ("M", draw(_value(_bool)))]
+    if draw(st.integers(0, 9)) == 0:
+        fields = draw(st.permutations(fields))
+    if draw(st.integers(0, 9)) == 0:
+        fields = fields[: draw(st.integers(0, len(fields) - 1))] + fields[draw(st.integers(0, len(fields))) :]
+    if draw(st.integers(0, 9)) == 0:
+        fields.append(("x", "1"))
+    sep = draw(st.sampled_from([",", ",", ",", ", ", " ,"]))
+    return ("{" + sep.join(f'"{k}":{v}' for k, v in fields) + "}").encode()
+
+
+@needs_compiled
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=300, deadline=None)
+@given(inner=_inner())
+def test_frames_near_the_usual_shape_parse_as_msgspec_does(pure, inner: bytes) -> None:
+    # Values the shape matcher must take exactly as msgspec reads them, or leave to it.
+    frame = b'{"stream":"btcusdt@trade","data":' + inner + b"}"
+    compiled = BinanceSpotParser()
+    with pure:
+        reference = BinanceSpotParser()
+    for ts in (1, 2):  # the stream's first frame picks its handler; the second is the hot path
+        assert _outcome(compiled.parse, frame, ts) == _outcome(reference.parse, frame, ts)
+    # And as recording lines, sequenced: after a first trade with id 6.
+    first = _GOOD.replace(b'"t":7', b'"t":6')
+    path_items = [b"%d %s" % (T0, first), b"%d %s" % (T0 + MS, frame), b"%d %s" % (T0 + 2 * MS, _GOOD)]
+
+    def replayed() -> tuple:
+        decoder = FrameDecoder(BinanceSpotParser())
+        out: list[botkit.Event] = []
+        for line in path_items:
+            ts_text, _, f = line.partition(b" ")
+            out += decoder.decode_frames([f], int(ts_text))
+        return out, decoder.parse_errors, decoder.gaps, decoder.trades.duplicates
+
+    together = replayed()
+    with pure:
+        assert together == replayed()
+
+
+_PLAIN = {"e": '"trade"', "E": "1723161255343", "s": '"BTCUSDT"', "t": "7", "p": '"61000.50"', "q": '"0.25"',
+          "T": "1723161255342", "m": "true", "M": "true"}
+_ODD = {
+    "uint": ["0", "00", "01", "-1", "1.0", "1e3", "1E3", "10" * 10, "999999999999999999", "1000000000000000000",
+             "9999999999999999999", "99999999999999999999",
+             '"7"', "null", "true"],
+    "text": ['"0"', '"0.000"', '".5"', '"5."', '"1e5"', '"-1"', '"+1"', '" 1"', '"1_0"', '"NaN"', '"Infinity"', '""',
+             '"\\u0031"', '"1.2.3"', '"١"', "61000.5", "null", '"' + "1" * 41 + '"'],
+    "symbol": ['"btcusdt"', '"BTC-USDT"', '"BTC\\u0055SDT"', '""', '"ÄBC"', '"ETHBTC"', "1", '"' + "A" * 41 + '"'],
+    "bool": ["false", "1", "0", "null", '"true"', "True"],
+}
+_KIND = {"E": "uint", "t": "uint", "T": "uint", "p": "text", "q": "text", "s": "symbol", "m": "bool", "M": "bool"}
+
+
+@needs_compiled
+@pytest.mark.parametrize(("key", "value"), [(k, v) for k, kind in _KIND.items() for v in _ODD[kind]])
+def test_each_odd_value_in_the_usual_shape_parses_as_msgspec_does(pure, key: str, value: str) -> None:
+    inner = "{" + ",".join(f'"{k}":{value if k == key else v}' for k, v in _PLAIN.items()) + "}"
+    frame = b'{"stream":"btcusdt@trade","data":' + inner.encode() + b"}"
+    compiled = BinanceSpotParser()
+    with pure:
+        reference = BinanceSpotParser()
+    for ts in (1, 2):
+        assert _outcome(compiled.parse, frame, ts) == _outcome(reference.parse, frame, ts)

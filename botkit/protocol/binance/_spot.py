@@ -37,6 +37,22 @@ _STREAM_PREFIX = b'{"stream":"'
 _TRADE_FIELDS = ("s", "t", "p", "q", "T", "m")
 _AGG_TRADE_FIELDS = ("s", "a", "p", "q", "T", "m")
 
+
+def _layout(text: str) -> bytes:
+    """A message's usual shape for the compiled path: its exact text with each value
+    named by a one-byte code (``<uint>`` a number skipped, ``<bool>`` a boolean skipped)."""
+    codes = {"<uint>": 1, "<symbol>": 2, "<id>": 3, "<price>": 4, "<size>": 5, "<time>": 6, "<maker>": 7, "<bool>": 8}
+    for name, code in codes.items():
+        text = text.replace(name, chr(code))
+    return text.encode()
+
+
+# As Binance sends them (field order included); another shape is decoded by msgspec.
+_TRADE_LAYOUT = _layout('{"e":"trade","E":<uint>,"s":<symbol>,"t":<id>,"p":<price>,"q":<size>,"T":<time>,'
+                        '"m":<maker>,"M":<bool>}')
+_AGG_TRADE_LAYOUT = _layout('{"e":"aggTrade","E":<uint>,"s":<symbol>,"a":<id>,"p":<price>,"q":<size>,'
+                            '"f":<uint>,"l":<uint>,"T":<time>,"m":<maker>,"M":<bool>}')
+
 Handler = Callable[[Any, int], list[Event]]
 FrameHandler = Callable[[bytes, int], list[Event]]
 _NO_STREAM = b'{"stream":"\x00"'  # matches no valid frame (JSON strings hold no raw NUL)
@@ -121,6 +137,8 @@ class BinanceSpotParser:
         # With the compiled path, ``parse`` is an instance attribute: frames of the hot
         # stream go from C straight to their handler; all else to the method below.
         self._front = None
+        # Chosen once, here: handlers built later (lazily, per stream) follow this choice.
+        self._trade_decoder = _compiled.TradeDecoder
         if _compiled.HotPath is not None:
             self._front = _compiled.HotPath(MethodType(BinanceSpotParser.parse, self))
             self.parse = self._front  # type: ignore[method-assign]
@@ -186,13 +204,13 @@ class BinanceSpotParser:
         return self._compiled_trades(msgspec.json.Decoder(m.combined(m.TradeMsg)), m.TradeMsg)
 
     def _compiled_trades(self, decoder: msgspec.json.Decoder[Any], cls: type) -> Any:
-        if _compiled.TradeDecoder is None:
+        if self._trade_decoder is None:
             return None
         agg = cls is m.AggTradeMsg
         text = m.AggTradeText if agg else m.TradeText
-        return _compiled.TradeDecoder(
+        return self._trade_decoder(
             decode=decoder.decode, decode_message=msgspec.json.Decoder(text).decode, envelope=decoder.type,
-            unwrap="data", message=cls, text_message=text,
+            unwrap="data", message=cls, text_message=text, layout=_AGG_TRADE_LAYOUT if agg else _TRADE_LAYOUT,
             fields=_AGG_TRADE_FIELDS if agg else _TRADE_FIELDS, event=Trade, venue=self.venue, names=self._names,
             buy=_BUY, sell=_SELL, check=_check, time_scale=_MS, stream_prefix=_STREAM_PREFIX,
             stream_suffix=b"@aggTrade" if agg else b"@trade",
