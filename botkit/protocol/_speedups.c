@@ -34,6 +34,8 @@ static const char *const EVENT_FIELDS[N_EVENT] = {
 };
 /* Message fields the caller names, in this order. */
 enum { M_SYMBOL, M_ID, M_PRICE, M_SIZE, M_TIME, M_MAKER, N_MESSAGE };
+/* The codes of a layout (see match_layout). */
+enum { L_UINT = 1, L_SYMBOL, L_ID, L_PRICE, L_SIZE, L_TIME, L_MAKER, L_BOOL, L_CODES };
 
 static PyObject *decimal_type, *decimal_zero, *decimal_is_finite; /* Decimal, Decimal(0), Decimal.is_finite */
 /* Prices and sizes already built, by their text: a feed repeats them (price levels, lot
@@ -149,6 +151,24 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
     if (layout != Py_None && !PyBytes_Check(layout)) {
         PyErr_SetString(PyExc_TypeError, "layout must be bytes or None");
         return -1;
+    }
+    if (layout != Py_None) {
+        /* Every value the event needs, once: a match must set all of Fields. */
+        int seen[L_CODES] = {0};
+        for (Py_ssize_t i = 0; i < PyBytes_GET_SIZE(layout); i++) {
+            unsigned char c = (unsigned char)PyBytes_AS_STRING(layout)[i];
+            if (c < L_CODES)
+                seen[c]++;
+        }
+        for (int c = L_SYMBOL; c <= L_MAKER; c++)
+            if (c != L_UINT && seen[c] != 1) {
+                PyErr_SetString(PyExc_ValueError, "layout needs symbol, id, price, size, time and maker once each");
+                return -1;
+            }
+        if (seen[0]) {
+            PyErr_SetString(PyExc_ValueError, "layout has a NUL byte");
+            return -1;
+        }
     }
     Py_XSETREF(self->layout, layout == Py_None ? NULL : Py_NewRef(layout));
     self->event = (PyTypeObject *)Py_NewRef(event);
@@ -443,7 +463,6 @@ fall_back(void)
  * else (another key order, whitespace, escapes, exponents, a sign, a zero, an int beyond
  * 18 digits) does not match, and the message goes to msgspec as before. A match gives
  * exactly what msgspec would: the values are plain ASCII digits and letters. */
-enum { L_UINT = 1, L_SYMBOL, L_ID, L_PRICE, L_SIZE, L_TIME, L_MAKER, L_BOOL, L_CODES };
 #define MAX_DIGITS 18  /* < 2**63 whatever they are */
 #define MAX_TEXT 40
 
