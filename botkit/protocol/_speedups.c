@@ -233,10 +233,6 @@ text_message(TradeDecoder *self, PyObject *decoded)
 static int values_ok(PyObject *price, PyObject *size);
 static int fall_back(void);
 
-/* The Decimal of a price or size text (new reference), from the cache or built, checked
- * (finite and positive: good as either) and cached. NULL when it is anything else (a zero
- * size, a value out of range, text Decimal refuses: the reference path decides), with no
- * error set unless it is one the caller must not swallow (see fall_back). */
 /* 1 when ``text`` is plain digits with at most one '.' and some nonzero digit: its
  * Decimal is then finite and positive, no need to ask it (which costs more than the
  * scan). */
@@ -262,8 +258,13 @@ plain_positive(PyObject *text)
     return digits && nonzero;
 }
 
+/* The Decimal of a price or size text (new reference), from the cache or built, checked
+ * (finite and positive: good as either) and cached. NULL when it is anything else (a zero
+ * size, a value out of range, text Decimal refuses: the reference path decides), with no
+ * error set unless it is one the caller must not swallow (see fall_back). ``plain``: the
+ * caller already knows the text is plain and positive. */
 static PyObject *
-text_decimal(TradeDecoder *self, PyObject *text)
+text_decimal(TradeDecoder *self, PyObject *text, int plain)
 {
     if (!PyUnicode_CheckExact(text))
         return NULL;
@@ -291,7 +292,7 @@ text_decimal(TradeDecoder *self, PyObject *text)
         return NULL;
     }
     /* values_ok(v, v): finite, > 0 (and so >= 0): good as a price and as a size. */
-    int ok = plain_positive(text) ? 1 : values_ok(value, value);
+    int ok = plain || plain_positive(text) ? 1 : values_ok(value, value);
     if (ok == 1) {
         if (!cached)
             return value;
@@ -436,8 +437,8 @@ decode_text(TradeDecoder *self, const char *frame, Py_ssize_t at, Py_ssize_t fle
     if (*decoded == NULL)
         return fall_back();
     *msg = text_message(self, *decoded);
-    *price = *msg != NULL ? text_decimal(self, SLOT(*msg, self->text_off[M_PRICE])) : NULL;
-    *size = *price != NULL ? text_decimal(self, SLOT(*msg, self->text_off[M_SIZE])) : NULL;
+    *price = *msg != NULL ? text_decimal(self, SLOT(*msg, self->text_off[M_PRICE]), 0) : NULL;
+    *size = *price != NULL ? text_decimal(self, SLOT(*msg, self->text_off[M_SIZE]), 0) : NULL;
     if (*size != NULL)
         return 1;
     Py_CLEAR(*price);
@@ -594,7 +595,7 @@ fields_decimal(TradeDecoder *self, const char *text, Py_ssize_t len)
     PyObject *str = ascii_str(text, len);
     if (str == NULL)
         return NULL;
-    PyObject *value = text_decimal(self, str);
+    PyObject *value = text_decimal(self, str, 1); /* match_text checked it is plain and positive */
     Py_DECREF(str);
     return value;
 }

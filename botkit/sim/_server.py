@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import msgspec
 import trio
 
-from .._events import BookDelta, BookSnapshot, Trade
+from .._events import BookDelta, BookSnapshot, Side, Trade
 from .._exceptions import ParseError
 from ..protocol._book import OrderBook
 from ..protocol import venue_for
@@ -44,22 +43,6 @@ _GARBAGE = "}{ not json \x00"
 _END_OF_DATA = "end of data"
 _HEAD_LIMIT = 16 * 1024
 _MIN_FRAMES_BETWEEN_FAULTS = 30
-
-
-class _TradeData(msgspec.Struct):
-    p: str
-    q: str
-    T: int
-    m: bool
-    t: int | None = None
-    a: int | None = None
-
-
-class _TradeFrame(msgspec.Struct):
-    data: _TradeData
-
-
-_TRADE_FRAME = msgspec.json.Decoder(_TradeFrame)
 
 
 @attrs.define
@@ -382,12 +365,13 @@ class ExchangeSimulator:
         history = self._trade_history
         for frame in self._trade_frames:
             try:
-                data = _TRADE_FRAME.decode(frame).data
-            except msgspec.MsgspecError:
-                continue
-            tid = data.t if data.t is not None else data.a
-            if tid is not None:
-                history.append((tid, data.p, data.q, data.T, data.m))
+                events = self._parser.parse(frame, 0)
+            except ParseError:
+                continue  # a broken frame in the data: not a trade of the venue's
+            for t in events:
+                if isinstance(t, Trade):  # str(Decimal) keeps the frame's text exactly
+                    history.append((t.trade_id, str(t.price), str(t.size), t.ts_exchange // 1_000_000,
+                                    t.side is Side.SELL))
         self._trade_frames.clear()
         return history
 

@@ -155,12 +155,7 @@ class WebSocket:
             self.closed = ConnectionClosed(code, reason)
         with trio.move_on_after(self.disconnect_timeout) as scope:
             scope.shield = True
-            if not self._close_sent:
-                self._close_sent = True
-                try:
-                    await self._send(self._writer.close(code, reason or None))
-                except ConnectionClosed:
-                    pass
+            await self._send_close(code, reason)
             if self._receiving:
                 await self._done.wait()
             else:  # nobody reads: read up to the peer's close frame here
@@ -200,28 +195,26 @@ class WebSocket:
     async def _answer_close(self, code: int, reason: str) -> None:
         if self.closed is None:
             self.closed = ConnectionClosed(code, reason, by_peer=True)
-        if not self._close_sent:
-            self._close_sent = True
-            echo = code if code not in (1005, _ABNORMAL, 1015) else 1000
-            try:
-                await self._send(self._writer.close(echo))
-            except ConnectionClosed:
-                pass
+        await self._send_close(code if code not in (1005, _ABNORMAL, 1015) else 1000, "")
         await self._close_stream()
         raise self.closed
 
     async def _fail(self, code: int, reason: str) -> None:
         """The peer broke the protocol: close with ``code`` and raise."""
         self.closed = ConnectionClosed(code, reason)
-        if not self._close_sent:
-            self._close_sent = True
-            with trio.move_on_after(self.disconnect_timeout):
-                try:
-                    await self._send(self._writer.close(code, reason))
-                except ConnectionClosed:
-                    pass
+        with trio.move_on_after(self.disconnect_timeout):
+            await self._send_close(code, reason)
         await self._close_stream()
         raise self.closed
+
+    async def _send_close(self, code: int, reason: str) -> None:
+        """Our close frame, once (a connection already gone needs none)."""
+        if not self._close_sent:
+            self._close_sent = True
+            try:
+                await self._send(self._writer.close(code, reason or None))
+            except ConnectionClosed:
+                pass
 
     async def _send(self, data: bytes | bytearray) -> None:
         if self.closed is not None and self._done.is_set():
