@@ -50,7 +50,7 @@ def _backtest_once(strategy: Path, data: Path) -> tuple[float, float, int]:
     """(trades/s, peak RSS MB, fills) of one ``botkit backtest`` process."""
     # VmHWM: this process's own peak RSS (ru_maxrss can carry the parent's over exec).
     code = (
-        "import sys; from botkit._cli import main; rc = main(sys.argv[1:]); "
+        "import sys; from botkit.cli._main import main; rc = main(sys.argv[1:]); "
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
         "print(hwm, file=sys.stderr); sys.exit(rc)"
     )

@@ -42,9 +42,9 @@ import attrs
 import cattrs
 
 from ._exceptions import ConfigError
-from ._instruments import Instrument, instrument_for
-from ._paper import PaperConfig
-from ._risk import RiskLimits
+from .execution._instruments import Instrument, instrument_for
+from .execution._paper import PaperConfig
+from .execution._risk import RiskLimits
 
 __all__ = ["Config", "load_config"]
 

@@ -15,12 +15,12 @@ import attrs
 from ._bus import EventBus, Subscription
 from ._clock import Clock, LiveClock, VirtualClock
 from ._exceptions import BotkitError, BotkitInternalError, leaf_errors
-from ._execution import OrderRouter
-from ._instruments import Instrument
-from ._metrics import trading_report
-from ._paper import PaperBroker, PaperConfig
-from ._portfolio import Portfolio
-from ._risk import RiskLimits, RiskManager
+from .execution._router import OrderRouter
+from .execution._instruments import Instrument
+from .execution._metrics import trading_report
+from .execution._paper import PaperBroker, PaperConfig
+from .execution._portfolio import Portfolio
+from .execution._risk import RiskLimits, RiskManager
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
 from ._symbols import normalise_symbol

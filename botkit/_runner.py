@@ -19,12 +19,12 @@ from anyio.abc import TaskStatus
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
 from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
-from ._execution import OrderRouter
+from .execution._router import OrderRouter
 from ._orders import Fill, OrderUpdate
-from ._paper import PaperBroker
-from ._portfolio import Portfolio
+from .execution._paper import PaperBroker
+from .execution._portfolio import Portfolio
 from ._exceptions import StrategyError
-from ._risk import RiskManager
+from .execution._risk import RiskManager
 from ._strategy import CHANNELS, Strategy
 from ._timers import Timers
 

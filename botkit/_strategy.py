@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Side, Timer, Trade
 from ._exceptions import UsageError
 from ._orders import Fill, Order, OrderUpdate, TimeInForce
-from ._portfolio import Portfolio
+from .execution._portfolio import Portfolio
 from ._symbols import normalise_symbol
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@
 import argparse
 from pathlib import Path
 
-from botkit._sample import SAMPLE_NAME, generate
+from botkit.sim._sample import SAMPLE_NAME, generate
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--seconds", type=float, default=900.0)

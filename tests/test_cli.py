@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit._cli import main
+from botkit.cli._main import main
 
 from .helpers import trade, write_recording
 

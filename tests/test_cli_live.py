@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from botkit._cli import main
-from botkit._sample import generate
+from botkit.cli._main import main
+from botkit.sim._sample import generate
 
 from .test_cli import run_cli
 

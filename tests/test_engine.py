@@ -207,7 +207,7 @@ async def test_a_corrupt_recording_fails_the_run_with_file_and_line(tmp_path: Pa
 
 
 async def test_two_replays_of_the_same_data_give_identical_results(tmp_path: Path) -> None:
-    from botkit._sample import generate
+    from botkit.sim._sample import generate
 
     path = tmp_path / "sample.txt.gz"
     generate(path, seconds=60, seed=3)

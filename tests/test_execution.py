@@ -15,7 +15,7 @@ import botkit
 import botkit._runner
 import botkit.sources
 from botkit._clock import VirtualClock
-from botkit._risk import RiskManager
+from botkit.execution._risk import RiskManager
 
 from .helpers import MS, T0
 
@@ -217,8 +217,8 @@ def test_token_bucket_never_exceeds_its_rate(offsets_ms: list[int], rate: float)
 
 
 async def test_scalper_backtest_is_reproducible_bit_for_bit(tmp_path: Path) -> None:
-    from botkit._loader import load_strategy
-    from botkit._sample import sample_path
+    from botkit.cli._loader import load_strategy
+    from botkit.sim._sample import sample_path
 
     results = []
     for _ in range(2):

@@ -14,7 +14,7 @@ import pytest
 import trio
 
 import botkit
-from botkit._sample import generate
+from botkit.sim._sample import generate
 from botkit.protocol._reconnect import ReconnectPolicy
 from botkit.sim import ExchangeSimulator, Fault
 from botkit.sources import FrameRecorder, ReplaySource

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import botkit
-from botkit._instruments import Instrument, instrument_for
+from botkit.execution._instruments import Instrument, instrument_for
 
 BTC = instrument_for("BTCUSDT")
 D = Decimal

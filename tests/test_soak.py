@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from botkit._soak import KINDS, format_report, run_soak, verdict
+from botkit.cli._soak import KINDS, format_report, run_soak, verdict
 
 pytestmark = pytest.mark.anyio
 

@@ -11,7 +11,7 @@ import pytest
 import trio
 
 import botkit
-from botkit._sample import generate
+from botkit.sim._sample import generate
 from botkit.protocol._book import OrderBook
 from botkit.protocol._reconnect import ReconnectPolicy
 from botkit.sim import ExchangeSimulator, Fault

@@ -12,9 +12,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ._exceptions import BotkitError, ConfigError
-from ._version import __version__
-from .protocol import VENUES
+from .._exceptions import BotkitError, ConfigError
+from .._version import __version__
+from ..protocol import VENUES
 
 __all__ = ["main"]
 

@@ -14,9 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ._engine import RunSummary
-from ._exceptions import ConfigError
-from ._orders import Fill
+from .._engine import RunSummary
+from .._exceptions import ConfigError
+from .._orders import Fill
 
 __all__ = ["write_report"]
 

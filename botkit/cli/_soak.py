@@ -16,13 +16,13 @@ from typing import Any
 
 import trio
 
-from ._engine import Engine
-from ._events import BookDelta, BookSnapshot, ConnectionState, FeedStatus, Trade
-from ._sample import market_frames
-from ._strategy import Strategy
-from .protocol._book import OrderBook
-from .protocol._ratelimit import RestLimiter
-from .protocol._reconnect import ReconnectPolicy
+from .._engine import Engine
+from .._events import BookDelta, BookSnapshot, ConnectionState, FeedStatus, Trade
+from ..sim._sample import market_frames
+from .._strategy import Strategy
+from ..protocol._book import OrderBook
+from ..protocol._ratelimit import RestLimiter
+from ..protocol._reconnect import ReconnectPolicy
 
 __all__ = ["KINDS", "run_soak"]
 
@@ -72,8 +72,8 @@ class _Counter(Strategy):
 
 async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float = 40.0) -> dict[str, Any]:
     """Run the soak and return its figures (see :func:`format_report`)."""
-    from .sim import ExchangeSimulator
-    from .sources._websocket import WebSocketSource
+    from ..sim import ExchangeSimulator
+    from ..sources._websocket import WebSocketSource
 
     # The market is generated as it goes, endlessly; it ends a quiet tail after the
     # last planned fault, so everything can catch up before the books are compared.

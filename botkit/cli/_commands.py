@@ -18,18 +18,18 @@ import anyio
 
 import attrs
 
-from ._codec import to_json
-from ._config import Config, load_config
-from ._engine import Engine, RunSummary
-from ._exceptions import BotkitError, ConfigError, UsageError
+from .._codec import to_json
+from .._config import Config, load_config
+from .._engine import Engine, RunSummary
+from .._exceptions import BotkitError, ConfigError, UsageError
 from ._loader import load_strategy
 from ._progress import progress_monitor
-from ._runner import subscription_types
-from ._sample import sample_path
-from ._strategy import CHANNELS, Strategy
-from ._symbols import split_symbol
-from .protocol import FrameDecoder, parser_for, venue_for
-from .sources import EventSource, FrameRecorder, ReplaySource
+from .._runner import subscription_types
+from ..sim._sample import sample_path
+from .._strategy import CHANNELS, Strategy
+from .._symbols import split_symbol
+from ..protocol import FrameDecoder, parser_for, venue_for
+from ..sources import EventSource, FrameRecorder, ReplaySource
 
 __all__ = ["backtest", "decode", "exchange_sim", "record", "run", "soak"]
 
@@ -64,7 +64,7 @@ def _fewer_gc_passes() -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """``botkit run``: the live path (embedded simulator, a URL, or the venue itself)."""
-    from .sources._websocket import WebSocketSource
+    from ..sources._websocket import WebSocketSource
 
     options = _engine_options(args)
     strategy = load_strategy(args.strategy_file, args.strategy)()
@@ -143,7 +143,7 @@ def exchange_sim(args: argparse.Namespace) -> int:
     """``botkit exchange-sim``: serve a recording on loopback until Ctrl-C (or its end)."""
     import trio
 
-    from .sim import ExchangeSimulator, parse_fault
+    from ..sim import ExchangeSimulator, parse_fault
 
     faults = [parse_fault(text) for text in args.fault]
     if args.speed < 0:
@@ -221,7 +221,7 @@ def _finish(
     if args.json:
         print(json.dumps(summary.to_dict(), separators=(",", ":")))
     else:
-        from ._report import print_summary
+        from ._summary import print_summary
 
         print_summary(summary)
     if error is not None:
@@ -231,7 +231,7 @@ def _finish(
 
 
 def _simulator_service(data: str, speed: float, source: EventSource) -> Callable[..., Awaitable[None]]:
-    from .sim import ExchangeSimulator
+    from ..sim import ExchangeSimulator
 
     async def service(*, task_status: Any) -> None:
         sim = ExchangeSimulator(data, speed=speed)
@@ -262,7 +262,7 @@ def _live_source(venue: str, url: str | None, symbols: Callable[[], list[str]], 
     """The live source for ``venue``: its public endpoint, or ``url`` (a simulator, a
     testnet). Binance names its streams in the URL, so a given Binance URL is used as it is;
     venues that subscribe by message get their subscriptions for ``symbols`` x ``channels``."""
-    from .sources._websocket import WebSocketSource
+    from ..sources._websocket import WebSocketSource
 
     if url and not venue_for(venue).subscribes_by_message:
         return WebSocketSource(url, venue=venue)

@@ -21,7 +21,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from ._execution import OrderRouter
+from ._router import OrderRouter
 
 __all__ = ["trading_report"]
 

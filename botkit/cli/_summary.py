@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ._engine import RunSummary
+from .._engine import RunSummary
 
 __all__ = ["print_summary"]
 

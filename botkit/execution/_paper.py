@@ -25,9 +25,9 @@ from decimal import Decimal
 
 import attrs
 
-from ._events import Event, Quote, Side, Trade
+from .._events import Event, Quote, Side, Trade
 from ._instruments import Instrument
-from ._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
+from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 
 __all__ = ["PaperBroker", "PaperConfig"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from decimal import Decimal
 
-from ._clock import Clock
-from ._events import Side
-from ._exceptions import UsageError
+from .._clock import Clock
+from .._events import Side
+from .._exceptions import UsageError
 from ._instruments import Instrument, instrument_for
-from ._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
+from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 from ._paper import PaperBroker
 from ._portfolio import Portfolio
 from ._risk import RiskManager

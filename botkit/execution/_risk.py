@@ -35,9 +35,9 @@ import anyio
 import attrs
 from anyio.abc import TaskStatus
 
-from ._clock import Clock
-from ._events import ConnectionState, FeedStatus, Side
-from ._orders import Order
+from .._clock import Clock
+from .._events import ConnectionState, FeedStatus, Side
+from .._orders import Order
 
 __all__ = ["Halt", "RiskLimits", "RiskManager"]
 

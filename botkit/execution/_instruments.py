@@ -6,8 +6,8 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 
 import attrs
 
-from ._events import Side
-from ._symbols import normalise_symbol, split_symbol
+from .._events import Side
+from .._symbols import normalise_symbol, split_symbol
 
 __all__ = ["Instrument", "instrument_for"]
 

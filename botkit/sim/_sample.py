@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-from ._events import Quote, Side, Trade
-from .protocol.binance import encode_quote, encode_trade
-from .sources import RecordingWriter
+from .._events import Quote, Side, Trade
+from ..protocol.binance import encode_quote, encode_trade
+from ..sources import RecordingWriter
 
 __all__ = ["SAMPLE_NAME", "generate", "market_frames", "sample_path"]
 
@@ -37,8 +37,8 @@ _START_NS = 1_723_161_600_000_000_000  # 2024-08-09T00:00:00Z
 
 def sample_path() -> Path | None:
     """The shipped sample recording: in the installed package, or in a source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_data" / SAMPLE_NAME, here.parent / "examples" / "data" / SAMPLE_NAME):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_data" / SAMPLE_NAME, package.parent / "examples" / "data" / SAMPLE_NAME):
         if candidate.is_file():
             return candidate
     return None

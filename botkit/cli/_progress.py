@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-from .sources import EventSource
+from ..sources import EventSource
 
 __all__ = ["progress_monitor"]
 

@@ -12,10 +12,10 @@ from decimal import Decimal
 
 import attrs
 
-from ._events import Side
+from .._events import Side
 from ._instruments import Instrument
-from ._orders import Fill
-from ._symbols import normalise_symbol
+from .._orders import Fill
+from .._symbols import normalise_symbol
 
 __all__ = ["Portfolio", "Position"]
 

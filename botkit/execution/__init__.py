@@ -1,0 +1,2 @@
+"""Execution: the broker protocol and its paper implementation, the order router,
+portfolio, instruments and the risk gate."""
