@@ -23,6 +23,10 @@ class Clock(abc.ABC):
     def now_ns(self) -> int:
         """Current engine time in ns."""
 
+    def advance(self, ts_ns: int) -> None:
+        """The engine reached an event stamped ``ts_ns``: a virtual clock moves to it
+        (never back), a wall clock ignores it."""
+
 
 class LiveClock(Clock):
     """Wall-clock time (``time.time_ns``): for live and paper trading."""
@@ -42,6 +46,8 @@ class VirtualClock(Clock):
     """
 
     virtual = True
+
+    __slots__ = ("_now",)
 
     def __init__(self, start_ns: int = 0) -> None:
         self._now = start_ns

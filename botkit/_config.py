@@ -103,7 +103,7 @@ class InstrumentSection:
 
 @attrs.frozen
 class Config:
-    """The whole configuration; :meth:`engine_options` maps it onto :class:`~botkit.Engine`."""
+    """The whole configuration; :meth:`run_fields` maps it onto a :class:`~botkit.RunConfig`."""
 
     venue: str = "binance"
     symbols: list[str] = attrs.field(factory=list)
@@ -114,8 +114,8 @@ class Config:
     risk: RiskSection = attrs.field(factory=RiskSection)
     instruments: dict[str, InstrumentSection] = attrs.field(factory=dict)
 
-    def engine_options(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`~botkit.Engine`.
+    def run_fields(self) -> dict[str, Any]:
+        """This file's part of a :class:`~botkit.RunConfig` (keyword arguments).
 
         :raises ConfigError: for ``mode = "live"`` (real orders are not available yet).
         """

@@ -14,16 +14,18 @@ import attrs
 
 from ._bus import EventBus, Subscription
 from ._clock import Clock, LiveClock, VirtualClock
-from ._exceptions import BotkitError, BotkitInternalError, leaf_errors
-from .execution._router import OrderRouter
+from ._exceptions import BotkitError, BotkitInternalError, UsageError, leaf_errors
+from ._runner import StrategyRunner, subscription_types
+from ._strategy import Strategy
+from ._symbols import normalise_symbol
+from .execution._broker import Broker
 from .execution._instruments import Instrument
+from .execution._market import MarketState
 from .execution._metrics import trading_report
 from .execution._paper import PaperBroker, PaperConfig
 from .execution._portfolio import Portfolio
 from .execution._risk import RiskLimits, RiskManager
-from ._runner import StrategyRunner, subscription_types
-from ._strategy import Strategy
-from ._symbols import normalise_symbol
+from .execution._router import OrderRouter
 from .sources import EventSource
 
 __all__ = ["Engine", "RunSummary"]
@@ -80,6 +82,8 @@ class Engine:
 
     :param strategy: the strategy instance.
     :param source: where events come from; a replay source gets a virtual clock.
+    :param broker: where orders go (a :class:`~botkit.execution.Broker`); default a
+        :class:`~botkit.execution.PaperBroker` with the ``paper`` settings.
     :param clock: override the clock (default: by source kind).
     :param risk: risk limits.
     :param max_strategy_errors: hook exceptions tolerated (logged, counted, trading
@@ -92,6 +96,9 @@ class Engine:
     :param starting_cash: cash per asset (default 10,000 of ``quote_asset``).
     :param instruments: tick/lot/min-notional per symbol (default: inferred).
     :param quote_asset: asset equity and P&L are measured in.
+    :param venue: the venue traded (orders and fills are labelled with it); default
+        the strategy's ``venue``.
+    :param record_prices: keep a once-a-second price series (for ``--report`` plots).
     """
 
     def __init__(
@@ -108,9 +115,14 @@ class Engine:
         starting_cash: dict[str, Decimal] | None = None,
         instruments: dict[str, Instrument] | None = None,
         quote_asset: str = "USDT",
+        broker: Broker | None = None,
+        venue: str | None = None,
+        record_prices: bool = False,
     ) -> None:
         if not isinstance(strategy, Strategy):
             raise TypeError(f"strategy must be a botkit.Strategy instance, got {type(strategy).__name__}")
+        if broker is not None and paper is not None:
+            raise UsageError("paper= configures the default paper broker; configure the broker you pass instead")
         self.strategy = strategy
         self.source = source
         self.clock = clock or (VirtualClock() if source.replay else LiveClock())
@@ -119,14 +131,18 @@ class Engine:
         self.subscription = self.bus.subscribe(
             Subscription(subscription_types(strategy), symbols, capacity=queue_capacity, conflate=not source.replay)
         )
-        self.risk = RiskManager(self.clock, risk)
+        self.risk = RiskManager(self.clock, risk, on_kill=self._on_kill)
         cash = starting_cash if starting_cash is not None else {quote_asset: Decimal(10_000)}
+        self.market = MarketState()
+        venue = venue or strategy.venue
+        self.broker = broker if broker is not None else PaperBroker(paper, venue)
         self.router = OrderRouter(
-            self.clock, self.risk, PaperBroker(paper, strategy.venue), Portfolio(cash),
-            venue=strategy.venue, instruments=instruments, quote_asset=quote_asset,
+            self.clock, self.risk, self.broker, Portfolio(cash), self.market,
+            venue=venue, instruments=instruments, quote_asset=quote_asset, record_prices=record_prices,
         )
         self.runner = StrategyRunner(
-            strategy, self.subscription, self.clock, self.risk, max_errors=max_strategy_errors, router=self.router
+            strategy, self.subscription, self.clock, self.risk, self.router, self.market,
+            max_errors=max_strategy_errors,
         )
         self.handle_signals = handle_signals
         self._feed_scope: anyio.CancelScope | None = None
@@ -138,6 +154,9 @@ class Engine:
     def kill_switch(self, reason: str = "manual") -> None:
         """Trip the kill switch: cancel every open order and halt trading for the run."""
         self.risk.kill(reason)
+
+    def _on_kill(self, reason: str) -> None:
+        self.router.kill(reason)
 
     def stop(self, reason: str = "stop requested") -> None:
         """Stop the run cleanly (safe to call from any task of the engine's loop)."""

@@ -10,23 +10,21 @@ import inspect
 import logging
 from collections import Counter
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import anyio
 from anyio.abc import TaskStatus
 
 from ._bus import Subscription
-from ._clock import Clock, VirtualClock
+from ._clock import Clock
 from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
-from .execution._router import OrderRouter
+from ._exceptions import ConfigError, StrategyError
 from ._orders import Fill, OrderUpdate
-from .execution._paper import PaperBroker
-from .execution._portfolio import Portfolio
-from ._exceptions import StrategyError
-from .execution._risk import RiskManager
-from ._strategy import CHANNELS, Strategy
+from ._strategy import CHANNELS, Strategy, attach
 from ._timers import Timers
+from .execution._market import MarketState
+from .execution._risk import RiskManager
+from .execution._router import OrderRouter
 
 __all__ = ["StrategyRunner", "subscription_types"]
 
@@ -42,8 +40,6 @@ def subscription_types(strategy: Strategy) -> frozenset[type]:
 
     :raises ConfigError: if a declared channel is unknown.
     """
-    from ._exceptions import ConfigError
-
     channels = strategy.channels or tuple(c for c, (_, hook) in CHANNELS.items() if _overrides(strategy, hook))
     types: set[type] = set()
     for channel in channels:
@@ -57,7 +53,11 @@ def subscription_types(strategy: Strategy) -> frozenset[type]:
 
 
 class StrategyRunner:
-    """Runs one strategy: hooks, timers, last prices, errors, stop requests."""
+    """Runs one strategy: hooks, timers, the market state, errors, stop requests. It is
+    the strategy's :class:`~botkit._strategy.StrategyContext`.
+
+    :param market: kept current here, event by event, before each hook runs.
+    """
 
     def __init__(
         self,
@@ -65,29 +65,27 @@ class StrategyRunner:
         subscription: Subscription,
         clock: Clock,
         risk: RiskManager,
+        router: OrderRouter,
+        market: MarketState,
         *,
         max_errors: int = 0,
-        router: OrderRouter | None = None,
     ) -> None:
         self.strategy = strategy
         self.subscription = subscription
         self.clock = clock
         self.risk = risk
+        self.router = router
+        self.market = market
         self.max_errors = max_errors
         self.log = logging.getLogger(f"botkit.strategy.{type(strategy).__name__}")
         self.timers = Timers()
-        self.last_prices: dict[str, Decimal] = {}
-        self.last_quotes: dict[str, Quote] = {}
-        self.router = router or OrderRouter(clock, risk, PaperBroker(quotes=self.last_quotes), Portfolio())
-        self.router.marks = self.last_prices  # one dict: marks are the last trade prices
-        self.router.broker._quotes = self.last_quotes
         self.counts: Counter[type] = Counter()
         self.errors = 0
         self.unprocessed = 0
         self.stop_reason = ""
         self.first_ts = 0
         self.last_ts = 0
-        strategy._bk = self
+        attach(strategy, self)
         # event type -> bound hook, split by plain / async def so the hot loop never asks.
         self._sync: dict[type, Callable[[Any], Any]] = {}
         self._async: dict[type, Callable[[Any], Any]] = {}
@@ -124,7 +122,7 @@ class StrategyRunner:
                     continue
                 if not started:
                     started = True
-                    self._advance(batch[0].ts_recv)
+                    self.clock.advance(batch[0].ts_recv)
                     await self._call("on_start", self.strategy.on_start, None)
                     await self._deliver()
                 await self._dispatch(batch)
@@ -147,23 +145,19 @@ class StrategyRunner:
         await self._fire_timers(self.clock.now_ns())
         return []
 
-    def _advance(self, ts: int) -> None:
-        if isinstance(self.clock, VirtualClock):
-            self.clock.advance(ts)
-
     async def _dispatch(self, batch: list[Event]) -> None:
         # Hot loop: locals only; stop requests can only come from a hook or an await,
         # so the stop flag is checked after those, not before every event.
         sync_get = self._sync.get
         async_handlers = self._async
         timers = self.timers
-        last_prices = self.last_prices
-        last_quotes = self.last_quotes
+        last_prices = self.market.last_prices
+        last_quotes = self.market.last_quotes
         counts = self.counts
         router = self.router
         broker = router.broker
         record_prices = router.record_prices
-        clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
+        advance = self.clock.advance
         # Runs of plain trades (the bulk of a feed) take _trade_run's shorter loop.
         fast = not record_prices and Trade not in async_handlers
         on_trade = sync_get(Trade)
@@ -184,8 +178,7 @@ class StrategyRunner:
                 await self._fire_timers(ts)
                 if self.stop_reason:
                     break
-            if ts > clock._now:
-                clock._now = ts
+            advance(ts)
             event_type = type(event)
             if broker.busy:
                 router.on_market(event)
@@ -234,16 +227,15 @@ class StrategyRunner:
         timers = self.timers
         router = self.router
         broker = router.broker
-        last_prices = self.last_prices
-        clock = self.clock if isinstance(self.clock, VirtualClock) else _NO_CLOCK
+        last_prices = self.market.last_prices
+        advance = self.clock.advance
         start, n = i, len(batch)
         while i < n:
             event = batch[i]
             ts = event.ts_recv
             if type(event) is not Trade or ts >= timers.next_due or ts >= router.sample_due or broker.busy:
                 break
-            if ts > clock._now:
-                clock._now = ts
+            advance(ts)
             last_prices[event.symbol] = event.price  # type: ignore[union-attr]
             i += 1
             if on_trade is not None:
@@ -268,7 +260,7 @@ class StrategyRunner:
     async def _fire_timers(self, now_ns: int) -> None:
         while not self.stop_reason and (due := self.timers.pop_due(now_ns)) is not None:
             name, due_ns = due
-            self._advance(due_ns)
+            self.clock.advance(due_ns)
             timer = Timer(name, due_ns)
             self.counts[Timer] += 1
             method = self._sync.get(Timer) or self._async.get(Timer)
@@ -297,15 +289,6 @@ class StrategyRunner:
         self.log.error("%s raised %s (error %d of %d allowed)", hook, _describe(exc), self.errors, self.max_errors,
                        exc_info=exc)
         self.risk.on_strategy_error(hook, _describe(exc))
-
-
-class _NoClock:
-    """Stands in for a VirtualClock under a live clock: the hot loop's update is a no-op."""
-
-    _now = 1 << 62
-
-
-_NO_CLOCK = _NoClock()
 
 
 def _describe(exc: BaseException) -> str:

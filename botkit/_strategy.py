@@ -1,24 +1,27 @@
 """The Strategy base class: the whole contract a strategy author writes against.
 
-Engine plumbing lives in ``_runner.py``; here are only the hooks and the helpers.
+Engine plumbing lives in ``_runner.py``; here are only the hooks and the helpers, which
+reach the engine through the :class:`StrategyContext` the runner attaches.
 """
 
 from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
+from ._clock import Clock
 from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Side, Timer, Trade
 from ._exceptions import UsageError
 from ._orders import Fill, Order, OrderUpdate, TimeInForce
-from .execution._portfolio import Portfolio
 from ._symbols import normalise_symbol
+from ._timers import Timers
+from .execution._market import MarketState
+from .execution._portfolio import Portfolio
+from .execution._risk import RiskManager
+from .execution._router import OrderRouter
 
-if TYPE_CHECKING:
-    from ._runner import StrategyRunner
-
-__all__ = ["CHANNELS", "Strategy"]
+__all__ = ["CHANNELS", "Strategy", "StrategyContext", "attach"]
 
 _ZERO = Decimal(0)
 
@@ -29,6 +32,25 @@ CHANNELS: dict[str, tuple[tuple[type, ...], str]] = {
     "books": ((BookSnapshot, BookDelta), "on_book"),
     "bars": ((Bar,), "on_bar"),
 }
+
+
+class StrategyContext(Protocol):
+    """What a strategy's helpers use of the engine (the strategy runner provides it)."""
+
+    clock: Clock
+    risk: RiskManager
+    market: MarketState
+    router: OrderRouter
+    timers: Timers
+    log: logging.Logger
+
+    def request_stop(self, reason: str) -> None:
+        """Stop after the current event (first reason wins)."""
+
+
+def attach(strategy: Strategy, context: StrategyContext) -> None:
+    """Bind ``strategy``'s helpers to an engine (done by the engine, once per run)."""
+    strategy._bk = context
 
 
 class Strategy:
@@ -71,7 +93,7 @@ class Strategy:
     symbols: ClassVar[tuple[str, ...]] = ()
     channels: ClassVar[tuple[str, ...]] = ()
 
-    _bk: StrategyRunner | None = None
+    _bk: StrategyContext | None = None
 
     # -- hooks (all optional) -------------------------------------------------------
 
@@ -135,7 +157,7 @@ class Strategy:
 
     def last_price(self, symbol: str | None = None) -> Decimal | None:
         """Price of the latest trade seen for ``symbol`` (default: the first symbol)."""
-        return (self._bk or self._runner).last_prices.get(self._symbol(symbol))
+        return (self._bk or self._runner).market.last_prices.get(self._symbol(symbol))
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""
@@ -178,7 +200,7 @@ class Strategy:
 
     def open_orders(self) -> list[Order]:
         """Orders sent and not yet finished."""
-        return self._runner.router.broker.open_orders()
+        return self._runner.router.open_orders()
 
     def set_timer(self, name: str, interval_s: float, *, repeat: bool = False) -> None:
         """Fire :meth:`on_timer` after ``interval_s`` seconds of engine time.
@@ -204,7 +226,7 @@ class Strategy:
     # The helpers called on every event read ``self._bk or self._runner``: the attached
     # runner without a property call, and this property's error when there is none.
     @property
-    def _runner(self) -> StrategyRunner:
+    def _runner(self) -> StrategyContext:
         if self._bk is None:
             raise UsageError(
                 f"{type(self).__name__} is not attached to an engine yet; "

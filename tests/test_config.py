@@ -41,7 +41,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_good_config_maps_onto_the_engine(tmp_path: Path) -> None:
-    options = load_config(write(tmp_path, GOOD)).engine_options()
+    options = load_config(write(tmp_path, GOOD)).run_fields()
     assert options["starting_cash"] == {"USDT": Decimal(5000)}
     paper = options["paper"]
     assert (paper.latency_ms, paper.slippage_bps, paper.maker_fee_bps, paper.taker_fee_bps) == (
@@ -71,7 +71,7 @@ def test_bad_configs_name_the_key_and_value(tmp_path: Path, text: str, message: 
 
 def test_live_mode_is_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(botkit.ConfigError, match="real order placement is not available yet"):
-        load_config(write(tmp_path, "mode = 'live'\n")).engine_options()
+        load_config(write(tmp_path, "mode = 'live'\n")).run_fields()
 
 
 def test_cli_flags_override_the_config_and_report_is_written(capsys, tmp_path: Path, data: Path) -> None:

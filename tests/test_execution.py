@@ -217,14 +217,14 @@ def test_token_bucket_never_exceeds_its_rate(offsets_ms: list[int], rate: float)
 
 
 async def test_scalper_backtest_is_reproducible_bit_for_bit(tmp_path: Path) -> None:
-    from botkit.cli._loader import load_strategy
+    from botkit._loader import load_strategy
     from botkit.sim._sample import sample_path
 
     results = []
     for _ in range(2):
-        strategy = load_strategy(ROOT / "strategies" / "scalper.py")()
-        summary = await botkit.Engine(strategy, botkit.ReplaySource(sample_path())).run()
-        engine_fills = [repr(f) for f in strategy._bk.router.fills]
+        engine = botkit.Engine(load_strategy(ROOT / "strategies" / "scalper.py")(), botkit.ReplaySource(sample_path()))
+        summary = await engine.run()
+        engine_fills = [repr(f) for f in engine.router.fills]
         results.append((json.dumps(summary.trading, sort_keys=True), engine_fills))
     assert results[0] == results[1]
     assert json.loads(results[0][0])["fills"] > 10
@@ -275,9 +275,8 @@ async def test_manual_kill_switch_from_outside_the_strategy() -> None:
 
 def test_daily_loss_limit_trips_the_kill_switch() -> None:
     clock = VirtualClock(T0)
-    risk = RiskManager(clock, botkit.RiskLimits(max_daily_loss=D(100)))
     tripped: list[str] = []
-    risk.on_kill = tripped.append
+    risk = RiskManager(clock, botkit.RiskLimits(max_daily_loss=D(100)), on_kill=tripped.append)
     risk.on_equity(D(10_000), T0)
     risk.on_equity(D(10_050), T0 + MS)
     risk.on_equity(D(9_901), T0 + 2 * MS)  # 99 below the day's start: fine
@@ -295,14 +294,11 @@ async def test_equity_is_sampled_once_a_second_of_engine_time_while_a_position_i
         elif event.ts_recv == T0 + 3_000 * MS:
             s.ids["out"] = s.sell("1")
 
-    class Sampled(Scripted):
-        def on_stop(self) -> None:
-            self.curve = [ts for ts, _ in self._bk.router.equity_curve]
-
-    s = Sampled(script)
     events = [qt(1, "100", "101", 0)] + [tr(i, "100", 250 * i) for i in range(1, 25)]
-    await run(s, events)
-    curve = [(ts - T0) // MS for ts in s.curve]
+    engine = botkit.Engine(Scripted(script), botkit.MemorySource(events), paper=botkit.PaperConfig(latency_ms=2))
+    with anyio.fail_after(10):
+        await engine.run()
+    curve = [(ts - T0) // MS for ts, _ in engine.router.equity_curve]
     fill_in, fill_out = 2, 3_002  # latency 2 ms
     assert curve[0] == fill_in and fill_out in curve
     held = [ms for ms in curve if fill_in <= ms <= fill_out]

@@ -64,11 +64,11 @@ async def run_live(
 ) -> tuple[Collect, botkit.RunSummary, ExchangeSimulator]:
     sim = ExchangeSimulator(market, speed=0, faults=faults, stall_timeout_s=1, batch_bytes=batch_bytes)
     sim.record_sent = True
-    source = WebSocketSource(venue="binance", policy=FAST, end_on_normal_close=True, **source_kwargs)
+    source = WebSocketSource(sim.listen(), venue="binance", policy=FAST, end_on_normal_close=True, **source_kwargs)
     strategy = strategy or Collect()
     with anyio.fail_after(60):
         async with trio.open_nursery() as nursery:
-            source.url = await nursery.start(sim.serve)
+            await nursery.start(sim.serve)
             summary = await botkit.Engine(strategy, source).run()
             nursery.cancel_scope.cancel()
     return strategy, summary, sim

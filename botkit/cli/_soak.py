@@ -87,14 +87,14 @@ async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float
     sim = ExchangeSimulator(market, speed=speed, plan=plan, plan_every=every, pause_when_idle=False,
                             stall_timeout_s=2.0,
                             rest_weight_limit=6_000, refuse_count=2, storm_size=3)
-    source = WebSocketSource(venue="binance", policy=policy, end_on_normal_close=True, snapshot_limit=100,
-                             limiter=RestLimiter(5_000), rng=random.Random(seed))
-    source.drain_timeout_s = 60.0
+    source = WebSocketSource(sim.listen(), venue="binance", policy=policy, end_on_normal_close=True,
+                             snapshot_limit=100, limiter=RestLimiter(5_000), rng=random.Random(seed),
+                             drain_timeout_s=60.0)
     sim.book_history = {}
     strategy = _Counter(sim.book_history)
     started = time.monotonic()
     async with trio.open_nursery() as nursery:
-        source.url = await nursery.start(sim.serve)
+        await nursery.start(sim.serve)
         summary = await Engine(strategy, source).run()
         nursery.cancel_scope.cancel()
     elapsed = time.monotonic() - started

@@ -27,6 +27,7 @@ import attrs
 
 from .._events import Event, Quote, Side, Trade
 from ._instruments import Instrument
+from ._market import MarketState
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 
 __all__ = ["PaperBroker", "PaperConfig"]
@@ -59,18 +60,20 @@ class _Working:
 
 
 class PaperBroker:
-    """Works orders against the market event stream (see the module docstring)."""
+    """Works orders against the market event stream (see the module docstring); one
+    implementation of :class:`~botkit.execution.Broker`.
 
-    def __init__(self, config: PaperConfig | None = None, venue: str = "binance",
-                 quotes: dict[str, Quote] | None = None) -> None:
+    Example::
+
+        engine = Engine(Scalper(), source, broker=PaperBroker(PaperConfig(latency_ms=20)))
+    """
+
+    def __init__(self, config: PaperConfig | None = None, venue: str = "binance") -> None:
         self.config = config or PaperConfig()
         self.venue = venue
         self._latency_ns = int(self.config.latency_ms * 1_000_000)
         self._orders: dict[str, _Working] = {}
         self._cancels: list[tuple[int, str]] = []
-        # The latest quote per symbol, kept by the engine (shared, not copied) and read at
-        # an order's arrival: the touch as the venue saw it then.
-        self._quotes: dict[str, Quote] = quotes if quotes is not None else {}
         #: True while anything is pending or resting (the engine skips idle brokers).
         self.busy = False
 
@@ -88,27 +91,29 @@ class PaperBroker:
         """Orders sent and not yet filled, cancelled or rejected."""
         return [w.order for w in self._orders.values()]
 
-    def on_event(self, event: Event) -> list[OrderUpdate | Fill]:
+    def on_event(self, event: Event, market: MarketState) -> list[OrderUpdate | Fill]:
         """Advance the simulated venue to ``event`` and return what happened to our orders."""
         out: list[OrderUpdate | Fill] = []
+        # An order arriving meets the touch as the engine last saw it.
+        quotes = market.last_quotes
         ts = event.ts_recv
         if self._cancels:
-            self._process_cancels(ts, out)
+            self._process_cancels(ts, quotes, out)
         for working in list(self._orders.values()):
             if not working.live and working.arrival <= ts:
-                self._arrive(working, working.arrival, out)
+                self._arrive(working, working.arrival, quotes, out)
         if type(event) is Trade:
             self._match_trade(event, out)  # type: ignore[arg-type]
         self.busy = bool(self._orders)
         return out
 
-    def finish(self, now_ns: int) -> list[OrderUpdate | Fill]:
+    def finish(self, now_ns: int, market: MarketState) -> list[OrderUpdate | Fill]:
         """End of the run: deliver orders still in flight at the last known quotes, then
         cancel everything still open (reason "shutdown")."""
         out: list[OrderUpdate | Fill] = []
         for working in list(self._orders.values()):
             if not working.live:
-                self._arrive(working, now_ns, out)
+                self._arrive(working, now_ns, market.last_quotes, out)
         for client_id in list(self._orders):
             self._cancel(client_id, now_ns, "shutdown", out)
         self.busy = False
@@ -116,7 +121,7 @@ class PaperBroker:
 
     # -- internals --------------------------------------------------------------------
 
-    def _process_cancels(self, ts: int, out: list[OrderUpdate | Fill]) -> None:
+    def _process_cancels(self, ts: int, quotes: dict[str, Quote], out: list[OrderUpdate | Fill]) -> None:
         due = [c for c in self._cancels if c[0] <= ts]
         if not due:
             return
@@ -124,13 +129,13 @@ class PaperBroker:
         for arrival, client_id in due:
             working = self._orders.get(client_id)
             if working is not None and not working.live and working.arrival <= arrival:
-                self._arrive(working, working.arrival, out)  # the order got there first
+                self._arrive(working, working.arrival, quotes, out)  # the order got there first
             self._cancel(client_id, arrival, "cancelled by strategy", out)
 
-    def _arrive(self, working: _Working, ts: int, out: list[OrderUpdate | Fill]) -> None:
+    def _arrive(self, working: _Working, ts: int, quotes: dict[str, Quote], out: list[OrderUpdate | Fill]) -> None:
         working.live = True
         order = working.order
-        quote = self._quotes.get(order.symbol)
+        quote = quotes.get(order.symbol)
         out.append(self._update(working, OrderStatus.ACCEPTED, "", ts))
         if order.type is OrderType.MARKET:
             if quote is not None:

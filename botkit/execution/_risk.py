@@ -85,9 +85,14 @@ class Halt:
 
 
 class RiskManager:
-    """Holds the halt state; its :meth:`run` is the engine's risk task."""
+    """Holds the halt state; its :meth:`run` is the engine's risk task.
 
-    def __init__(self, clock: Clock, limits: RiskLimits | None = None) -> None:
+    :param on_kill: called with the reason when the kill switch trips (the engine
+        cancels every open order through it).
+    """
+
+    def __init__(self, clock: Clock, limits: RiskLimits | None = None, *,
+                 on_kill: Callable[[str], None] | None = None) -> None:
         self.clock = clock
         self.limits = limits or RiskLimits()
         self.halts: list[Halt] = []
@@ -101,8 +106,7 @@ class RiskManager:
         self._tokens_at = 0
         self._peak_equity: Decimal | None = None
         self._day_start: tuple[int, Decimal] | None = None
-        #: Called with a reason when the kill switch trips (the router cancels all orders).
-        self.on_kill: Callable[[str], None] | None = None
+        self._on_kill = on_kill
 
     @property
     def halted(self) -> bool:
@@ -150,8 +154,8 @@ class RiskManager:
             return
         self.killed = reason
         self.halt(f"kill switch: {reason}")
-        if self.on_kill is not None:
-            self.on_kill(reason)
+        if self._on_kill is not None:
+            self._on_kill(reason)
 
     def check_order(self, order: Order, position: Decimal, open_orders: list[Order], price: Decimal | None) -> str:
         """Why ``order`` must be rejected, or ``""`` to accept it.

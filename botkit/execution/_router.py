@@ -10,11 +10,12 @@ import logging
 from decimal import Decimal
 
 from .._clock import Clock
-from .._events import Side
+from .._events import Event, Side
 from .._exceptions import UsageError
 from ._instruments import Instrument, instrument_for
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
-from ._paper import PaperBroker
+from ._broker import Broker
+from ._market import MarketState
 from ._portfolio import Portfolio
 from ._risk import RiskManager
 
@@ -28,18 +29,24 @@ _NEVER = 1 << 63  # beyond any engine time in ns
 
 
 class OrderRouter:
-    """Turns a strategy's buy/sell/cancel calls into orders and books what comes back."""
+    """Turns a strategy's buy/sell/cancel calls into orders and books what comes back.
+
+    :param market: the engine's market state (marks for equity and market orders).
+    :param record_prices: keep a price series for the report's plots.
+    """
 
     def __init__(
         self,
         clock: Clock,
         risk: RiskManager,
-        broker: PaperBroker,
+        broker: Broker,
         portfolio: Portfolio,
+        market: MarketState,
         *,
         venue: str = "binance",
         instruments: dict[str, Instrument] | None = None,
         quote_asset: str = "USDT",
+        record_prices: bool = False,
     ) -> None:
         self.clock = clock
         self.risk = risk
@@ -58,7 +65,9 @@ class OrderRouter:
         self.fills: list[Fill] = []
         self.closing_pnls: list[Decimal] = []
         self.equity_curve: list[tuple[int, Decimal]] = []
-        self.marks: dict[str, Decimal] = {}
+        self.market = market
+        #: symbol -> mark price: the last trade price (the market state's, not a copy).
+        self.marks = market.last_prices
         self._last_sample = 0
         self._open_since: int | None = None
         #: Engine time from which :meth:`maybe_sample` has work (the dispatch loop tests
@@ -67,9 +76,8 @@ class OrderRouter:
         self.exposure_ns = 0
         #: (ts, last trade price) once per second of engine time, when ``record_prices``.
         self.prices: list[tuple[int, Decimal]] = []
-        self.record_prices = False
+        self.record_prices = record_prices
         self._price_sampled = 0
-        risk.on_kill = self._on_kill
 
     def instrument(self, symbol: str) -> Instrument:
         """Metadata for ``symbol`` (config overrides, else inferred)."""
@@ -110,6 +118,10 @@ class OrderRouter:
         """Cancel an order (idempotent: unknown or finished orders are ignored)."""
         self.broker.cancel(client_id, self.clock.now_ns())
 
+    def open_orders(self) -> list[Order]:
+        """Orders sent and not yet finished (the broker's view)."""
+        return self.broker.open_orders()
+
     def cancel_all(self, symbol: str | None = None) -> int:
         """Cancel every open order (of ``symbol``); returns how many cancels were sent."""
         orders = [o for o in self.broker.open_orders() if symbol is None or o.symbol == symbol]
@@ -117,9 +129,9 @@ class OrderRouter:
             self.cancel(order.client_id)
         return len(orders)
 
-    def on_market(self, event: object) -> None:
+    def on_market(self, event: Event) -> None:
         """Feed a market event to the broker and book what happened."""
-        results = self.broker.on_event(event)  # type: ignore[arg-type]
+        results = self.broker.on_event(event, self.market)
         if results:
             self._book(results)
 
@@ -151,7 +163,7 @@ class OrderRouter:
     def finish(self) -> None:
         """End of run: deliver in-flight orders, cancel the rest, take a last sample."""
         now = self.clock.now_ns()
-        self._book(self.broker.finish(now))
+        self._book(self.broker.finish(now, self.market))
         self._sample(now)
         if self._open_since is not None:
             self.exposure_ns += now - self._open_since
@@ -195,7 +207,8 @@ class OrderRouter:
             return f"notional {ref * order.size} below the minimum {inst.min_notional}"
         return ""
 
-    def _on_kill(self, reason: str) -> None:
+    def kill(self, reason: str) -> None:
+        """The kill switch tripped: cancel every open order (the risk gate refuses new ones)."""
         cancelled = self.cancel_all()
         log.error("kill switch (%s): cancelling %d open orders, trading halted", reason, cancelled)
 

@@ -107,9 +107,9 @@ class FrameDecoder:
             for frame in frames:
                 out += self._decode(frame, ts_recv)
             return out
-        out, states, i, n = [], self.trades._states, 0, len(frames)
+        out, i, n = [], 0, len(frames)
         while True:
-            i = run.run_frames(frames, i, ts_recv, out, states)
+            i = run.run_frames(frames, i, ts_recv, out, self.trades)
             if i >= n:
                 return out
             out += self._decode(frames[i], ts_recv)
@@ -162,7 +162,7 @@ class FrameDecoder:
         """
         if self._run_lines is None:
             return pos, 0
-        pos, lines = self._run_lines.run_lines(block, pos, end, out, limit, self.trades._states)
+        pos, lines = self._run_lines.run_lines(block, pos, end, out, limit, self.trades)
         self.frames += lines
         return pos, lines
 

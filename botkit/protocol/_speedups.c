@@ -10,7 +10,7 @@
  * which stays the reference (same events, same counters, same errors).
  *
  * TradeDecoder(...)(frame, ts_recv) -> [Trade]     one frame (the live/parse path)
- * TradeDecoder.run_lines(block, pos, end, out, limit, states) -> (pos, lines)
+ * TradeDecoder.run_lines(block, pos, end, out, limit, sequencer) -> (pos, lines)
  *     consumes recording lines ``<ns> <frame>`` of ``block[pos:end]`` (whole lines)
  *     while they are trades of the configured stream kind whose id
  *     is the next one of their symbol, appends their events to ``out`` (until it holds
@@ -69,8 +69,6 @@ typedef struct {
     PyObject *venue, *names, *buy, *sell, *check, *scale_obj;
     long long scale;
     PyObject *stream_prefix, *stream_suffix; /* bytes: a line's frame must match both */
-    PyTypeObject *state_type;    /* the sequencer's per-symbol state, and its slots */
-    Py_ssize_t state_active, state_last;
 } TradeDecoder;
 
 /* Offset of the object slot ``name`` of ``type`` (a member descriptor), or -1. */
@@ -737,61 +735,73 @@ done:
     return result;
 }
 
-/* Slot offsets of the sequencer's state type (``active``, ``last``), learnt once. */
+/* The trade sequencer's documented contract with the hot path (TradeSequencer's
+ * docstring): ``last_ids`` (symbol -> last delivered id) and ``backfill_symbols`` (symbols
+ * being backfilled), read from the sequencer once per call. */
+typedef struct {
+    PyObject *last_ids; /* dict */
+    PyObject *busy;     /* set */
+} Sequence;
+
 static int
-learn_state(TradeDecoder *self, PyObject *state)
+sequence_get(PyObject *sequencer, Sequence *seq)
 {
-    if (Py_TYPE(state) == self->state_type)
+    seq->last_ids = PyObject_GetAttrString(sequencer, "last_ids");
+    seq->busy = seq->last_ids == NULL ? NULL : PyObject_GetAttrString(sequencer, "backfill_symbols");
+    if (seq->busy != NULL && PyDict_CheckExact(seq->last_ids) && PyAnySet_Check(seq->busy))
         return 0;
-    Py_ssize_t active = slot_offset(Py_TYPE(state), "active");
-    Py_ssize_t last = active < 0 ? -1 : slot_offset(Py_TYPE(state), "last");
-    if (last < 0)
-        return -1;
-    Py_XSETREF(self->state_type, (PyTypeObject *)Py_NewRef(Py_TYPE(state)));
-    self->state_active = active;
-    self->state_last = last;
-    return 0;
+    if (!PyErr_Occurred())
+        PyErr_SetString(PyExc_TypeError, "sequencer.last_ids must be a dict and sequencer.backfill_symbols a set");
+    Py_CLEAR(seq->last_ids);
+    Py_CLEAR(seq->busy);
+    return -1;
 }
 
-/* Sequencing fast path (TradeSequencer.on_trades): 1 when ``tid`` is the next id of a
- * symbol that is not being backfilled (and records it), 0 when the sequencer must
- * decide, -1 on error. */
-static int
-next_id(TradeDecoder *self, PyObject *state, PyObject *tid)
+static void
+sequence_release(Sequence *seq)
 {
-    if (learn_state(self, state) < 0)
-        return fall_back();
-    PyObject *last = SLOT(state, self->state_last);
-    if (SLOT(state, self->state_active) != Py_None || last == NULL || !PyLong_CheckExact(last) ||
-        !PyLong_CheckExact(tid))
+    Py_CLEAR(seq->last_ids);
+    Py_CLEAR(seq->busy);
+}
+
+/* Sequencing fast path (TradeSequencer.on_trades): 1 when ``tid`` is the next id of
+ * ``name``, a symbol seen before and not being backfilled (and records it), 0 when the
+ * sequencer must decide, -1 on error. */
+static int
+next_id(const Sequence *seq, PyObject *name, PyObject *tid)
+{
+    int busy = PySet_Contains(seq->busy, name);
+    if (busy != 0)
+        return busy < 0 ? fall_back() : 0;
+    PyObject *last = PyDict_GetItemWithError(seq->last_ids, name);
+    if (last == NULL)
+        return fall_back(); /* a symbol's first trade: the Python path sets it up */
+    if (!PyLong_CheckExact(last) || !PyLong_CheckExact(tid))
         return 0;
     int o1 = 0, o2 = 0;
     long long l = PyLong_AsLongLongAndOverflow(last, &o1), t = PyLong_AsLongLongAndOverflow(tid, &o2);
     if (o1 || o2 || l == LLONG_MAX || t != l + 1)
         return 0;
-    SLOT(state, self->state_last) = Py_NewRef(tid);
-    Py_DECREF(last);
-    return 1;
+    return PyDict_SetItem(seq->last_ids, name, tid) < 0 ? -1 : 1;
 }
 
 /* run_frame for a message of the matched shape. */
 static int
-run_fields(TradeDecoder *self, const Fields *f, PyObject *ts, PyObject *out, PyObject *states)
+run_fields(TradeDecoder *self, const Fields *f, PyObject *ts, PyObject *out, const Sequence *seq)
 {
-    PyObject *vsym, *name, *price, *size, *tid = NULL, *state;
+    PyObject *vsym, *name, *price, *size, *tid = NULL;
     int rc = fields_values(self, f, 0, &vsym, &name, &price, &size);
     if (rc <= 0)
         return rc;
-    state = Py_XNewRef(PyDict_GetItemWithError(states, name));
-    if (state == NULL || f->time > LLONG_MAX / self->scale) {
-        rc = fall_back(); /* a symbol's first trade (the Python path sets it up), a huge time */
+    if (f->time > LLONG_MAX / self->scale) {
+        rc = 0; /* a huge time: the Python path reports it */
         goto done;
     }
     if ((tid = PyLong_FromLongLong(f->id)) == NULL) {
         rc = -1;
         goto done;
     }
-    rc = next_id(self, state, tid);
+    rc = next_id(seq, name, tid);
     if (rc == 1) {
         PyObject *trade = fields_trade(self, f, tid, name, vsym, price, size, ts);
         if (trade == NULL || PyList_Append(out, trade) < 0)
@@ -800,7 +810,6 @@ run_fields(TradeDecoder *self, const Fields *f, PyObject *ts, PyObject *out, PyO
     }
 done:
     Py_XDECREF(tid);
-    Py_XDECREF(state);
     Py_DECREF(vsym);
     Py_DECREF(name);
     Py_DECREF(price);
@@ -812,7 +821,7 @@ done:
  * 0 not for this path, -1 error. */
 static int
 run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, PyObject *out,
-          PyObject *states)
+          const Sequence *seq)
 {
     Py_ssize_t name_end;
     Py_ssize_t at = inner_offset(self, frame, flen, &name_end);
@@ -823,27 +832,24 @@ run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, 
         return 0;
     Fields f;
     if (self->layout != NULL && match_layout(self->layout, frame + at, flen - 1 - at, &f))
-        return run_fields(self, &f, ts, out, states);
+        return run_fields(self, &f, ts, out, seq);
     PyObject *decoded, *msg, *price, *size;
     int rc = decode_text(self, frame, at, flen, &decoded, &msg, &price, &size);
     if (rc <= 0)
         return rc;
     PyObject *name = PyDict_GetItemWithError(self->names, SLOT(msg, self->text_off[M_SYMBOL]));
-    PyObject *state = name != NULL ? PyDict_GetItemWithError(states, name) : NULL;
-    if (state == NULL) {
+    if (name == NULL) {
         rc = fall_back(); /* a symbol's first trade: the Python path sets it up */
         goto done;
     }
     Py_INCREF(name);
-    Py_INCREF(state);
-    rc = next_id(self, state, SLOT(msg, self->text_off[M_ID]));
+    rc = next_id(seq, name, SLOT(msg, self->text_off[M_ID]));
     if (rc == 1) {
         PyObject *trade = make_trade(self, msg, self->text_off, name, price, size, Py_NewRef(ts)); /* steals */
         if (trade == NULL || PyList_Append(out, trade) < 0)
             rc = -1;
         Py_XDECREF(trade);
     }
-    Py_DECREF(state);
     Py_DECREF(name);
 done:
     Py_DECREF(price);
@@ -854,7 +860,7 @@ done:
 
 /* One recording line (``buf``, ``len``, no newline): ``<ns> <frame>``, as run_frame. */
 static int
-run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyObject *states)
+run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, const Sequence *seq)
 {
     Py_ssize_t j = 0;
     long long ts = 0;
@@ -870,26 +876,27 @@ run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, PyO
     PyObject *ts_obj = PyLong_FromLongLong(ts);
     if (ts_obj == NULL)
         return -1;
-    int rc = run_frame(self, buf + j + 1, len - j - 1, ts_obj, out, states);
+    int rc = run_frame(self, buf + j + 1, len - j - 1, ts_obj, out, seq);
     Py_DECREF(ts_obj);
     return rc;
 }
 
-/* run_lines(block, pos, end, out, limit, states) -> (pos, lines): the recording lines
+/* run_lines(block, pos, end, out, limit, sequencer) -> (pos, lines): the recording lines
  * of ``block[pos:end]`` (whole lines), while this path takes them. */
 static PyObject *
 td_run_lines(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     TradeDecoder *self = (TradeDecoder *)op;
-    if (nargs != 6 || !PyBytes_CheckExact(args[0]) || !PyList_Check(args[3]) || !PyDict_Check(args[5])) {
+    if (nargs != 6 || !PyBytes_CheckExact(args[0]) || !PyList_Check(args[3])) {
         PyErr_SetString(PyExc_TypeError,
-                        "run_lines(block: bytes, pos: int, end: int, out: list, limit: int, states: dict)");
+                        "run_lines(block: bytes, pos: int, end: int, out: list, limit: int, sequencer)");
         return NULL;
     }
-    PyObject *block = args[0], *out = args[3], *states = args[5];
+    PyObject *block = args[0], *out = args[3];
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]), size = PyLong_AsSsize_t(args[2]);
     Py_ssize_t limit = PyLong_AsSsize_t(args[4]), lines = 0;
-    if ((pos == -1 || size == -1 || limit == -1) && PyErr_Occurred())
+    Sequence seq;
+    if (((pos == -1 || size == -1 || limit == -1) && PyErr_Occurred()) || sequence_get(args[5], &seq) < 0)
         return NULL;
     Py_INCREF(block); /* ``out``'s growth can run no Python code, but stay safe */
     const char *buf = PyBytes_AS_STRING(block);
@@ -900,9 +907,10 @@ td_run_lines(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     while (pos < size && PyList_GET_SIZE(out) < limit) {
         const char *nl = memchr(buf + pos, '\n', size - pos);
         Py_ssize_t len = (nl != NULL ? nl - buf : size) - pos;
-        int rc = run_line(self, buf + pos, len, out, states);
+        int rc = run_line(self, buf + pos, len, out, &seq);
         if (rc < 0) {
             Py_DECREF(block);
+            sequence_release(&seq);
             return NULL;
         }
         if (rc == 0)
@@ -911,25 +919,26 @@ td_run_lines(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         lines++;
     }
     Py_DECREF(block);
+    sequence_release(&seq);
     if (pos > size)
         pos = size;
     return Py_BuildValue("(nn)", pos, lines);
 }
 
-/* run_frames(frames, pos, ts, out, states) -> pos: the frames of ``frames[pos:]``
+/* run_frames(frames, pos, ts, out, sequencer) -> pos: the frames of ``frames[pos:]``
  * (bytes, all received at ``ts``), while this path takes them. */
 static PyObject *
 td_run_frames(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
 {
     TradeDecoder *self = (TradeDecoder *)op;
-    if (nargs != 5 || !PyList_CheckExact(args[0]) || !PyLong_CheckExact(args[2]) || !PyList_Check(args[3]) ||
-        !PyDict_Check(args[4])) {
-        PyErr_SetString(PyExc_TypeError, "run_frames(frames: list, pos: int, ts: int, out: list, states: dict)");
+    if (nargs != 5 || !PyList_CheckExact(args[0]) || !PyLong_CheckExact(args[2]) || !PyList_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "run_frames(frames: list, pos: int, ts: int, out: list, sequencer)");
         return NULL;
     }
-    PyObject *frames = args[0], *ts = args[2], *out = args[3], *states = args[4];
+    PyObject *frames = args[0], *ts = args[2], *out = args[3];
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    if (pos == -1 && PyErr_Occurred())
+    Sequence seq;
+    if ((pos == -1 && PyErr_Occurred()) || sequence_get(args[4], &seq) < 0)
         return NULL;
     if (pos < 0)
         pos = 0;
@@ -940,14 +949,17 @@ td_run_frames(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
         if (!PyBytes_CheckExact(frame))
             break;
         Py_INCREF(frame);
-        int rc = run_frame(self, PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), ts, out, states);
+        int rc = run_frame(self, PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), ts, out, &seq);
         Py_DECREF(frame);
-        if (rc < 0)
+        if (rc < 0) {
+            sequence_release(&seq);
             return NULL;
+        }
         if (rc == 0)
             break;
         pos++;
     }
+    sequence_release(&seq);
     return PyLong_FromSsize_t(pos);
 }
 
@@ -956,7 +968,6 @@ td_traverse(TradeDecoder *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->decode);
     Py_VISIT(self->decode_message);
-    Py_VISIT(self->state_type);
     Py_VISIT(self->envelope);
     Py_VISIT(self->message);
     Py_VISIT(self->text);
@@ -977,7 +988,6 @@ td_clear(TradeDecoder *self)
 {
     Py_CLEAR(self->decode);
     Py_CLEAR(self->decode_message);
-    Py_CLEAR(self->state_type);
     Py_CLEAR(self->envelope);
     Py_CLEAR(self->message);
     Py_CLEAR(self->text);
@@ -1021,9 +1031,9 @@ td_call(PyObject *op, PyObject *args, PyObject *kwds)
 
 static PyMethodDef td_methods[] = {
     {"run_lines", (PyCFunction)(void (*)(void))td_run_lines, METH_FASTCALL,
-     "run_lines(block, pos, end, out, limit, states) -> (pos, lines) after the lines consumed"},
+     "run_lines(block, pos, end, out, limit, sequencer) -> (pos, lines) after the lines consumed"},
     {"run_frames", (PyCFunction)(void (*)(void))td_run_frames, METH_FASTCALL,
-     "run_frames(frames, pos, ts, out, states) -> pos of the first frame not consumed"},
+     "run_frames(frames, pos, ts, out, sequencer) -> pos of the first frame not consumed"},
     {NULL},
 };
 

@@ -31,7 +31,7 @@ class BackfillRequest:
 
 @attrs.define
 class _State:
-    last: int = -1
+    symbol: str
     held: list[Trade] = attrs.Factory(list)
     active: BackfillRequest | None = None
     backfilled: int = 0
@@ -40,8 +40,15 @@ class _State:
 class TradeSequencer:
     """Per-symbol trade-id state for one venue.
 
+    The compiled hot path (:class:`~botkit.protocol.FrameDecoder` with the accelerator)
+    delivers a trade itself when its id is exactly one past :attr:`last_ids` for a
+    symbol not in :attr:`backfill_symbols`, and advances :attr:`last_ids`; that is its whole
+    contract with the sequencer. Every other trade goes through :meth:`on_trades`.
+
     :param backfill: hold and backfill on gaps (live); False: emit a ``Gap`` at once.
     :ivar pending: backfill requests not yet handed to the I/O layer (symbol -> request).
+    :ivar last_ids: symbol -> id of the last trade delivered.
+    :ivar backfill_symbols: symbols whose live trades are held for a backfill.
     """
 
     def __init__(self, venue: str, *, backfill: bool = True) -> None:
@@ -51,76 +58,87 @@ class TradeSequencer:
         self.gaps = 0
         self.duplicates = 0
         self.backfilled = 0
+        self.last_ids: dict[str, int] = {}
+        self.backfill_symbols: set[str] = set()
         self._states: dict[str, _State] = {}
 
     def on_trades(self, trades: list[Event]) -> list[Event]:
         """Live trades (one frame's worth) in, deliverable events out."""
+        last_ids = self.last_ids
         if len(trades) == 1:
             # The common case, kept short: the next id of a symbol not being backfilled.
             trade = trades[0]
-            state = self._states.get(trade.symbol)  # type: ignore[union-attr]
-            if state is not None and state.active is None and trade.trade_id == state.last + 1:  # type: ignore[union-attr]
-                state.last = trade.trade_id  # type: ignore[union-attr]
+            symbol = trade.symbol  # type: ignore[union-attr]
+            if trade.trade_id == last_ids.get(symbol, -2) + 1 and symbol not in self.backfill_symbols:  # type: ignore[union-attr]
+                last_ids[symbol] = trade.trade_id  # type: ignore[union-attr]
                 return trades
         out: list[Event] = []
         for trade in trades:
             if type(trade) is not Trade:
                 out.append(trade)
                 continue
-            state = self._states.get(trade.symbol)  # type: ignore[union-attr]
-            if state is None:
-                state = self._states[trade.symbol] = _State()  # type: ignore[union-attr]
+            state = self._state(trade.symbol)
             if state.active is not None:
-                if trade.trade_id > state.last and (not state.held or trade.trade_id > state.held[-1].trade_id):  # type: ignore[union-attr]
-                    state.held.append(trade)  # type: ignore[arg-type]
+                if trade.trade_id > last_ids[trade.symbol] and (
+                    not state.held or trade.trade_id > state.held[-1].trade_id
+                ):
+                    state.held.append(trade)
                     if len(state.held) > _MAX_HELD:
-                        out += self._give_up(state, trade.symbol, "backfill took too long")  # type: ignore[union-attr]
+                        out += self._give_up(state, "backfill took too long")
                 else:
                     self.duplicates += 1
                 continue
-            self._accept(state, trade, out)  # type: ignore[arg-type]
+            self._accept(state, trade, out)
         return out
 
     def request_backfill(self, symbol: str) -> None:
         """After a reconnect: fetch whatever came after the last delivered trade."""
         state = self._states.get(symbol)
-        if state is None or state.last < 0 or state.active is not None or not self.backfill_enabled:
+        last = self.last_ids.get(symbol, -1)
+        if state is None or last < 0 or state.active is not None or not self.backfill_enabled:
             return
-        self._start(state, BackfillRequest(symbol, state.last + 1, -1))
+        self._start(state, BackfillRequest(symbol, last + 1, -1))
 
     def symbols(self) -> list[str]:
         """Symbols seen so far."""
         return list(self._states)
 
+    def _state(self, symbol: str) -> _State:
+        state = self._states.get(symbol)
+        if state is None:
+            state = self._states[symbol] = _State(symbol)
+            self.last_ids[symbol] = -1
+        return state
+
     def on_backfill(self, symbol: str, trades: list[Trade], page_limit: int, ts_recv: int) -> list[Event]:
         """A REST page of trades (ascending ids) for ``symbol``; ``page_limit`` is the page
         size asked for (a shorter page means the venue has nothing more)."""
-        state = self._states.get(symbol)
-        if state is None:
-            state = self._states[symbol] = _State()
+        state = self._state(symbol)
+        last_ids = self.last_ids
         request = state.active
         out: list[Event] = []
         until = request.until_id if request is not None else -1
         for trade in trades:
+            last = last_ids[symbol]
             if until >= 0 and trade.trade_id >= until:
                 break
-            if trade.trade_id <= state.last:
+            if trade.trade_id <= last:
                 continue  # overlap with what was delivered: not a duplicate delivery
-            if state.last >= 0 and trade.trade_id != state.last + 1:
+            if last >= 0 and trade.trade_id != last + 1:
                 break  # the venue skipped ids: stop here, report the hole below
-            state.last = trade.trade_id
+            last_ids[symbol] = trade.trade_id
             state.backfilled += 1
             self.backfilled += 1
             out.append(trade)
         if request is None:
             return out
-        if until >= 0 and state.last + 1 >= until:
-            return out + self._finish(state, symbol, ts_recv)
+        if until >= 0 and last_ids[symbol] + 1 >= until:
+            return out + self._finish(state, ts_recv)
         if until < 0 and len(trades) < page_limit:
-            return out + self._finish(state, symbol, ts_recv)  # reached the present
+            return out + self._finish(state, ts_recv)  # reached the present
         if len(trades) < page_limit or not out:
-            return out + self._give_up(state, symbol, "the venue did not serve the missing range")
-        self.pending[symbol] = BackfillRequest(symbol, state.last + 1, until)
+            return out + self._give_up(state, "the venue did not serve the missing range")
+        self.pending[symbol] = BackfillRequest(symbol, last_ids[symbol] + 1, until)
         return out
 
     def on_backfill_failed(self, symbol: str, reason: str) -> list[Event]:
@@ -128,63 +146,67 @@ class TradeSequencer:
         state = self._states.get(symbol)
         if state is None or state.active is None:
             return []
-        return self._give_up(state, symbol, reason)
+        return self._give_up(state, reason)
 
     def backfilling(self, symbol: str) -> bool:
         """True while ``symbol``'s live trades are held for a backfill."""
-        state = self._states.get(symbol)
-        return state is not None and state.active is not None
+        return symbol in self.backfill_symbols
 
     # -- internals --------------------------------------------------------------------
 
     def _accept(self, state: _State, trade: Trade, out: list[Event]) -> None:
         tid = trade.trade_id
-        if state.last >= 0:
-            if tid <= state.last:
+        last = self.last_ids[state.symbol]
+        if last >= 0:
+            if tid <= last:
                 self.duplicates += 1
                 return
-            if tid != state.last + 1:
+            if tid != last + 1:
                 if self.backfill_enabled:
-                    self._start(state, BackfillRequest(trade.symbol, state.last + 1, tid))
+                    self._start(state, BackfillRequest(trade.symbol, last + 1, tid))
                     state.held.append(trade)
                     return
                 self.gaps += 1
-                out.append(Gap(self.venue, trade.symbol, "trades", state.last + 1, tid, trade.ts_recv))
-        state.last = tid
+                out.append(Gap(self.venue, trade.symbol, "trades", last + 1, tid, trade.ts_recv))
+        self.last_ids[state.symbol] = tid
         out.append(trade)
 
     def _start(self, state: _State, request: BackfillRequest) -> None:
         state.active = request
         state.backfilled = 0
+        self.backfill_symbols.add(state.symbol)
         self.pending[request.symbol] = request
 
-    def _finish(self, state: _State, symbol: str, ts_recv: int) -> list[Event]:
+    def _finish(self, state: _State, ts_recv: int) -> list[Event]:
         count = state.backfilled
-        out: list[Event] = [FeedStatus(self.venue, ConnectionState.LIVE, f"backfilled {count} trades of {symbol}",
+        out: list[Event] = [FeedStatus(self.venue, ConnectionState.LIVE, f"backfilled {count} trades of {state.symbol}",
                                        ts_recv, backfilled=count)]
-        out += self._release(state, symbol)
+        out += self._release(state)
         return out
 
-    def _give_up(self, state: _State, symbol: str, reason: str) -> list[Event]:
+    def _give_up(self, state: _State, reason: str) -> list[Event]:
+        symbol = state.symbol
+        last = self.last_ids[symbol]
         held = state.held
         first = held[0] if held else None
         out: list[Event] = []
-        if first is not None and first.trade_id > state.last + 1:
+        if first is not None and first.trade_id > last + 1:
             self.gaps += 1
-            out.append(Gap(self.venue, symbol, "trades", state.last + 1, first.trade_id, first.ts_recv))
-        elif first is None and state.active is not None and state.active.until_id > state.last + 1:
+            out.append(Gap(self.venue, symbol, "trades", last + 1, first.trade_id, first.ts_recv))
+        elif first is None and state.active is not None and state.active.until_id > last + 1:
             self.gaps += 1
-            out.append(Gap(self.venue, symbol, "trades", state.last + 1, state.active.until_id, 0))
+            out.append(Gap(self.venue, symbol, "trades", last + 1, state.active.until_id, 0))
         out.append(FeedStatus(self.venue, ConnectionState.LIVE, f"backfill of {symbol} abandoned: {reason}",
                               held[0].ts_recv if held else 0, backfilled=state.backfilled))
         if first is not None:
-            state.last = first.trade_id - 1
-        return out + self._release(state, symbol)
+            self.last_ids[symbol] = first.trade_id - 1
+        return out + self._release(state)
 
-    def _release(self, state: _State, symbol: str) -> list[Event]:
+    def _release(self, state: _State) -> list[Event]:
         held, state.held = state.held, []
         state.active = None
-        self.pending.pop(symbol, None)
+        self.backfill_symbols.discard(state.symbol)
+        self.pending.pop(state.symbol, None)
         out: list[Event] = []
         for trade in held:
             self._accept(state, trade, out)

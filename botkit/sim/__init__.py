@@ -1,6 +1,7 @@
 """A local exchange simulator on loopback, for tests, demos and fault soaks (trio only)."""
 
 from ._faults import FAULT_KINDS, Fault, parse_fault
+from ._sample import sample_path
 from ._server import ExchangeSimulator, SimStats
 
-__all__ = ["FAULT_KINDS", "ExchangeSimulator", "Fault", "SimStats", "parse_fault"]
+__all__ = ["FAULT_KINDS", "ExchangeSimulator", "Fault", "SimStats", "parse_fault", "sample_path"]

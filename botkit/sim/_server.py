@@ -17,6 +17,7 @@ not send), with its ``lastUpdateId``: what the live feed's book resync needs.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,7 @@ class ExchangeSimulator:
         self.tail_frames = 3_000
         self.stats = SimStats()
         self.url = ""
+        self._socket: socket.socket | None = None
         #: Every trade frame sent, in order (tests compare it with what the strategy got).
         self.sent_trades: list[bytes] = []
         self.record_sent = False
@@ -171,11 +173,25 @@ class ExchangeSimulator:
         self.books: dict[str, OrderBook] = {}
         self.done = trio.Event()
 
+    def listen(self) -> str:
+        """Open the listening socket now (before the event loop runs) and return the
+        ws:// URL :meth:`serve` will answer on: a client can be built with it before the
+        simulator starts."""
+        if self._socket is None:
+            sock = socket.create_server((self.host, self.port))
+            sock.setblocking(False)
+            self._socket = sock
+            self.url = f"ws://{self.host}:{sock.getsockname()[1]}/stream"
+        return self.url
+
     async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        """Listen, report the ws:// URL through ``task_status``, broadcast the data."""
-        listeners = await trio.open_tcp_listeners(self.port, host=self.host)
-        port = listeners[0].socket.getsockname()[1]
-        self.url = f"ws://{self.host}:{port}/stream"
+        """Listen (on the socket of :meth:`listen` if it was called), report the ws:// URL
+        through ``task_status``, broadcast the data."""
+        if self._socket is not None:
+            listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(self._socket))]
+        else:
+            listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+            self.url = f"ws://{self.host}:{listeners[0].socket.getsockname()[1]}/stream"
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.serve_listeners, self._handle, listeners)
             task_status.started(self.url)

@@ -84,6 +84,8 @@ class WebSocketSource(EventSource):
     :param backfill: fetch trades missed during outages and gaps over REST (lossless).
     :param limiter: REST rate limiter (default: shared per host).
     :param snapshot_limit: depth snapshot size (Binance weight: 100 -> 5, 1000 -> 50).
+    :param drain_timeout_s: at the end of the data, how long pending backfills and
+        snapshots may take before what is held is released with a Gap.
     """
 
     replay = False
@@ -104,6 +106,7 @@ class WebSocketSource(EventSource):
         backfill: bool = True,
         limiter: RestLimiter | None = None,
         snapshot_limit: int = 1000,
+        drain_timeout_s: float = 10.0,
     ) -> None:
         super().__init__()
         self.url = url
@@ -126,7 +129,7 @@ class WebSocketSource(EventSource):
         self._ended = False
         self.limiter = limiter
         self.snapshot_limit = snapshot_limit
-        self.drain_timeout_s = 10.0
+        self.drain_timeout_s = drain_timeout_s
         self._rest: RestClient | None = None
         self._rest_wakeup = trio.Event()
         self._had_connection = False
@@ -160,7 +163,7 @@ class WebSocketSource(EventSource):
         """Stream until cancelled, or until the server ends the data (see
         ``end_on_normal_close``). Bad frames are counted and skipped."""
         if not self.url:
-            raise UsageError("WebSocketSource.url is not set: pass url=... or set it before the engine starts")
+            raise UsageError("WebSocketSource has no URL: pass url=... (a ws:// or wss:// URL)")
         machine = self.machine
         self._rest = RestClient(self._rest_base(), self.limiter)
         try:

@@ -7,8 +7,8 @@ import sys
 import traceback
 from pathlib import Path
 
-from .._exceptions import ConfigError
-from .._strategy import Strategy
+from ._exceptions import ConfigError
+from ._strategy import Strategy
 
 __all__ = ["load_strategy"]
 

@@ -1,0 +1,174 @@
+"""Turn a :class:`~botkit.RunConfig` into an engine ready to run, in one step."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import anyio
+import attrs
+
+from ._engine import Engine, RunSummary
+from ._exceptions import ConfigError
+from ._loader import load_strategy
+from ._runconfig import RunConfig
+from ._runner import subscription_types
+from ._strategy import CHANNELS, Strategy
+from ._symbols import split_symbol
+from .protocol import venue_for
+from .sources import EventSource, FrameRecorder, ReplaySource
+
+__all__ = ["PreparedRun", "Task", "build_run", "data_or_sample", "live_source", "recording_source", "stop_after"]
+
+Task = Callable[..., Awaitable[None]]
+_DEFAULT_CASH = Decimal(10_000)
+
+
+@attrs.frozen
+class PreparedRun:
+    """An engine with the tasks its run needs, built by :func:`build_run`.
+
+    :ivar engine: the engine (its strategy, source, broker, router).
+    :ivar backend: the anyio backend the run needs.
+    :ivar embedded: the recording the embedded simulator serves ("" when none).
+    """
+
+    engine: Engine
+    backend: str
+    embedded: str = ""
+    services: tuple[Task, ...] = ()
+    monitors: tuple[Task, ...] = ()
+
+    async def run(self, *, monitors: Sequence[Task] = ()) -> RunSummary:
+        """Run the engine with its services and monitors (plus ``monitors``)."""
+        return await self.engine.run(monitors=(*self.monitors, *monitors), services=self.services)
+
+
+def build_run(config: RunConfig) -> PreparedRun:
+    """Load the strategy, build the source, broker and engine the config describes.
+
+    :raises ConfigError: a bad value, a missing file, an unknown venue (one line).
+    """
+    if config.max_strategy_errors < 0:
+        raise ConfigError(f"max strategy errors must be >= 0, got {config.max_strategy_errors}")
+    if config.duration_s is not None and not config.duration_s > 0:
+        raise ConfigError(f"--duration must be > 0, got {config.duration_s}")
+    if not config.speed >= 0:
+        raise ConfigError(f"--speed must be >= 0, got {config.speed}")
+    strategy = load_strategy(config.strategy_file, config.strategy_class)()
+    if config.mode == "backtest":
+        if config.data is None:
+            raise ConfigError("a backtest needs data: pass --data FILE")
+        _require_file(config.data, "data file")
+        source: EventSource = ReplaySource(config.data, venue=config.venue)
+        return PreparedRun(_engine(config, strategy, source, strategy.venue), config.backend)
+    return _live(config, strategy)
+
+
+def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
+    from .sources._websocket import WebSocketSource
+
+    venue = config.venue or strategy.venue or "binance"
+    venue_for(venue)  # validate before connecting
+    services: list[Task] = []
+    embedded = ""
+    if config.url or config.venue:
+        source: EventSource = live_source(venue, config.url, _symbols(config.symbols, strategy), _channels(strategy))
+    else:
+        from .sim import ExchangeSimulator
+
+        embedded = data_or_sample(config.data)
+        sim = ExchangeSimulator(embedded, speed=config.speed)
+        source = WebSocketSource(sim.listen(), venue=venue, end_on_normal_close=True)
+        services.append(sim.serve)
+    engine = _engine(config, strategy, source, venue)
+    monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
+    return PreparedRun(engine, "trio", embedded, tuple(services), monitors)
+
+
+def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: str) -> Engine:
+    quote, cash = _account(config, strategy)
+    return Engine(
+        strategy, source, venue=venue, risk=config.risk, paper=config.paper, starting_cash=cash,
+        instruments=config.instruments, quote_asset=quote, max_strategy_errors=config.max_strategy_errors,
+        handle_signals=config.handle_signals, record_prices=config.record_prices,
+    )
+
+
+def _account(config: RunConfig, strategy: Strategy) -> tuple[str, dict[str, Decimal]]:
+    """Quote asset and starting cash. Unless both are given, account in the strategy's
+    quote asset when all its symbols share one (``BTC-USD`` on Coinbase: USD, not USDT)."""
+    quote = config.quote_asset
+    if quote is None:
+        quotes = {split_symbol(symbol)[1] for symbol in strategy.symbols}
+        one = len(quotes) == 1 and "QUOTE" not in quotes and config.starting_cash is None
+        quote = quotes.pop() if one else "USDT"
+    cash = dict(config.starting_cash) if config.starting_cash is not None else {quote: _DEFAULT_CASH}
+    return quote, cash
+
+
+def live_source(venue: str, url: str | None, symbols: Callable[[], list[str]], channels: list[str],
+                **options: Any) -> Any:
+    """The live source for ``venue``: its public endpoint, or ``url`` (a simulator, a
+    testnet). Binance names its streams in the URL, so a given Binance URL is used as it is;
+    venues that subscribe by message get their subscriptions for ``symbols`` x ``channels``."""
+    from .sources._websocket import WebSocketSource
+
+    if url and not venue_for(venue).subscribes_by_message:
+        return WebSocketSource(url, venue=venue, **options)
+    return WebSocketSource.for_venue(venue, symbols(), channels, url=url, **options)
+
+
+def recording_source(venue: str, url: str | None, symbols: list[str], channels: list[str],
+                     out: str | Path) -> tuple[FrameRecorder, Any]:
+    """A live source whose every frame goes to a recording at ``out``, and its recorder
+    (run ``recorder.run`` beside the source)."""
+    wanted = _symbols(tuple(symbols), None)
+    # The header describes the feed exactly as the source will open it.
+    recorder = FrameRecorder(out, live_source(venue, url, wanted, channels).recording_meta())
+    return recorder, live_source(venue, url, wanted, channels, on_frame=recorder.add)
+
+
+def _symbols(given: tuple[str, ...], strategy: Strategy | None) -> Callable[[], list[str]]:
+    def symbols() -> list[str]:
+        if given:
+            return [s.strip().upper() for s in given if s.strip()]
+        if strategy is not None and strategy.symbols:
+            return list(strategy.symbols)
+        raise ConfigError("no symbols: pass --symbols BTCUSDT,... (or declare `symbols` on the strategy)")
+
+    return symbols
+
+
+def _channels(strategy: Strategy) -> list[str]:
+    wanted = subscription_types(strategy)
+    return [name for name, (types, _) in CHANNELS.items() if set(types) & wanted] or ["trades"]
+
+
+def stop_after(engine: Engine, seconds: float) -> Task:
+    """A monitor task that stops ``engine`` after ``seconds``."""
+
+    async def stopper() -> None:
+        await anyio.sleep(seconds)
+        engine.stop(f"duration {seconds:g} s reached")
+
+    return stopper
+
+
+def data_or_sample(data: str | None) -> str:
+    from .sim import sample_path
+
+    if data is None:
+        sample = sample_path()
+        if sample is None:
+            raise ConfigError("the shipped sample recording is missing; pass --data FILE")
+        return str(sample)
+    _require_file(data, "data file")
+    return data
+
+
+def _require_file(path: str, what: str) -> None:
+    if not Path(path).is_file():
+        raise ConfigError(f"{what} not found: {path}")

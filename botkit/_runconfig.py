@@ -1,0 +1,75 @@
+"""One run, described as data: what :func:`~botkit.build_run` turns into an engine.
+
+The command line fills it from flags and the TOML file (flags win); a test, a notebook
+or a sweep worker fills it in code. Every field has the default a bare ``botkit run`` or
+``botkit backtest`` would use.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+import attrs
+
+from .execution._instruments import Instrument
+from .execution._paper import PaperConfig
+from .execution._risk import RiskLimits
+
+__all__ = ["RunConfig"]
+
+Mode = Literal["backtest", "live"]
+
+
+def _tuple(value: object) -> tuple[str, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else ()
+
+
+@attrs.frozen
+class RunConfig:
+    """Everything a run needs to know.
+
+    Example::
+
+        config = RunConfig("strategies/scalper.py", "backtest", data="rec.txt.gz")
+        summary = anyio.run(build_run(config).run, backend="trio")
+
+    :param strategy_file: Python file defining the strategy.
+    :param mode: ``"backtest"`` (replay ``data`` on event time) or ``"live"`` (a live
+        feed: ``url``, the ``venue`` itself, or with neither the embedded simulator
+        serving ``data``, by default the shipped sample).
+    :param strategy_class: the class to run when the file defines several.
+    :param data: backtest: the recording; live: the embedded simulator's recording.
+    :param venue: the venue's protocol (live: with no ``url``, connect to it); default
+        the recording's header in a backtest, else the strategy's ``venue``.
+    :param url: live: a ``ws://`` or ``wss://`` feed (a simulator, a testnet).
+    :param symbols: live, with ``venue``: symbols to subscribe (default the strategy's).
+    :param duration_s: live: stop after this long.
+    :param speed: embedded simulator pace (1 = recorded time, 0 = flat out).
+    :param backend: anyio backend of a backtest (live runs need trio).
+    :param max_strategy_errors: hook exceptions tolerated before the run fails.
+    :param record_prices: keep the price series the report plots need.
+    :param handle_signals: SIGINT/SIGTERM stop cleanly, SIGUSR1 trips the kill switch.
+    :param starting_cash: cash per asset; ``None``: 10,000 of the quote asset.
+    :param quote_asset: what equity is measured in; ``None``: the strategy's symbols'
+        common quote asset (``BTC-USD`` -> USD), else USDT.
+    """
+
+    strategy_file: str
+    mode: Mode = attrs.field(validator=attrs.validators.in_(("backtest", "live")))
+    strategy_class: str | None = None
+    data: str | None = None
+    venue: str | None = None
+    url: str | None = None
+    symbols: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
+    duration_s: float | None = None
+    speed: float = 0.0
+    backend: Literal["trio", "asyncio"] = "trio"
+    max_strategy_errors: int = 0
+    record_prices: bool = False
+    handle_signals: bool = True
+    risk: RiskLimits = attrs.field(factory=RiskLimits)
+    paper: PaperConfig = attrs.field(factory=PaperConfig)
+    starting_cash: dict[str, Decimal] | None = None
+    instruments: dict[str, Instrument] = attrs.field(factory=dict)
+    quote_asset: str | None = None

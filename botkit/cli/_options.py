@@ -1,0 +1,67 @@
+"""Flags and the TOML file, merged into one :class:`~botkit.RunConfig` (flags win)."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .._config import Config, load_config
+from .._exceptions import ConfigError
+from .._runconfig import Mode, RunConfig
+from ..execution._paper import PaperConfig
+
+__all__ = ["run_config"]
+
+
+def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
+    """The run ``botkit run`` / ``botkit backtest`` was asked for.
+
+    :raises ConfigError: a bad flag value or config file (one line).
+    """
+    if args.max_errors < 0:
+        raise ConfigError(f"--max-errors must be >= 0, got {args.max_errors}")
+    fields: dict[str, Any] = load_config(args.config).run_fields() if args.config else {}
+    paper = fields.pop("paper", PaperConfig())
+    changes: dict[str, Any] = {}
+    if args.latency_ms is not None:
+        if not args.latency_ms >= 0:
+            raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
+        changes["latency_ms"] = args.latency_ms
+    if args.fee_bps is not None:
+        changes["maker_fee_bps"] = changes["taker_fee_bps"] = _flag_decimal("--fee-bps", args.fee_bps)
+    if args.slippage_bps is not None:
+        changes["slippage_bps"] = _flag_decimal("--slippage-bps", args.slippage_bps)
+    paper = attrs.evolve(paper, **changes)
+    if args.cash:
+        cash = fields.setdefault("starting_cash", dict(Config().paper.starting_cash))
+        fields.setdefault("quote_asset", Config().quote_asset)
+        for item in args.cash:
+            asset, eq, amount = item.partition("=")
+            if not eq or not asset:
+                raise ConfigError(f"--cash {item!r}: expected ASSET=AMOUNT, e.g. USDT=10000")
+            cash[asset.upper()] = _flag_decimal("--cash", amount)
+    if mode == "live":
+        fields.update(url=args.url, symbols=_split(args.symbols), duration_s=args.duration, speed=args.speed)
+    else:
+        fields.update(backend=args.backend)
+    return RunConfig(
+        args.strategy_file, mode, strategy_class=args.strategy, data=args.data, venue=args.venue,
+        max_strategy_errors=args.max_errors, record_prices=bool(args.report), paper=paper, **fields,
+    )
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(s.strip().upper() for s in text.split(",") if s.strip()) if text else ()
+
+
+def _flag_decimal(flag: str, text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise ConfigError(f"{flag} {text!r}: not a number") from None
+    if not value.is_finite() or value < 0:
+        raise ConfigError(f"{flag} {text!r}: must be a number >= 0")
+    return value
