@@ -26,7 +26,7 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             return
         try:
             built = _compile(Path(self.root))
-        except Exception as exc:  # noqa: BLE001 - any build failure means: pure Python
+        except Exception as exc:
             self.app.display_warning(
                 f"botkit: the C accelerator was not built ({type(exc).__name__}: {exc}); "
                 "botkit will use its pure-Python hot path (same results, slower)"

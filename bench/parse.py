@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import msgspec
 import orjson
 
@@ -10,7 +11,6 @@ from botkit.protocol import BinanceSpotParser
 from botkit.protocol.binance._messages import TradeMsg, combined
 
 from ._util import median_rate, trade_frames
-
 
 # The limit: the same typed decode botkit's parser starts with, and nothing after it.
 _Frame = combined(TradeMsg)

@@ -13,6 +13,11 @@ Write a :class:`Strategy`, run it live or on a recording with the same code::
 Then ``botkit backtest scalper.py --data FILE`` or ``botkit run scalper.py``.
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from ._build import PreparedRun as PreparedRun
+from ._build import build_run as build_run
 from ._clock import Clock as Clock
 from ._clock import LiveClock as LiveClock
 from ._clock import VirtualClock as VirtualClock
@@ -31,15 +36,6 @@ from ._events import Quote as Quote
 from ._events import Side as Side
 from ._events import Timer as Timer
 from ._events import Trade as Trade
-from .execution._instruments import Instrument as Instrument
-from ._orders import Fill as Fill
-from ._orders import Order as Order
-from ._orders import OrderStatus as OrderStatus
-from ._orders import OrderType as OrderType
-from ._orders import OrderUpdate as OrderUpdate
-from .execution._paper import PaperConfig as PaperConfig
-from .execution._portfolio import Portfolio as Portfolio
-from .execution._portfolio import Position as Position
 from ._exceptions import BotkitError as BotkitError
 from ._exceptions import BotkitInternalError as BotkitInternalError
 from ._exceptions import ConfigError as ConfigError
@@ -48,14 +44,32 @@ from ._exceptions import FeedError as FeedError
 from ._exceptions import ParseError as ParseError
 from ._exceptions import StrategyError as StrategyError
 from ._exceptions import UsageError as UsageError
-from .execution._risk import RiskLimits as RiskLimits
-from .protocol._book import OrderBook as OrderBook
+from ._orders import Fill as Fill
+from ._orders import Order as Order
+from ._orders import OrderStatus as OrderStatus
+from ._orders import OrderType as OrderType
+from ._orders import OrderUpdate as OrderUpdate
 from ._strategy import Strategy as Strategy
 from ._symbols import normalise_symbol as normalise_symbol
+from ._runconfig import RunConfig as RunConfig
 from ._version import __version__ as __version__
+from .protocol._ratelimit import RestLimiter as RestLimiter
+from .protocol._reconnect import ReconnectPolicy as ReconnectPolicy
+from .execution._instruments import Instrument as Instrument
+from .execution._broker import Broker as Broker
+from .execution._market import MarketState as MarketState
+from .execution._paper import PaperBroker as PaperBroker
+from .execution._paper import PaperConfig as PaperConfig
+from .execution._portfolio import Portfolio as Portfolio
+from .execution._portfolio import Position as Position
+from .execution._risk import RiskLimits as RiskLimits
+from .protocol._book import OrderBook as OrderBook
 from .sources import EventSource as EventSource
 from .sources import MemorySource as MemorySource
 from .sources import ReplaySource as ReplaySource
+
+if _TYPE_CHECKING:
+    from .sources._websocket import WebSocketSource as WebSocketSource
 
 __all__ = [
     "Bar",
@@ -63,6 +77,7 @@ __all__ = [
     "BookSnapshot",
     "BotkitError",
     "BotkitInternalError",
+    "Broker",
     "Clock",
     "ConfigError",
     "ConnectionState",
@@ -76,19 +91,25 @@ __all__ = [
     "Gap",
     "Instrument",
     "LiveClock",
+    "MarketState",
     "MemorySource",
     "Order",
     "OrderBook",
     "OrderStatus",
     "OrderType",
     "OrderUpdate",
+    "PaperBroker",
     "PaperConfig",
     "ParseError",
     "Portfolio",
     "Position",
+    "PreparedRun",
     "Quote",
+    "ReconnectPolicy",
     "ReplaySource",
+    "RestLimiter",
     "RiskLimits",
+    "RunConfig",
     "RunSummary",
     "Side",
     "Strategy",
@@ -97,13 +118,29 @@ __all__ = [
     "Trade",
     "UsageError",
     "VirtualClock",
+    "WebSocketSource",
     "__version__",
+    "build_run",
     "from_dict",
     "normalise_symbol",
     "to_dict",
 ]
 
+
+
+def __getattr__(name: str) -> _Any:
+    # The WebSocket source imports trio and wsproto: loaded when first asked for.
+    if name == "WebSocketSource":
+        from .sources._websocket import WebSocketSource
+
+        WebSocketSource.__module__ = "botkit"
+        return WebSocketSource
+    raise AttributeError(f"module 'botkit' has no attribute {name!r}")
+
+
 for _name in __all__:
+    if _name == "WebSocketSource":
+        continue
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and getattr(_obj, "__module__", "").startswith("botkit."):
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from .sources import EventSource, FrameRecorder, ReplaySource
 
 __all__ = ["PreparedRun", "Task", "build_run", "data_or_sample", "live_source", "recording_source", "stop_after"]
 
-Task = Callable[..., Awaitable[None]]
+Task = Callable[..., Coroutine[Any, Any, None]]
 _DEFAULT_CASH = Decimal(10_000)
 
 

@@ -23,7 +23,7 @@ class Clock(abc.ABC):
     def now_ns(self) -> int:
         """Current engine time in ns."""
 
-    def advance(self, ts_ns: int) -> None:
+    def advance(self, ts_ns: int) -> None:  # noqa: B027 - a no-op unless the clock follows events
         """The engine reached an event stamped ``ts_ns``: a virtual clock moves to it
         (never back), a wall clock ignores it."""
 

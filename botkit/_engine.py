@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -169,8 +169,8 @@ class Engine:
     async def run(
         self,
         *,
-        monitors: Sequence[Callable[[], Awaitable[None]]] = (),
-        services: Sequence[Callable[..., Awaitable[None]]] = (),
+        monitors: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        services: Sequence[Callable[..., Coroutine[Any, Any, None]]] = (),
     ) -> RunSummary:
         """Run to completion and return the summary.
 

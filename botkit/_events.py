@@ -41,9 +41,9 @@ class Side(enum.Enum):
     SELL = "sell"
 
 
-# Events are values: no weak references to them, which also lets ``fast_constructor``
-# fill a layout twin and retype it (a ``__weakref__`` slot breaks CPython's layout check).
-_event = attrs.frozen(weakref_slot=False)
+# Events are values: no weak references to them (``weakref_slot=False`` on each), which
+# also lets ``fast_constructor`` fill a layout twin and retype it (a ``__weakref__`` slot
+# breaks CPython's layout check). Spelt out per class so type checkers see attrs' fields.
 
 
 class ConnectionState(enum.Enum):
@@ -55,7 +55,7 @@ class ConnectionState(enum.Enum):
     CLOSED = "closed"
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class Trade:
     """A public trade (one match) on a venue.
 
@@ -74,7 +74,7 @@ class Trade:
     venue_symbol: str = ""
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class Quote:
     """Best bid and ask (top of book) with their sizes."""
 
@@ -91,7 +91,7 @@ class Quote:
     venue_symbol: str = ""
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class BookSnapshot:
     """A full L2 book: bids best-first (descending), asks best-first (ascending)."""
 
@@ -108,7 +108,7 @@ class BookSnapshot:
     checksum: int | None = None
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class BookDelta:
     """Changes to L2 levels covering exchange update ids ``first_update_id..last_update_id``.
 
@@ -131,7 +131,7 @@ class BookDelta:
     checksum: int | None = None
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class Bar:
     """An OHLCV bar; ``closed`` is False while the venue still updates it."""
 
@@ -151,7 +151,7 @@ class Bar:
     venue_symbol: str = ""
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class Timer:
     """A timer a strategy scheduled; ``ts_recv`` is the engine time it was due at."""
 
@@ -159,7 +159,7 @@ class Timer:
     ts_recv: int
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class FeedStatus:
     """A feed's connection changed state (e.g. went down, came back)."""
 
@@ -172,7 +172,7 @@ class FeedStatus:
     backfilled: int = 0
 
 
-@_event
+@attrs.frozen(weakref_slot=False)
 class Gap:
     """A feed skipped exchange sequence ids: ``expected`` was due, ``received`` came.
 
@@ -205,8 +205,9 @@ def fields_twin(cls: type) -> type:
     fields = attrs.fields(cls)
     if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):
         raise TypeError(f"{cls.__name__} has validators or converters: use its constructor")
-    twin = type(f"_{cls.__name__}Fields", (), {"__slots__": cls.__slots__})
-    object.__new__(twin).__class__ = cls  # raises TypeError now if the layouts differ
+    twin = type(f"_{cls.__name__}Fields", (), {"__slots__": vars(cls)["__slots__"]})
+    probe: Any = object.__new__(twin)
+    probe.__class__ = cls  # raises TypeError now if the layouts differ
     return twin
 
 

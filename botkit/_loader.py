@@ -33,7 +33,7 @@ def load_strategy(path: str | Path, name: str | None = None) -> type[Strategy]:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         raise ConfigError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
-    except Exception as exc:  # noqa: BLE001 - the user's module code; report where it failed
+    except Exception as exc:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == file.resolve()
                   or f.filename == str(file)]
         where = f"{path}:{frames[-1].lineno}" if frames else str(path)

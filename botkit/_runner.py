@@ -191,7 +191,7 @@ class StrategyRunner:
                 if record_prices:
                     router.sample_price(event.price, ts)  # type: ignore[union-attr]
             elif event_type is Quote:
-                last_quotes[event.symbol] = event  # type: ignore[union-attr]
+                last_quotes[event.symbol] = event  # type: ignore[union-attr,assignment]
             elif event_type is FeedStatus:
                 self.risk.on_feed_status(event)  # type: ignore[arg-type]
             done += 1
@@ -204,7 +204,7 @@ class StrategyRunner:
                     await async_handlers[event_type](event)
                 else:
                     continue
-            except Exception as exc:  # noqa: BLE001 - user code; reported, counted, maybe fatal
+            except Exception as exc:
                 self._failed(self._hooks[event_type], exc)
             if router.outbox:
                 await self._deliver()
@@ -236,12 +236,12 @@ class StrategyRunner:
             if type(event) is not Trade or ts >= timers.next_due or ts >= router.sample_due or broker.busy:
                 break
             advance(ts)
-            last_prices[event.symbol] = event.price  # type: ignore[union-attr]
+            last_prices[event.symbol] = event.price
             i += 1
             if on_trade is not None:
                 try:
                     on_trade(event)
-                except Exception as exc:  # noqa: BLE001 - user code; reported, counted, maybe fatal
+                except Exception as exc:
                     self._failed("on_trade", exc)
                 if router.outbox or self.stop_reason:
                     break
@@ -274,7 +274,7 @@ class StrategyRunner:
             result = method() if arg is None else method(arg)
             if inspect.isawaitable(result):
                 await result
-        except Exception as exc:  # noqa: BLE001 - user code
+        except Exception as exc:
             if fatal:
                 self._failed(hook, exc)
             else:

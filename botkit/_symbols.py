@@ -50,7 +50,7 @@ def normalise_symbol(symbol: str) -> str:
 def _looks_like_pair(head: str, tail: str) -> bool:
     # "BTC-USDT..." is already split; "BTCUSD-PERP" (a contract suffix) is not.
     quote = tail.split("-", 1)[0]
-    return quote in QUOTE_ASSETS or quote.isalpha() and not head.endswith(QUOTE_ASSETS)
+    return quote in QUOTE_ASSETS or (quote.isalpha() and not head.endswith(QUOTE_ASSETS))
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:

@@ -72,7 +72,7 @@ def test_bad_inputs_give_one_clear_line(
         tmp_path / "corrupt.txt", [trade(1), trade(2), trade(3), trade(4), trade(5)], extra=[b"not a line"]
     )
     paths = {"data": data, "counting": counting, "empty": empty, "broken": broken, "corrupt": corrupt}
-    code, out, err = run_cli(capsys, *[a.format(**paths) for a in argv])
+    code, _out, err = run_cli(capsys, *[a.format(**paths) for a in argv])
     assert code == exit_code
     assert message in err
     assert "Traceback" not in err

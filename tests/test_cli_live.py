@@ -7,8 +7,8 @@ import gzip
 import json
 import signal
 import subprocess
-import threading
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 

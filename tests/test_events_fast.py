@@ -2,10 +2,9 @@
 
 import pickle
 
-from hypothesis import given
-
 import attrs
 import pytest
+from hypothesis import given
 
 import botkit
 from botkit._events import fast_constructor

@@ -14,9 +14,9 @@ import pytest
 import trio
 
 import botkit
-from botkit.sim._sample import generate
 from botkit.protocol._reconnect import ReconnectPolicy
 from botkit.sim import ExchangeSimulator, Fault
+from botkit.sim._sample import generate
 from botkit.sources import FrameRecorder, ReplaySource
 from botkit.sources._websocket import WebSocketSource
 
@@ -215,7 +215,7 @@ async def test_books_resync_after_gaps_and_end_equal_to_the_venues_book(tmp_path
             self.gaps += 1
 
     strategy = Books()
-    _, summary, sim = await run_live(data, [Fault("gap", 333), Fault("drop", 1001)], strategy=strategy)
+    _, _summary, sim = await run_live(data, [Fault("gap", 333), Fault("drop", 1001)], strategy=strategy)
     assert sim.stats.depth_skipped >= 2 and sim.stats.rest_requests >= 3
     assert strategy.gaps >= 1  # book gaps (trade gaps are backfilled; a skip while resyncing needs no Gap)
     assert strategy.snapshots >= 2  # the first sync, then resyncs (close gaps may share one)

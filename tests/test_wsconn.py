@@ -125,7 +125,7 @@ async def test_the_close_handshake_carries_code_and_reason(who: str) -> None:
 async def test_a_ping_waiting_for_its_pong_ends_when_the_connection_does() -> None:
     outcome: list[ConnectionClosed] = []
     with trio.fail_after(10):
-        async with _pair() as (client, server):
+        async with _pair() as (client, _server):
 
             async def pinger() -> None:
                 try:

@@ -201,7 +201,7 @@ def _open_text_or_gzip(path: str) -> Any:
 
     with open(path, "rb") as fh:
         magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
 def _split_frame(line: bytes) -> tuple[int, bytes]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import anyio
 
@@ -14,7 +15,7 @@ __all__ = ["progress_monitor"]
 _REFRESH_S = 0.2
 
 
-def progress_monitor(source: EventSource) -> Callable[[], Awaitable[None]]:
+def progress_monitor(source: EventSource) -> Callable[[], Coroutine[Any, Any, None]]:
     """A monitor task that draws ``source.progress()`` on stderr until cancelled."""
 
     async def monitor() -> None:

@@ -129,7 +129,8 @@ def _html(summary: RunSummary, png: bytes, title: str) -> str:
 <style>
 body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1f2328; }}
 h1 {{ font-size: 1.4rem; }} .grid {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
-table {{ border-collapse: collapse; }} th {{ text-align: left; font-weight: 500; color: #57606a; padding: .2rem 1.2rem .2rem 0; }}
+table {{ border-collapse: collapse; }}
+th {{ text-align: left; font-weight: 500; color: #57606a; padding: .2rem 1.2rem .2rem 0; }}
 td {{ text-align: right; font-variant-numeric: tabular-nums; }} img {{ width: 100%; margin-top: 1.5rem; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>

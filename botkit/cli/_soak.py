@@ -18,11 +18,11 @@ import trio
 
 from .._engine import Engine
 from .._events import BookDelta, BookSnapshot, ConnectionState, FeedStatus, Trade
-from ..sim._sample import market_frames
 from .._strategy import Strategy
 from ..protocol._book import OrderBook
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import ReconnectPolicy
+from ..sim._sample import market_frames
 
 __all__ = ["KINDS", "run_soak"]
 

@@ -26,9 +26,9 @@ from decimal import Decimal
 import attrs
 
 from .._events import Event, Quote, Side, Trade
+from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 from ._instruments import Instrument
 from ._market import MarketState
-from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 
 __all__ = ["PaperBroker", "PaperConfig"]
 
@@ -103,7 +103,7 @@ class PaperBroker:
             if not working.live and working.arrival <= ts:
                 self._arrive(working, working.arrival, quotes, out)
         if type(event) is Trade:
-            self._match_trade(event, out)  # type: ignore[arg-type]
+            self._match_trade(event, out)
         self.busy = bool(self._orders)
         return out
 

@@ -13,9 +13,9 @@ from decimal import Decimal
 import attrs
 
 from .._events import Side
-from ._instruments import Instrument
 from .._orders import Fill
 from .._symbols import normalise_symbol
+from ._instruments import Instrument
 
 __all__ = ["Portfolio", "Position"]
 

@@ -12,9 +12,9 @@ from decimal import Decimal
 from .._clock import Clock
 from .._events import Event, Side
 from .._exceptions import UsageError
-from ._instruments import Instrument, instrument_for
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 from ._broker import Broker
+from ._instruments import Instrument, instrument_for
 from ._market import MarketState
 from ._portfolio import Portfolio
 from ._risk import RiskManager
@@ -177,7 +177,7 @@ class OrderRouter:
                 realised = self.portfolio.apply(item, self.instrument(item.symbol))
                 after = self.portfolio.position(item.symbol).size
                 self.fills.append(item)
-                if before and abs(after) < abs(before) or (before and after and (before > 0) != (after > 0)):
+                if (before and abs(after) < abs(before)) or (before and after and (before > 0) != (after > 0)):
                     self.closing_pnls.append(realised - item.fee)
                 self._track_exposure(before, after, item.ts_recv)
                 self.marks.setdefault(item.symbol, item.price)

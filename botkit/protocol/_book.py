@@ -16,9 +16,8 @@ link diffs with ``pu`` (Binance futures) are checked on that instead.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from collections.abc import Callable
+from decimal import Decimal
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Level
 

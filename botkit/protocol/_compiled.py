@@ -17,9 +17,11 @@ HotPath: Any = None
 split_frames: Any = None
 if not os.environ.get("BOTKIT_PURE_PYTHON"):
     try:
-        from ._speedups import HotPath, TradeDecoder, split_frames
+        from . import _speedups
     except ImportError:  # not built (no C compiler at install time): pure Python
         pass
+    else:
+        TradeDecoder, HotPath, split_frames = _speedups.TradeDecoder, _speedups.HotPath, _speedups.split_frames
 
 
 def available() -> bool:

@@ -116,19 +116,19 @@ class FrameDecoder:
             i += 1
 
     def _decode(self, frame: bytes | str, ts_recv: int) -> list[Event]:
-        if type(frame) is str:
+        if isinstance(frame, str):
             frame = frame.encode()
         if not frame.startswith(_OWN_PREFIX):
             pass  # a venue's frame: the common case costs one test
         elif frame.startswith(_REST_PREFIX):
-            rest = self._rest_trades(frame, ts_recv)  # type: ignore[arg-type]
+            rest = self._rest_trades(frame, ts_recv)
             if rest is not None:
                 return rest
         elif frame.startswith(RESYNC_PREFIX):
             # The live source reconnected: trades after the last one delivered are
             # backfilled and the book re-anchored on a fresh snapshot. Recorded, so a
             # replay holds, merges and resyncs exactly as the live run did.
-            symbol = frame[len(RESYNC_PREFIX) :].split(b'"', 1)[0].decode()  # type: ignore[union-attr]
+            symbol = frame[len(RESYNC_PREFIX) :].split(b'"', 1)[0].decode()
             self.trades.request_backfill(symbol)
             sync = self.books.get(symbol)
             if sync is not None and self.sync_books:
@@ -174,7 +174,7 @@ class FrameDecoder:
         out = self.trades.on_trades(events)
         if self.trades.gaps != gaps and self.sync_books:
             for event in out:
-                sync = self.books.get(event.symbol) if type(event) is Gap else None  # type: ignore[union-attr]
+                sync = self.books.get(event.symbol) if type(event) is Gap else None
                 if sync is not None and sync.synced:
                     sync.invalidate()
                     self.pending_resubscribe.add(sync.symbol)
@@ -238,7 +238,7 @@ class FrameDecoder:
             if sync is None:
                 sync = self.books[symbol] = self._book_sync(symbol)
             if type(event) is BookDelta:
-                result = sync.on_delta(event)  # type: ignore[arg-type]
+                result = sync.on_delta(event)
             else:
                 result = sync.on_snapshot(event)  # type: ignore[arg-type]
             pending = self.pending_resubscribe if self._stream_snapshots else self.pending_snapshots

@@ -770,7 +770,7 @@ sequence_release(Sequence *seq)
 static int
 next_id(const Sequence *seq, PyObject *name, PyObject *tid)
 {
-    int busy = PySet_Contains(seq->busy, name);
+    int busy = PySet_GET_SIZE(seq->busy) ? PySet_Contains(seq->busy, name) : 0; /* mostly empty */
     if (busy != 0)
         return busy < 0 ? fall_back() : 0;
     PyObject *last = PyDict_GetItemWithError(seq->last_ids, name);

@@ -114,5 +114,7 @@ class Venue(ABC):
         if not pairs:
             raise ConfigError("no channels to subscribe to")
         if len(pairs) > self.max_subscriptions:
-            raise ConfigError(f"{len(pairs)} subscriptions exceed {self.title}'s {self.max_subscriptions} per connection")
+            raise ConfigError(
+                f"{len(pairs)} subscriptions exceed {self.title}'s {self.max_subscriptions} per connection"
+            )
         return pairs

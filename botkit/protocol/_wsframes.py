@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from . import _compiled
 
-__all__ = ["CLOSE", "MAX_MESSAGE", "PING", "PONG", "FrameError", "FrameReader", "close_payload", "split_frames", "text_frame"]
+__all__ = [
+    "CLOSE", "MAX_MESSAGE", "PING", "PONG", "FrameError", "FrameReader", "close_payload", "split_frames", "text_frame",
+]
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 #: Largest message accepted (Binance's largest depth snapshot is about 0.2 MB).
@@ -160,7 +162,7 @@ def close_payload(payload: bytes) -> tuple[int, str]:
     code = int.from_bytes(payload[:2], "big")
     # RFC 6455 7.4: the defined codes that may be sent, and the ranges for libraries and
     # applications; 1005, 1006 and 1015 only ever stand for "none was received".
-    if not (1000 <= code <= 1014 and code not in (1004, 1005, 1006) or 3000 <= code <= 4999):
+    if not ((1000 <= code <= 1014 and code not in (1004, 1005, 1006)) or 3000 <= code <= 4999):
         raise FrameError(_PROTOCOL_ERROR, f"invalid close code {code}")
     try:
         reason = payload[2:].decode()

@@ -113,7 +113,9 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot"
             503: "Service Unavailable"}
 
 
-async def http_answer(stream: trio.SocketStream, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+async def http_answer(
+    stream: trio.SocketStream, status: int, body: object, headers: dict[str, str] | None = None
+) -> None:
     payload = json.dumps(body).encode()
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
     head = (

@@ -149,7 +149,8 @@ def _depth_frame(
     first = last_id + 1
     last = first + rng.randint(0, 3)
     data = {"e": "depthUpdate", "E": recv // 1_000_000, "s": symbol, "U": first, "u": last,
-            "b": sorted(diff["b"], key=lambda lv: -Decimal(lv[0])), "a": sorted(diff["a"], key=lambda lv: Decimal(lv[0]))}
+            "b": sorted(diff["b"], key=lambda lv: -Decimal(lv[0])),
+            "a": sorted(diff["a"], key=lambda lv: Decimal(lv[0]))}
     return json.dumps({"stream": f"{symbol.lower()}@depth@100ms", "data": data}, separators=(",", ":")).encode(), last
 
 

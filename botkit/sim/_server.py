@@ -27,8 +27,8 @@ import trio
 
 from .._events import BookDelta, BookSnapshot, Side, Trade
 from .._exceptions import ParseError
-from ..protocol._book import OrderBook
 from ..protocol import venue_for
+from ..protocol._book import OrderBook
 from ..protocol.binance import BinanceSpotParser
 from ..sources import RecordingReader
 from ..sources._wsconn import ConnectionClosed, HandshakeError, WebSocket, accept
@@ -250,6 +250,7 @@ class ExchangeSimulator:
                         self._encode(frame, ts)  # numbered, as the venue would, but never sent
                     continue
             book_symbol = None
+            text: str | bytes | None
             if self._transcode:
                 text, book_symbol = self._encode(frame, ts)
                 if text is None:
@@ -301,7 +302,8 @@ class ExchangeSimulator:
             event = attrs.evolve(event, bids=bids, asks=asks, last_update_id=seq)
         event = attrs.evolve(event, venue=self.venue.name, venue_symbol=self.venue.venue_symbol(symbol))
         checksum = self._checksum(book) if self._checksum is not None else None
-        return self._encoder.encode_book(event, checksum)
+        text: str = self._encoder.encode_book(event, checksum)
+        return text
 
     async def _snapshot(self, client: _Client, symbol: str) -> None:
         """The venue's answer to a subscribe: the book as it is now."""

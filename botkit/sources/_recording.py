@@ -261,7 +261,7 @@ class RecordingWriter:
         self.path = str(path)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         # mtime=0 keeps generated gzip files byte-identical from run to run.
-        self._fh: IO[bytes] = (
+        self._fh: IO[bytes] | gzip.GzipFile = (
             gzip.GzipFile(self.path, "wb", compresslevel=6, mtime=0)
             if self.path.endswith(".gz")
             else open(self.path, "wb")  # noqa: SIM115 - closed in close()

@@ -22,11 +22,13 @@ from wsproto.frame_protocol import CloseReason
 from .._events import ConnectionState, Event, FeedStatus
 from .._exceptions import UsageError
 from ..protocol import FrameDecoder, venue_for
+from ..protocol._common import rest_frame
+from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import (
     Close,
     Connect,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     ConnState,
     EmitStatus,
     PeerClosed,
@@ -39,8 +41,6 @@ from ..protocol._reconnect import (
     Start,
     Tick,
 )
-from ..protocol._ratelimit import RestLimiter
-from ..protocol._common import rest_frame
 from ..protocol._sequencer import RESYNC_PREFIX
 from ._base import EventSource, Publish
 from ._rest import RestClient, RestFailed
@@ -234,9 +234,9 @@ class WebSocketSource(EventSource):
         self._closing: list[Any] | None = None
         async with trio.open_nursery() as nursery:
             try:
-                actions = await self._carry_out(actions, ws, nursery, publish)
-                if actions is not None:
-                    return actions
+                closing = await self._carry_out(actions, ws, nursery, publish)
+                if closing is not None:
+                    return closing
                 # Timers (idle ping, pong timeout, lifetime, subscribe timeout) live in a
                 # watchdog task, so the frame loop below has no per-frame cancel scope.
                 nursery.start_soon(self._watchdog, ws, nursery, publish)

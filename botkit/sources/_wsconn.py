@@ -124,9 +124,9 @@ class WebSocket:
         """Queue one text message (``str``, or UTF-8 ``bytes``) for :meth:`flush`: one
         write for many messages. Returns the bytes queued."""
         if self._client:
-            self._out += self._writer.send_data(text if type(text) is str else text.decode(), True)
+            self._out += self._writer.send_data(text if isinstance(text, str) else text.decode(), True)
         else:
-            self._out += text_frame(text.encode() if type(text) is str else text)
+            self._out += text_frame(text.encode() if isinstance(text, str) else text)
         return len(self._out)
 
     async def flush(self) -> None:
@@ -175,7 +175,7 @@ class WebSocket:
         if not data:
             await self._close_stream()
             raise self._lost("connection closed without a close frame")
-        return data
+        return bytes(data)  # already bytes from a socket: no copy
 
     async def _control(self) -> None:
         control = self._reader.control

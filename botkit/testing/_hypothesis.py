@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
-
 from hypothesis import strategies as st
 
 from .._events import Bar, BookDelta, BookSnapshot, ConnectionState, Event, FeedStatus, Quote, Side, Timer, Trade

@@ -23,10 +23,9 @@ from hypothesis import strategies as st
 import botkit
 from botkit.protocol import BinanceSpotParser, FrameDecoder, _compiled
 from botkit.protocol.binance import encode_quote, encode_trade
-from botkit.sources import ReplaySource
-from botkit.sources import _recording
+from botkit.sources import ReplaySource, _recording
 
-from ..helpers import T0, MS, quote, trade
+from ..helpers import MS, T0, quote, trade
 
 needs_compiled = pytest.mark.skipif(not _compiled.available(), reason="the C accelerator is not built here")
 

@@ -12,8 +12,8 @@ import botkit
 from botkit.protocol._reconnect import (
     Close,
     Connect,
-    ConnectFailed,
     Connected,
+    ConnectFailed,
     ConnState,
     EmitStatus,
     FrameReceived,

@@ -11,10 +11,10 @@ import pytest
 import trio
 
 import botkit
-from botkit.sim._sample import generate
 from botkit.protocol._book import OrderBook
 from botkit.protocol._reconnect import ReconnectPolicy
 from botkit.sim import ExchangeSimulator, Fault
+from botkit.sim._sample import generate
 from botkit.sources._websocket import WebSocketSource
 
 pytestmark = pytest.mark.anyio

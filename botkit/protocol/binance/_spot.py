@@ -133,10 +133,11 @@ class BinanceSpotParser:
         # One frame handler per combined stream, built lazily and reused; the last one
         # used is kept with its frame prefix (``{"stream":"btcusdt@trade"``).
         self._combined: dict[bytes, FrameHandler | None] = {}
-        self._hot_prefix, self._hot = _NO_STREAM, _unknown_stream
+        self._hot_prefix: bytes = _NO_STREAM
+        self._hot: FrameHandler = _unknown_stream
         # With the compiled path, ``parse`` is an instance attribute: frames of the hot
         # stream go from C straight to their handler; all else to the method below.
-        self._front = None
+        self._front: Any = None
         # Chosen once, here: handlers built later (lazily, per stream) follow this choice.
         self._trade_decoder = _compiled.TradeDecoder
         if _compiled.HotPath is not None:
@@ -153,7 +154,7 @@ class BinanceSpotParser:
         :param ts_recv: local receive time, integer nanoseconds.
         :raises ParseError: if the frame is malformed or of an unknown kind.
         """
-        if type(frame) is str:
+        if isinstance(frame, str):
             frame = frame.encode()
         try:
             # A feed sends runs of the same stream: one prefix test finds its handler.
@@ -161,16 +162,15 @@ class BinanceSpotParser:
                 return self._hot(frame, ts_recv)
             if frame.startswith(_STREAM_PREFIX):
                 end = frame.find(b'"', 11)
-                handle = self._combined.get(frame[11:end], False)
-                if handle is False:
-                    handle = self._combined_handler(frame[11:end])
+                stream = frame[11:end]
+                handle = self._combined[stream] if stream in self._combined else self._combined_handler(stream)
                 if handle is None:
                     raise ParseError("unknown Binance stream", frame)
                 self._hot_prefix, self._hot = frame[: end + 1], handle
                 if self._front is not None:
                     self._front.prefix, self._front.handler = self._hot_prefix, handle
                 return handle(frame, ts_recv)
-            return self._parse_raw(frame, ts_recv)  # type: ignore[arg-type]
+            return self._parse_raw(frame, ts_recv)
         except ParseError:
             raise
         except (msgspec.MsgspecError, ValueError, ArithmeticError, TypeError, UnicodeError) as exc:
@@ -191,10 +191,12 @@ class BinanceSpotParser:
         if cls is m.TradeMsg or cls is m.AggTradeMsg:
             compiled = self._compiled_trades(decoder, cls)
             if compiled is not None:
-                return compiled  # type: ignore[no-any-return]
-        decode = decoder.decode
+                handler: FrameHandler = compiled
+                return handler
+        decode: Callable[[bytes], Any] = decoder.decode
         if cls is m.TradeMsg:
-            return self._trade_handler(decode)
+            trades: FrameHandler = self._trade_handler(decode)
+            return trades
         handle = self._handlers[cls]
         return lambda frame, ts_recv: handle(decode(frame).data, ts_recv)
 
@@ -295,7 +297,7 @@ class BinanceSpotParser:
             price, size, symbol = msg.p, msg.q, msg.s
             if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
                 _check(price, size)
-            event = new(twin)
+            event: Any = new(twin)
             event.venue = venue
             event.symbol = names[symbol]
             event.price = price
@@ -324,7 +326,7 @@ class BinanceSpotParser:
                              msg.s)]
 
     def _depth(self, msg: m.DepthMsg, ts_recv: int) -> list[Event]:
-        if msg.U > msg.u:
+        if msg.u < msg.U:
             raise ParseError(f"depthUpdate with U {msg.U} > u {msg.u}")
         return [
             BookDelta(

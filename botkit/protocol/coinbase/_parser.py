@@ -12,6 +12,7 @@ the book (fresh snapshot) after every reconnect.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -67,7 +68,7 @@ class _Error(msgspec.Struct):
     reason: str = ""
 
 
-_DECODERS = {
+_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
     "match": msgspec.json.Decoder(_Match),
     "last_match": msgspec.json.Decoder(_Match),
     "ticker": msgspec.json.Decoder(_Ticker),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..._events import BookDelta, BookSnapshot, Side, Trade
+from ..._events import BookDelta, BookSnapshot, Level, Side, Trade
 from .._encoding import dumps, num, seconds
 from ._venue import BOOK_DEPTH
 
@@ -32,9 +32,10 @@ def encode_book(event: BookSnapshot | BookDelta, checksum: int | None = None) ->
     """A ``book-<depth>`` snapshot (``as``/``bs``) or update (``a``/``b`` and ``c``)."""
     stamp = seconds(event.ts_exchange)
 
-    def rows(levels: tuple) -> list[list[str]]:
+    def rows(levels: tuple[Level, ...]) -> list[list[str]]:
         return [[num(p), num(s), stamp] for p, s in levels]
 
+    payload: dict[str, list[list[str]] | str]
     if isinstance(event, BookSnapshot):
         payload = {"as": rows(event.asks), "bs": rows(event.bids)}
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..._events import BookDelta, BookSnapshot, Side, Trade
+from ..._events import BookDelta, BookSnapshot, Level, Side, Trade
 from .._encoding import dumps, num
 
 __all__ = ["acks", "encode_book", "encode_trade"]
@@ -24,7 +24,7 @@ def encode_trade(trade: Trade) -> str:
 
 def encode_book(event: BookSnapshot | BookDelta, checksum: int | None = None) -> str:
     """``books`` snapshot or update; ``seqId``/``prevSeqId`` from the event's ids."""
-    def rows(levels: tuple) -> list[list[str]]:
+    def rows(levels: tuple[Level, ...]) -> list[list[str]]:
         return [[num(p), num(s), "0", "1"] for p, s in levels]
 
     data = {"asks": rows(event.asks), "bids": rows(event.bids), "ts": str(event.ts_exchange // _MS),
