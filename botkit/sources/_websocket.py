@@ -132,6 +132,7 @@ class WebSocketSource(EventSource):
         self.drain_timeout_s = drain_timeout_s
         self._rest: RestClient | None = None
         self._rest_wakeup = trio.Event()
+        self._rest_answered = trio.Event()  # set (and replaced) after each REST answer
         self._had_connection = False
         #: Connection attempts made (including the first), and when (monotonic ns).
         self.attempts = 0
@@ -194,11 +195,10 @@ class WebSocketSource(EventSource):
         ``drain_timeout_s``); stream() then releases anything still held, with a Gap, so
         nothing received is lost."""
         with trio.move_on_after(self.drain_timeout_s):
-            while self.decoder.trades.pending or self.decoder.pending_snapshots or any(
-                self.decoder.trades.backfilling(s) for s in self.decoder.trades.symbols()
-            ):
+            while self.decoder.trades.pending or self.decoder.pending_snapshots or self.decoder.trades.backfill_symbols:
+                answered = self._rest_answered
                 self._rest_wakeup.set()
-                await trio.sleep(0.01)
+                await answered.wait()
 
     async def _connection(self, publish: Publish) -> list[Any]:
         """One connection, from handshake to close; returns the machine's next actions."""
@@ -360,6 +360,8 @@ class WebSocketSource(EventSource):
         events = self.decoder.decode(frame, ts)
         if events:
             await publish(events)
+        self._rest_answered.set()
+        self._rest_answered = trio.Event()
 
     def _rest_base(self) -> str:
         if self.rest_url:
