@@ -49,14 +49,12 @@ from ._orders import Order as Order
 from ._orders import OrderStatus as OrderStatus
 from ._orders import OrderType as OrderType
 from ._orders import OrderUpdate as OrderUpdate
+from ._runconfig import RunConfig as RunConfig
 from ._strategy import Strategy as Strategy
 from ._symbols import normalise_symbol as normalise_symbol
-from ._runconfig import RunConfig as RunConfig
 from ._version import __version__ as __version__
-from .protocol._ratelimit import RestLimiter as RestLimiter
-from .protocol._reconnect import ReconnectPolicy as ReconnectPolicy
-from .execution._instruments import Instrument as Instrument
 from .execution._broker import Broker as Broker
+from .execution._instruments import Instrument as Instrument
 from .execution._market import MarketState as MarketState
 from .execution._paper import PaperBroker as PaperBroker
 from .execution._paper import PaperConfig as PaperConfig
@@ -64,6 +62,8 @@ from .execution._portfolio import Portfolio as Portfolio
 from .execution._portfolio import Position as Position
 from .execution._risk import RiskLimits as RiskLimits
 from .protocol._book import OrderBook as OrderBook
+from .protocol._ratelimit import RestLimiter as RestLimiter
+from .protocol._reconnect import ReconnectPolicy as ReconnectPolicy
 from .sources import EventSource as EventSource
 from .sources import MemorySource as MemorySource
 from .sources import ReplaySource as ReplaySource
