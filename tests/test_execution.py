@@ -385,3 +385,69 @@ def test_runs_of_trades_dispatch_exactly_as_one_by_one(plan, quotes, gaps, batch
         patch.setattr(botkit._runner.StrategyRunner, "_trade_run", lambda self, batch, i, on_trade: i)
         without = outcome()
     assert with_shortcut == without
+
+
+class _ImmediateBroker:
+    """A broker of its own (not the paper broker): fills every order at 42 on the next event."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.sent: list[botkit.Order] = []
+        self.cancels: list[str] = []
+        self.finished = 0
+
+    def submit(self, order: botkit.Order, instrument: botkit.Instrument, now_ns: int) -> None:
+        self.sent.append(order)
+        self.busy = True
+
+    def cancel(self, client_id: str, now_ns: int) -> None:
+        self.cancels.append(client_id)
+
+    def open_orders(self) -> list[botkit.Order]:
+        return list(self.sent) if self.busy else []
+
+    def on_event(self, event: botkit.Event, market: botkit.MarketState) -> list[botkit.OrderUpdate | botkit.Fill]:
+        out: list[botkit.OrderUpdate | botkit.Fill] = []
+        for order in self.sent:
+            assert market.last_quotes["BTC-USDT"].ask_price == D(101)  # the engine's state, shared
+            out.append(botkit.Fill(order.client_id, "binance", order.symbol, order.side, D(42), order.size, D(0),
+                                   "USDT", "taker", event.ts_recv))
+            out.append(botkit.OrderUpdate(order.client_id, order.symbol, botkit.OrderStatus.FILLED, order.size,
+                                          D(0), "", event.ts_recv))
+        self.sent, self.busy = [], False
+        return out
+
+    def finish(self, now_ns: int, market: botkit.MarketState) -> list[botkit.OrderUpdate | botkit.Fill]:
+        self.finished += 1
+        return []
+
+
+async def test_the_engine_sends_orders_to_the_broker_it_is_given() -> None:
+    broker = _ImmediateBroker()
+    assert isinstance(broker, botkit.Broker)
+    s = Scripted(at(0, lambda s: s.ids.__setitem__("o", s.buy("2"))))
+    engine = botkit.Engine(s, botkit.MemorySource([qt(1, "100", "101", 0), tr(2, "100", 1)]), broker=broker)
+    with anyio.fail_after(10):
+        summary = await engine.run()
+    assert [f.price for f in s.fills] == [D(42)] and broker.finished == 1
+    assert s.position() == D(2) and summary.trading["fills"] == 1
+    assert s.statuses(s.ids["o"]) == ["submitted", "filled"]
+
+
+def test_a_broker_and_paper_settings_together_are_refused() -> None:
+    with pytest.raises(botkit.UsageError, match="configure the broker you pass"):
+        botkit.Engine(Scripted(lambda s, e: None), botkit.MemorySource([]), broker=_ImmediateBroker(),
+                      paper=botkit.PaperConfig())
+
+
+async def test_build_run_backtests_a_config_written_in_code() -> None:
+    from botkit.sim import sample_path
+
+    config = botkit.RunConfig(str(ROOT / "strategies" / "scalper.py"), "backtest", data=str(sample_path()),
+                              handle_signals=False, paper=botkit.PaperConfig(latency_ms=20))
+    prepared = botkit.build_run(config)
+    assert isinstance(prepared.engine.broker, botkit.PaperBroker)
+    assert prepared.engine.broker.config.latency_ms == 20
+    with anyio.fail_after(60):
+        summary = await prepared.run()
+    assert summary.stopped_by == "end of data" and summary.trading["orders"] > 0

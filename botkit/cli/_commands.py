@@ -1,4 +1,4 @@
-"""What each ``botkit`` subcommand does (argument parsing lives in ``_cli.py``)."""
+"""What each ``botkit`` subcommand does (argument parsing lives in ``_main.py``)."""
 
 from __future__ import annotations
 
