@@ -1,8 +1,10 @@
-"""Build hook: compile botkit's optional C accelerator (``botkit/protocol/_speedups.c``).
+"""Build hook: compile botkit's optional C accelerators (see ``botkit/protocol/_compiled.py``).
 
-The accelerator is the trade hot path of replays and live feeds (see the C file's
-header). It is optional by design: without a C compiler (or with
-``BOTKIT_NO_SPEEDUPS=1`` at install time) the build warns and botkit runs the same
+Three modules, one job each: the WebSocket reader's common frame
+(``botkit/protocol/_cframes.c``), Binance trade frames to events
+(``botkit/protocol/binance/_ctrades.c``) and runs of recording lines through it
+(``botkit/sources/_clines.c``). They are optional by design: without a C compiler (or
+with ``BOTKIT_NO_SPEEDUPS=1`` at install time) the build warns and botkit runs the same
 pure-Python code, with the same results, only slower.
 """
 
@@ -14,8 +16,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-_MODULE = "botkit.protocol._speedups"
-_SOURCE = "botkit/protocol/_speedups.c"
+_MODULES = {
+    "botkit.protocol._cframes": "botkit/protocol/_cframes.c",
+    "botkit.protocol.binance._ctrades": "botkit/protocol/binance/_ctrades.c",
+    "botkit.sources._clines": "botkit/sources/_clines.c",
+}
 
 
 class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
@@ -28,29 +33,34 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
             built = _compile(Path(self.root))
         except Exception as exc:
             self.app.display_warning(
-                f"botkit: the C accelerator was not built ({type(exc).__name__}: {exc}); "
-                "botkit will use its pure-Python hot path (same results, slower)"
+                f"botkit: the C accelerators were not built ({type(exc).__name__}: {exc}); "
+                "botkit will use its pure-Python hot paths (same results, slower)"
             )
             return
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
-        if version != "editable":  # an editable install imports it from the source tree
-            build_data["force_include"][str(built)] = str(built.relative_to(self.root))
+        if version != "editable":  # an editable install imports them from the source tree
+            for path in built:
+                build_data["force_include"][str(path)] = str(path.relative_to(self.root))
 
 
-def _compile(root: Path) -> Path:
-    """Build the extension in place (next to its source) and return its path."""
+def _compile(root: Path) -> list[Path]:
+    """Build the extensions in place (next to their sources) and return their paths."""
     from setuptools import Distribution, Extension
     from setuptools.command.build_ext import build_ext
 
     cwd = os.getcwd()
     os.chdir(root)
     try:
-        dist = Distribution({"name": "botkit", "ext_modules": [Extension(_MODULE, [_SOURCE])]})
+        extensions = [
+            Extension(name, [source], depends=["botkit/protocol/binance/_ctrades.h"])
+            for name, source in _MODULES.items()
+        ]
+        dist = Distribution({"name": "botkit", "ext_modules": extensions})
         cmd = build_ext(dist)
         cmd.inplace = True
         cmd.ensure_finalized()
         cmd.run()
-        return root / cmd.get_ext_filename(_MODULE)
+        return [root / cmd.get_ext_filename(name) for name in _MODULES]
     finally:
         os.chdir(cwd)

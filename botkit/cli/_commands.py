@@ -102,8 +102,6 @@ def decode(args: argparse.Namespace) -> int:
 
 def exchange_sim(args: argparse.Namespace) -> int:
     """``botkit exchange-sim``: serve a recording on loopback until Ctrl-C (or its end)."""
-    import trio
-
     from ..sim import ExchangeSimulator, parse_fault
 
     faults = [parse_fault(text) for text in args.fault]
@@ -116,14 +114,14 @@ def exchange_sim(args: argparse.Namespace) -> int:
                          venue=args.venue or "binance", batch_bytes=args.batch_bytes)
 
     async def main() -> None:
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             url = await nursery.start(sim.serve)
             print(url, flush=True)
             print(f"botkit: serving {data} on {url} (REST depth: http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)",
                   file=sys.stderr)
 
     try:
-        trio.run(main)
+        anyio.run(main, backend="trio")
     except OSError as exc:
         raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:
@@ -135,13 +133,12 @@ def exchange_sim(args: argparse.Namespace) -> int:
 
 def soak(args: argparse.Namespace) -> int:
     """``botkit soak``: the lossless guarantee under N faults."""
-    import trio
-
     from ._soak import format_report, run_soak, verdict
 
     if args.faults < 1 or args.every < 50 or args.speed <= 0:
         raise ConfigError("--faults must be >= 1, --every >= 50 and --speed > 0")
-    report = trio.run(lambda: run_soak(args.faults, seed=args.seed, every=args.every, speed=args.speed))
+    report = anyio.run(lambda: run_soak(args.faults, seed=args.seed, every=args.every, speed=args.speed),
+                       backend="trio")
     print(format_report(report), flush=True)
     failures = verdict(report)
     if failures:

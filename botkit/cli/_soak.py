@@ -1,6 +1,6 @@
 """``botkit soak``: the live path against the simulator under N injected faults.
 
-Everything runs in one trio run on loopback: the simulator (market going on while the
+Everything runs in one event loop on loopback: the simulator (market going on while the
 client is away, REST with request-weight limits), the WebSocket source with backfill,
 the engine and a counting strategy. It prints one ``name: value`` per line and says
 whether the lossless guarantee held.
@@ -14,7 +14,7 @@ import time
 from collections import deque
 from typing import Any
 
-import trio
+import anyio
 
 from .._engine import Engine
 from .._events import BookDelta, BookSnapshot, ConnectionState, FeedStatus, Trade
@@ -93,7 +93,7 @@ async def run_soak(faults: int, *, seed: int = 1, every: int = 500, speed: float
     sim.book_history = {}
     strategy = _Counter(sim.book_history)
     started = time.monotonic()
-    async with trio.open_nursery() as nursery:
+    async with anyio.create_task_group() as nursery:
         await nursery.start(sim.serve)
         summary = await Engine(strategy, source).run()
         nursery.cancel_scope.cancel()

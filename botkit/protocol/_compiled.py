@@ -1,29 +1,42 @@
-"""The optional compiled hot path (``_speedups.c``), or ``None`` where it is not built.
+"""The optional compiled hot paths, or ``None`` where they are not built.
 
-Everything it does has a pure-Python twin that stays the reference: the tests run both
-and compare. ``BOTKIT_PURE_PYTHON=1`` turns it off at run time (to compare, or to rule
-it out when chasing a problem).
+Three C modules, one job each: ``protocol/_cframes.c`` splits the WebSocket reader's
+common frames, ``protocol/binance/_ctrades.c`` turns Binance trade frames into events,
+``sources/_clines.c`` runs recording lines through the latter. Everything they do has a
+pure-Python twin that stays the reference: the tests run both and compare.
+``BOTKIT_PURE_PYTHON=1`` turns them off at run time (to compare, or to rule them out
+when chasing a problem).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 from typing import Any
 
-__all__ = ["HotPath", "TradeDecoder", "available", "split_frames"]
+__all__ = ["HotPath", "TradeDecoder", "available", "load", "split_frames"]
 
-TradeDecoder: Any = None
-HotPath: Any = None
-split_frames: Any = None
-if not os.environ.get("BOTKIT_PURE_PYTHON"):
+
+def load(name: str) -> ModuleType | None:
+    """The compiled module ``name``, or None (not built, or ``BOTKIT_PURE_PYTHON`` set)."""
+    if os.environ.get("BOTKIT_PURE_PYTHON"):
+        return None
     try:
-        from . import _speedups
+        return importlib.import_module(name)
     except ImportError:  # not built (no C compiler at install time): pure Python
-        pass
-    else:
-        TradeDecoder, HotPath, split_frames = _speedups.TradeDecoder, _speedups.HotPath, _speedups.split_frames
+        return None
+
+
+_frames = load("botkit.protocol._cframes")
+_trades = load("botkit.protocol.binance._ctrades")
+split_frames: Any = _frames.split_frames if _frames is not None else None
+TradeDecoder: Any = _trades.TradeDecoder if _trades is not None else None
+HotPath: Any = _trades.HotPath if _trades is not None else None
+#: The modules a build with a C compiler makes.
+MODULES = ("botkit.protocol._cframes", "botkit.protocol.binance._ctrades", "botkit.sources._clines")
 
 
 def available() -> bool:
-    """True when the compiled trade path is in use."""
-    return TradeDecoder is not None
+    """True when every compiled module is built and in use."""
+    return all(load(name) is not None for name in MODULES)

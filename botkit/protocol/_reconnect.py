@@ -104,9 +104,11 @@ class Connected:
 
 @attrs.frozen
 class ConnectFailed:
-    """Opening the connection failed."""
+    """Opening the connection failed; ``retry_after_s``: the server asked for at least
+    that long before the next attempt (an HTTP ``Retry-After``)."""
 
     reason: str
+    retry_after_s: float | None = None
 
 
 @attrs.frozen
@@ -242,7 +244,7 @@ class ReconnectMachine:
             return self._go_live(now_ns)
         if isinstance(inp, ConnectFailed):
             self._require(inp, ConnState.CONNECTING)
-            return self._backoff(now_ns, f"connect failed: {inp.reason}", close=False)
+            return self._backoff(now_ns, f"connect failed: {inp.reason}", close=False, at_least_s=inp.retry_after_s)
         if isinstance(inp, PeerClosed):
             self._require(inp, ConnState.SUBSCRIBING, ConnState.LIVE)
             return self._backoff(now_ns, f"connection lost: {inp.reason}", close=False)
@@ -342,7 +344,8 @@ class ReconnectMachine:
             self.failures = 0
         return []
 
-    def _backoff(self, now_ns: int, reason: str, *, close: bool, planned: bool = False) -> list[Action]:
+    def _backoff(self, now_ns: int, reason: str, *, close: bool, planned: bool = False,
+                 at_least_s: float | None = None) -> list[Action]:
         was_live = self.state is ConnState.LIVE
         if was_live:
             self.reconnects += 1
@@ -352,6 +355,8 @@ class ReconnectMachine:
         exp = min(p.backoff_cap_s, p.backoff_base_s * 2 ** min(self.failures - 1, 30)) if self.failures else 0.0
         # "Equal jitter": half fixed, half random, so retries never synchronise.
         delay = exp / 2 + self.rng.uniform(0, exp / 2)
+        if at_least_s is not None:  # the server's word wins over a shorter backoff
+            delay = max(delay, at_least_s)
         self._retry_at = now_ns + _ns(delay)
         self._enter(ConnState.BACKOFF, now_ns)
         actions: list[Action] = [Close(reason)] if close else []

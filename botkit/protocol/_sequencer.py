@@ -15,6 +15,7 @@ REST answers and the source's own decisions travel as frames too (``{"rest": ...
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -26,6 +27,10 @@ from .._symbols import normalise_symbol
 from ._book import BookSync
 from ._parser import Parser
 from ._trades import TradeSequencer
+
+#: A compiled scanner of recording lines (``botkit.sources._clines.run_lines``):
+#: ``(trade_decoder, block, pos, end, out, limit, sequencer) -> (pos, lines)``.
+LineScanner = Callable[[Any, bytes, int, int, list[Event], int, TradeSequencer], tuple[int, int]]
 
 _REST_PREFIX = b'{"rest":"'
 _OWN_PREFIX = b'{"r'  # shared by REST and resync frames: one cheap test for market frames
@@ -58,9 +63,12 @@ class FrameDecoder:
         ``botkit decode``, which shows frames as parsed).
     :param backfill: on a trade-id gap, hold live trades until the missing ones are fed
         back as REST frames (see :class:`TradeSequencer`); off: emit a ``Gap`` at once.
+    :param line_scanner: the compiled recording-line scanner (a replay passes it), for
+        :meth:`decode_run`.
     """
 
-    def __init__(self, parser: Parser, *, sync_books: bool = True, backfill: bool = False) -> None:
+    def __init__(self, parser: Parser, *, sync_books: bool = True, backfill: bool = False,
+                 line_scanner: LineScanner | None = None) -> None:
         self.parser = parser
         self.sync_books = sync_books
         self.venue = parser.venue
@@ -78,11 +86,12 @@ class FrameDecoder:
             self._on_trades = _unchanged
         elif self._stream_snapshots and not getattr(parser, "book_sequenced", True):
             self._on_trades = self._trades_then_resync
-        # The compiled path over runs of recording lines (trade frames with the next id
-        # of their symbol), where the parser has one and trades take the plain sequencer.
-        self._run_lines = None
+        # The compiled path over runs of frames (trade frames with the next id of their
+        # symbol), where the parser has one and trades take the plain sequencer.
+        self._compiled_trades = None
         if self._on_trades == self.trades.on_trades and hasattr(parser, "compiled_trades"):
-            self._run_lines = parser.compiled_trades()
+            self._compiled_trades = parser.compiled_trades()
+        self._scan_lines = line_scanner if self._compiled_trades is not None else None
         #: Per-symbol book synchronisation (diff depth + snapshots).
         self.books: dict[str, BookSync] = {}
         self.unassigned_snapshots = 0
@@ -101,7 +110,7 @@ class FrameDecoder:
         """Events of ``frames``, received together at ``ts_recv``: what :meth:`decode`
         gives frame by frame, with runs of plain trade frames taken by the compiled path."""
         self.frames += len(frames)
-        run = self._run_lines
+        run = self._compiled_trades
         if run is None:
             out: list[Event] = []
             for frame in frames:
@@ -160,9 +169,9 @@ class FrameDecoder:
         compiled path ``(pos, 0)``. The caller decodes that line with :meth:`decode`.
         The events and counters are exactly those :meth:`decode` would give.
         """
-        if self._run_lines is None:
+        if self._scan_lines is None:
             return pos, 0
-        pos, lines = self._run_lines.run_lines(block, pos, end, out, limit, self.trades)
+        pos, lines = self._scan_lines(self._compiled_trades, block, pos, end, out, limit, self.trades)
         self.frames += lines
         return pos, lines
 

@@ -12,10 +12,14 @@ the simulator sends by the hundred thousand per second).
 
 from __future__ import annotations
 
+import codecs
+import zlib
+
 from . import _compiled
 
 __all__ = [
-    "CLOSE", "MAX_MESSAGE", "PING", "PONG", "FrameError", "FrameReader", "close_payload", "split_frames", "text_frame",
+    "CLOSE", "MAX_MESSAGE", "PING", "PONG", "BinaryMessage", "FrameError", "FrameReader", "close_payload",
+    "split_frames", "text_frame",
 ]
 
 CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
@@ -23,38 +27,68 @@ CONTINUATION, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
 MAX_MESSAGE = 16 * 2**20
 _PROTOCOL_ERROR, _INVALID_PAYLOAD, _TOO_BIG = 1002, 1007, 1009
 _NO_STATUS = 1005
-# First byte of an unfragmented text / binary frame; second byte of a short unmasked one.
-_FIN_TEXT, _FIN_BINARY, _SHORT = 0x81, 0x82, 126
+# First byte of an unfragmented text frame; second byte of a short unmasked one.
+_FIN_TEXT, _SHORT = 0x81, 126
+_RSV1, _RSV23 = 0x40, 0x30
 _SPLIT_PIECES = 64 * 1024  # frames longer than this are collected piece by piece
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"  # RFC 7692 7.2.2: removed by the sender, restored here
+_UTF8 = codecs.getincrementaldecoder("utf-8")
+
+
+class BinaryMessage(bytes):
+    """A binary message (text messages are plain ``bytes`` holding valid UTF-8)."""
+
+    __slots__ = ()
 
 
 class FrameError(Exception):
-    """The peer broke the framing rules: close the connection with ``code``."""
+    """The peer broke the framing rules: close the connection with ``code``.
 
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(reason)
+    :ivar messages: the messages completed before the violation, in the same read.
+    """
+
+    def __init__(self, code: int, reason: str, messages: list[bytes] | None = None) -> None:
+        super().__init__(code, reason, messages)
         self.code = code
         self.reason = reason
+        self.messages = messages or []
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class FrameReader:
-    """Feed it the bytes read from the socket; it returns complete data messages (text
-    and binary alike, as ``bytes``) and queues control frames in :attr:`control`.
+    """Feed it the bytes read from the socket; it returns complete data messages (text as
+    ``bytes`` checked to be UTF-8, binary as :class:`BinaryMessage`) and queues control
+    frames in :attr:`control`. Nothing after a close frame is read.
 
     :param client: this end is the client, so frames must arrive unmasked (a server's
         frames must arrive masked).
-    :param max_message: a longer message is a :class:`FrameError` (1009).
+    :param max_message: a longer message (after inflating) is a :class:`FrameError` (1009).
+    :param deflate: permessage-deflate was negotiated (RFC 7692): a message whose first
+        frame has RSV1 set is compressed.
+    :param inflate_reset: the peer compresses each message afresh (its side's
+        ``no_context_takeover``).
     """
 
-    def __init__(self, *, client: bool = True, max_message: int = MAX_MESSAGE) -> None:
+    def __init__(self, *, client: bool = True, max_message: int = MAX_MESSAGE, deflate: bool = False,
+                 inflate_reset: bool = False) -> None:
         self.client = client
         self.max_message = max_message
+        self.deflate = deflate
+        self.inflate_reset = inflate_reset
         #: ``(opcode, payload)`` of control frames (close, ping, pong) in arrival order;
         #: the I/O layer answers and clears them.
         self.control: list[tuple[int, bytes]] = []
+        #: A close frame arrived: everything after it is ignored.
+        self.closed = False
         self._buf = b""
         self._parts: list[bytes] | None = None  # a fragmented message being assembled
+        self._binary = False  # ... of this kind
+        self._compressed = False  # ... compressed
+        self._text: codecs.IncrementalDecoder | None = None  # ... checked piece by piece
         self._size = 0
+        self._inflater: zlib._Decompress | None = None
         # A long frame arrives over many reads: its pieces are kept apart until it is
         # whole (joining them at every read would copy it over and over).
         self._pieces: list[bytes] = []
@@ -64,8 +98,11 @@ class FrameReader:
     def feed(self, data: bytes) -> list[bytes]:
         """The messages completed by ``data`` (a partial frame waits for the rest).
 
-        :raises FrameError: a protocol violation; the reader is unusable afterwards.
+        :raises FrameError: a protocol violation (carrying the messages completed before
+            it); the reader is unusable afterwards.
         """
+        if self.closed:
+            return []
         if self._need:
             self._pieces.append(data)
             self._have += len(data)
@@ -77,15 +114,22 @@ class FrameReader:
         out: list[bytes] = []
         end = len(buf)
         pos = 0
-        while True:
-            if self.client and self._parts is None:
-                pos = _split(buf, pos, out)  # the common case: whole data frames
-            if end - pos < 2:
-                break
-            stop = self._frame(buf, pos, end, out)
-            if stop < 0:
-                break
-            pos = stop
+        try:
+            while not self.closed:
+                if self.client and self._parts is None:
+                    pos = _split(buf, pos, out)  # the common case: whole ASCII text frames
+                if end - pos < 2:
+                    break
+                stop = self._frame(buf, pos, end, out)
+                if stop < 0:
+                    break
+                pos = stop
+        except FrameError as exc:
+            exc.messages = out
+            raise
+        if self.closed:
+            self._buf = b""
+            return out
         self._buf = buf[pos:] if pos < end else b""
         need = _frame_length(self._buf)
         if need > _SPLIT_PIECES:
@@ -107,8 +151,9 @@ class FrameReader:
             head += width
             if n >> 63:
                 raise FrameError(_PROTOCOL_ERROR, "frame length has its top bit set")
-        if b0 & 0x70:
-            raise FrameError(_PROTOCOL_ERROR, "reserved bits set (no extension was negotiated)")
+        compressed = bool(b0 & _RSV1)
+        if b0 & _RSV23 or (compressed and not self.deflate):
+            raise FrameError(_PROTOCOL_ERROR, "reserved bits set (no extension was negotiated for them)")
         if bool(masked) == self.client:
             side = "server sent a masked" if self.client else "client sent an unmasked"
             raise FrameError(_PROTOCOL_ERROR, f"{side} frame")
@@ -117,11 +162,16 @@ class FrameReader:
                 raise FrameError(_PROTOCOL_ERROR, f"unknown control opcode {opcode}")
             if not b0 & 0x80 or n > 125:
                 raise FrameError(_PROTOCOL_ERROR, "control frame fragmented or longer than 125 bytes")
+            if compressed:
+                raise FrameError(_PROTOCOL_ERROR, "compressed control frame")
         elif opcode > BINARY:
             raise FrameError(_PROTOCOL_ERROR, f"unknown data opcode {opcode}")
-        elif opcode == CONTINUATION and self._parts is None:
-            raise FrameError(_PROTOCOL_ERROR, "continuation frame outside a fragmented message")
-        elif opcode != CONTINUATION and self._parts is not None:
+        elif opcode == CONTINUATION:
+            if self._parts is None:
+                raise FrameError(_PROTOCOL_ERROR, "continuation frame outside a fragmented message")
+            if compressed:
+                raise FrameError(_PROTOCOL_ERROR, "RSV1 set on a continuation frame")
+        elif self._parts is not None:
             raise FrameError(_PROTOCOL_ERROR, "new message inside a fragmented one")
         if opcode < CLOSE and self._size + n > self.max_message:
             raise FrameError(_TOO_BIG, f"message longer than {self.max_message} bytes")
@@ -137,17 +187,49 @@ class FrameReader:
         payload = _unmask(buf[head:stop], key) if key else buf[head:stop]
         if opcode >= CLOSE:
             self.control.append((opcode, payload))
-        elif b0 & 0x80 and self._parts is None:
-            out.append(payload)
-        else:
-            if self._parts is None:
-                self._parts = []
-            self._parts.append(payload)
-            self._size += n
-            if b0 & 0x80:
-                out.append(b"".join(self._parts))
-                self._parts, self._size = None, 0
+            if opcode == CLOSE:
+                self.closed = True
+            return stop
+        if opcode != CONTINUATION:
+            self._parts, self._binary, self._compressed, self._size = [], opcode == BINARY, compressed, 0
+            self._text = None if opcode == BINARY else _UTF8()
+        self._data(payload, bool(b0 & 0x80), out)
         return stop
+
+    def _data(self, payload: bytes, fin: bool, out: list[bytes]) -> None:
+        """One data frame's payload: the message so far grows; at FIN it is complete."""
+        parts = self._parts
+        assert parts is not None
+        if self._compressed:
+            payload = self._inflate(payload + _DEFLATE_TAIL if fin else payload, fin)
+        self._size += len(payload)
+        text = self._text
+        # ASCII needs no check, unless a code point begun in the last piece continues here.
+        if text is not None and not (payload.isascii() and not text.getstate()[0]):
+            try:  # piece by piece, so an invalid sequence fails as soon as it arrives
+                text.decode(payload, fin)
+            except UnicodeDecodeError:
+                raise FrameError(_INVALID_PAYLOAD, "text message is not valid UTF-8") from None
+        parts.append(payload)
+        if fin:
+            message = parts[0] if len(parts) == 1 else b"".join(parts)
+            out.append(BinaryMessage(message) if self._binary else message)
+            self._parts, self._text, self._size = None, None, 0
+
+    def _inflate(self, data: bytes, fin: bool) -> bytes:
+        if self._inflater is None:
+            # A 32 KB window reads whatever window the peer compressed with (9-15 bits).
+            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        room = self.max_message - self._size
+        try:
+            out = self._inflater.decompress(data, room + 1)
+        except zlib.error as exc:
+            raise FrameError(_INVALID_PAYLOAD, f"compressed message does not inflate ({exc})") from None
+        if len(out) > room or self._inflater.unconsumed_tail:
+            raise FrameError(_TOO_BIG, f"message longer than {self.max_message} bytes once inflated")
+        if fin and self.inflate_reset:
+            self._inflater = None
+        return out
 
 
 def close_payload(payload: bytes) -> tuple[int, str]:
@@ -186,13 +268,14 @@ def _frame_length(buf: bytes) -> int:
 
 
 def split_frames(buf: bytes, pos: int, out: list[bytes]) -> int:
-    """Append the payloads of the unfragmented, unmasked text and binary frames (length
-    < 64 KiB) at ``buf[pos:]`` to ``out``; returns the offset of the first frame that is
-    incomplete or of another kind. (The compiled twin does the same.)"""
+    """Append the payloads of the unfragmented, unmasked, uncompressed text frames of
+    ASCII text (length < 64 KiB) at ``buf[pos:]`` to ``out``; returns the offset of the
+    first frame that is incomplete or of another kind (the reader's general path takes
+    it). ASCII is valid UTF-8, so these need no other check. (The compiled twin does the
+    same.)"""
     end = len(buf)
     while end - pos >= 2:
-        b0 = buf[pos]
-        if b0 != _FIN_TEXT and b0 != _FIN_BINARY:
+        if buf[pos] != _FIN_TEXT:
             break
         n = buf[pos + 1]
         if n < _SHORT:
@@ -205,7 +288,10 @@ def split_frames(buf: bytes, pos: int, out: list[bytes]) -> int:
         stop = start + n
         if stop > end:
             break
-        out.append(buf[start:stop])
+        payload = buf[start:stop]
+        if not payload.isascii():
+            break
+        out.append(payload)
         pos = stop
     return pos
 

@@ -1,4 +1,4 @@
-"""A local exchange simulator on loopback, for tests, demos and fault soaks (trio only)."""
+"""A local exchange simulator on loopback, for tests, demos and fault soaks."""
 
 from ._faults import FAULT_KINDS, Fault, parse_fault
 from ._sample import sample_path

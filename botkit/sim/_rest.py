@@ -8,7 +8,8 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-import trio
+import anyio
+from anyio.abc import ByteStream
 
 from .._symbols import normalise_symbol
 from ..protocol.binance import rest_weight
@@ -26,11 +27,11 @@ class RestVenue:
         self.sim = sim
         self.weight_limit = weight_limit
         self.storm = 0  # requests still to answer 429 (a storm fault)
-        self._weights: list[tuple[float, int]] = []  # (trio time, weight) of the last minute
+        self._weights: list[tuple[float, int]] = []  # (anyio time, weight) of the last minute
         self._ignored_429 = 0
 
     def used(self) -> int:
-        now = trio.current_time()
+        now = anyio.current_time()
         self._weights = [(t, w) for t, w in self._weights if t > now - 60]
         return sum(w for _, w in self._weights)
 
@@ -46,10 +47,10 @@ class RestVenue:
             self._ignored_429 += 1
             # A client that keeps asking after being told to wait gets banned, as on Binance.
             status = 418 if self._ignored_429 > 3 else 429
-            oldest = self._weights[0][0] if self._weights else trio.current_time()
-            return status, max(1, int(oldest + 60 - trio.current_time()) + 1)
+            oldest = self._weights[0][0] if self._weights else anyio.current_time()
+            return status, max(1, int(oldest + 60 - anyio.current_time()) + 1)
         self._ignored_429 = 0
-        self._weights.append((trio.current_time(), weight))
+        self._weights.append((anyio.current_time(), weight))
         self.sim.stats.max_weight_per_minute = max(self.sim.stats.max_weight_per_minute, used + weight)
         return None
 
@@ -64,7 +65,7 @@ class RestVenue:
                 hi = mid
         return history[lo : lo + limit]
 
-    async def handle(self, stream: trio.SocketStream, head: bytes) -> None:
+    async def handle(self, stream: ByteStream, head: bytes) -> None:
         """Answer one HTTP request whose head was already read."""
         self.sim.stats.rest_requests += 1
         request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
@@ -114,7 +115,7 @@ _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 418: "I'm a teapot"
 
 
 async def http_answer(
-    stream: trio.SocketStream, status: int, body: object, headers: dict[str, str] | None = None
+    stream: ByteStream, status: int, body: object, headers: dict[str, str] | None = None
 ) -> None:
     payload = json.dumps(body).encode()
     extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
@@ -124,8 +125,8 @@ async def http_answer(
         f"date: {time.strftime('%a, %d %b %Y %H:%M:%S GMT', time.gmtime())}\r\n\r\n"
     ).encode()
     try:
-        await stream.send_all(head + payload)
-    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        await stream.send(head + payload)
+    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         pass
     finally:
         await stream.aclose()

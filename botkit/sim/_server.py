@@ -22,8 +22,9 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import attrs
-import trio
+from anyio.abc import ByteStream, SocketAttribute, SocketListener, SocketStream, TaskStatus
 
 from .._events import BookDelta, BookSnapshot, Side, Trade
 from .._exceptions import ParseError
@@ -67,7 +68,7 @@ class SimStats:
 class _Client:
     ws: WebSocket
     stream: ControlledStream
-    gone: trio.Event = attrs.Factory(trio.Event)
+    gone: anyio.Event = attrs.Factory(anyio.Event)
     subscribed: bool = False
     #: Symbols whose book snapshot this client got since its last subscribe.
     snapshotted: set[str] = attrs.Factory(set)
@@ -76,7 +77,7 @@ class _Client:
 class ExchangeSimulator:
     """Serve a recording over WebSocket on loopback.
 
-    Example (inside a trio nursery / the engine's task group)::
+    Example (inside a task group, e.g. the engine's)::
 
         sim = ExchangeSimulator("examples/data/binance-btcusdt-sample.txt.gz", speed=0)
         url = await nursery.start(sim.serve)
@@ -149,7 +150,7 @@ class ExchangeSimulator:
         self._connected_frames = 0
         #: Set when every planned fault was injected; an iterable data source then ends
         #: after ``tail_frames`` more frames (a quiet end: everything can catch up).
-        self.plan_done = trio.Event()
+        self.plan_done = anyio.Event()
         self.tail_frames = 3_000
         self.stats = SimStats()
         self.url = ""
@@ -158,7 +159,7 @@ class ExchangeSimulator:
         self.sent_trades: list[bytes] = []
         self.record_sent = False
         self._clients: list[_Client] = []
-        self._joined = trio.Event()
+        self._joined = anyio.Event()
         self._refusing = 0
         self._skip_next_trade = False
         self._skip_next_depth = False
@@ -171,7 +172,7 @@ class ExchangeSimulator:
         self._book_seq: dict[str, int] = {}
         # The venue's true books, from every diff in the data (sent or skipped).
         self.books: dict[str, OrderBook] = {}
-        self.done = trio.Event()
+        self.done = anyio.Event()
 
     def listen(self) -> str:
         """Open the listening socket now (before the event loop runs) and return the
@@ -184,16 +185,17 @@ class ExchangeSimulator:
             self.url = f"ws://{self.host}:{sock.getsockname()[1]}/stream"
         return self.url
 
-    async def serve(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+    async def serve(self, *, task_status: TaskStatus[str] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen (on the socket of :meth:`listen` if it was called), report the ws:// URL
         through ``task_status``, broadcast the data."""
+        listener: Any
         if self._socket is not None:
-            listeners = [trio.SocketListener(trio.socket.from_stdlib_socket(self._socket))]
+            listener = await SocketListener.from_socket(self._socket)
         else:
-            listeners = await trio.open_tcp_listeners(self.port, host=self.host)
-            self.url = f"ws://{self.host}:{listeners[0].socket.getsockname()[1]}/stream"
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(trio.serve_listeners, self._handle, listeners)
+            listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port)
+            self.url = f"ws://{self.host}:{listener.extra(SocketAttribute.local_port)}/stream"
+        async with listener, anyio.create_task_group() as nursery:
+            nursery.start_soon(listener.serve, self._connection)
             task_status.started(self.url)
             await self._broadcast()
             self.done.set()
@@ -227,13 +229,13 @@ class ExchangeSimulator:
         batch = self.batch_bytes if self.speed == 0 else 0
         async for ts, frame in self._frames():
             if not self._clients and (self.pause_when_idle or not self.stats.connections):
-                paused = trio.current_time()
+                paused = anyio.current_time()
                 await self._wait_for_client()
-                started += trio.current_time() - paused
+                started += anyio.current_time() - paused
             if self.speed > 0:
                 if first_ts < 0:
-                    first_ts, started = ts, trio.current_time()
-                await trio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
+                    first_ts, started = ts, anyio.current_time()
+                await anyio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
             is_trade = b'@trade"' in frame or b'@aggTrade"' in frame
             if is_trade:
                 self._trade_frames.append(frame)
@@ -312,7 +314,7 @@ class ExchangeSimulator:
 
     async def _wait_for_client(self) -> None:
         while not self._clients:
-            self._joined = trio.Event()
+            self._joined = anyio.Event()
             await self._joined.wait()
 
     async def _send(self, client: _Client, text: str) -> None:
@@ -367,7 +369,7 @@ class ExchangeSimulator:
     async def _close(self, client: _Client, code: int, reason: str) -> None:
         await self._flush(client)
         # Forgotten once closed: its task then still reads the client's close answer.
-        with trio.move_on_after(2):
+        with anyio.move_on_after(2):
             await client.ws.aclose(code, reason)
         self._forget(client)
 
@@ -413,10 +415,14 @@ class ExchangeSimulator:
 
     # -- connections --------------------------------------------------------------------
 
-    async def _handle(self, stream: trio.SocketStream) -> None:
+    async def _connection(self, stream: SocketStream) -> None:
+        async with stream:  # closed when its handler is done, whatever happened
+            await self._handle(stream)
+
+    async def _handle(self, stream: ByteStream) -> None:
         try:
             head = await self._read_head(stream)
-        except (trio.BrokenResourceError, trio.TooSlowError, ValueError):
+        except (anyio.BrokenResourceError, anyio.EndOfStream, TimeoutError, ValueError):
             await stream.aclose()
             return
         if self._refusing > 0:
@@ -429,22 +435,21 @@ class ExchangeSimulator:
         else:
             await self.rest.handle(stream, head)
 
-    async def _read_head(self, stream: trio.SocketStream) -> bytes:
+    async def _read_head(self, stream: ByteStream) -> bytes:
         head = b""
-        with trio.fail_after(5):
+        with anyio.fail_after(5):
             while b"\r\n\r\n" not in head:
-                chunk = await stream.receive_some(4096)
-                if not chunk or len(head) > _HEAD_LIMIT:
+                if len(head) > _HEAD_LIMIT:
                     raise ValueError("no HTTP request head")
-                head += chunk
+                head += await stream.receive(4096)
         return head
 
     async def _websocket(self, stream: ControlledStream, head: bytes) -> None:
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             try:
                 ws = await accept(stream, head)
-            except (HandshakeError, trio.BrokenResourceError, trio.ClosedResourceError):
-                await trio.aclose_forcefully(stream)
+            except (HandshakeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await anyio.aclose_forcefully(stream)
                 return
             client = _Client(ws, stream)
             self.stats.connections += 1
@@ -456,10 +461,10 @@ class ExchangeSimulator:
             nursery.start_soon(self._drain_client, client)
             await client.gone.wait()
             if stream.stalled:
-                with trio.move_on_after(self.stall_timeout_s):
-                    await trio.sleep_forever()
+                with anyio.move_on_after(self.stall_timeout_s):
+                    await anyio.sleep_forever()
             nursery.cancel_scope.cancel()
-        with trio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True):
             await stream.aclose()
 
     async def _drain_client(self, client: _Client) -> None:

@@ -1,19 +1,22 @@
-"""A trio stream wrapper the simulator controls: stalls, aborts."""
+"""A byte stream wrapper the simulator controls: stalls, aborts."""
 
 from __future__ import annotations
 
-import trio
+from typing import Any
+
+import anyio
+from anyio.abc import ByteStream
 
 __all__ = ["ControlledStream"]
 
 
-class ControlledStream(trio.abc.Stream):
+class ControlledStream(ByteStream):
     """Wraps a TCP stream so the simulator can misbehave on purpose.
 
     :param inner: the accepted TCP stream.
     """
 
-    def __init__(self, inner: trio.abc.Stream) -> None:
+    def __init__(self, inner: ByteStream) -> None:
         self.inner = inner
         self.stalled = False
 
@@ -21,18 +24,22 @@ class ControlledStream(trio.abc.Stream):
         """From now on, neither read nor write: the peer's pings go unanswered."""
         self.stalled = True
 
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+    async def receive(self, max_bytes: int = 65536) -> bytes:
         if self.stalled:
-            await trio.sleep_forever()
-        return bytes(await self.inner.receive_some(max_bytes))
+            await anyio.sleep_forever()
+        return await self.inner.receive(max_bytes)
 
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+    async def send(self, item: bytes) -> None:
         if self.stalled:
-            await trio.sleep_forever()
-        await self.inner.send_all(data)
+            await anyio.sleep_forever()
+        await self.inner.send(item)
 
-    async def wait_send_all_might_not_block(self) -> None:
-        await self.inner.wait_send_all_might_not_block()
+    async def send_eof(self) -> None:
+        await self.inner.send_eof()
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+    @property
+    def extra_attributes(self) -> Any:
+        return self.inner.extra_attributes

@@ -12,6 +12,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from .._events import Event
 from .._exceptions import leaf_errors
 from ..protocol import FrameDecoder, parser_for
+from ..protocol._compiled import load
 from ._base import EventSource, Publish
 from ._recording import ReadFailed, RecordingReader
 
@@ -20,6 +21,7 @@ __all__ = ["ReplaySource"]
 log = logging.getLogger("botkit.replay")
 
 _BATCH = 1024
+_LINES = load("botkit.sources._clines")  # runs of trade lines in C, where it is built
 _SWITCH_INTERVAL_S = 0.0005
 _LOGGED_ERRORS = 20  # log the first parse errors in full, then only count them
 
@@ -94,6 +96,7 @@ class ReplaySource(EventSource):
                     decoder = FrameDecoder(
                         parser_for(self.venue or reader.meta.get("venue", "binance")),
                         backfill=bool(reader.meta.get("backfill", False)),
+                        line_scanner=_LINES.run_lines if _LINES is not None else None,
                     )
                     self.decoder = decoder
                     decode, decode_run = decoder.decode, decoder.decode_run

@@ -1,9 +1,9 @@
 """The live WebSocket source: drives the sans-IO reconnect machine over our WebSocket
 connection (:mod:`._wsconn`).
 
-Live runs need anyio's trio backend (this module and the connection use trio directly).
-The loop is short: carry out the machine's actions, feed the outcomes (connected, frame,
-pong, closed, time passing) back in as inputs.
+Backend-neutral (anyio); its deadlines follow ``anyio.current_time()``, so tests can run
+it on trio's virtual clock. The loop is short: carry out the machine's actions, feed the
+outcomes (connected, frame, pong, closed, time passing) back in as inputs.
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+import anyio
 import msgspec
-import trio
+from anyio.abc import TaskGroup
 from wsproto.frame_protocol import CloseReason
 
 from .._events import ConnectionState, Event, FeedStatus
@@ -68,7 +70,7 @@ class WebSocketSource(EventSource):
     Example::
 
         source = WebSocketSource.for_venue("kraken", ["BTC-USD"], ["trades", "books"])
-        await Engine(Scalper(), source).run()     # under anyio's trio backend
+        await Engine(Scalper(), source).run()
 
     :param url: ``ws://`` or ``wss://`` URL (TLS certificates are always verified).
     :param venue: venue name (its parser, REST paths, keep-alive and resubscribe rules).
@@ -86,6 +88,8 @@ class WebSocketSource(EventSource):
     :param snapshot_limit: depth snapshot size (Binance weight: 100 -> 5, 1000 -> 50).
     :param drain_timeout_s: at the end of the data, how long pending backfills and
         snapshots may take before what is held is released with a Gap.
+    :param headers: extra headers for the upgrade request.
+    :param compression: offer permessage-deflate (used when the venue accepts it).
     """
 
     replay = False
@@ -107,6 +111,8 @@ class WebSocketSource(EventSource):
         limiter: RestLimiter | None = None,
         snapshot_limit: int = 1000,
         drain_timeout_s: float = 10.0,
+        headers: Sequence[tuple[str, str]] = (),
+        compression: bool = True,
     ) -> None:
         super().__init__()
         self.url = url
@@ -130,9 +136,11 @@ class WebSocketSource(EventSource):
         self.limiter = limiter
         self.snapshot_limit = snapshot_limit
         self.drain_timeout_s = drain_timeout_s
+        self._headers = tuple(headers)
+        self._compression = compression
         self._rest: RestClient | None = None
-        self._rest_wakeup = trio.Event()
-        self._rest_answered = trio.Event()  # set (and replaced) after each REST answer
+        self._rest_wakeup = anyio.Event()
+        self._rest_answered = anyio.Event()  # set (and replaced) after each REST answer
         self._had_connection = False
         #: Connection attempts made (including the first), and when (monotonic ns).
         self.attempts = 0
@@ -168,7 +176,7 @@ class WebSocketSource(EventSource):
         machine = self.machine
         self._rest = RestClient(self._rest_base(), self.limiter)
         try:
-            async with trio.open_nursery() as rest_tasks:
+            async with anyio.create_task_group() as rest_tasks:
                 rest_tasks.start_soon(self._rest_worker, publish)
                 actions = machine.handle(Start(), _mono())
                 while machine.state is not ConnState.CLOSED and not self._ended:
@@ -177,7 +185,7 @@ class WebSocketSource(EventSource):
                         actions = await self._connection(publish)
                         continue
                     delay = (machine.next_deadline() - _mono()) / 1e9
-                    await trio.sleep(max(delay, 0.0))
+                    await anyio.sleep(max(delay, 0.0))
                     actions = machine.handle(Tick(), _mono())
                 await self._drain_rest()
                 rest_tasks.cancel_scope.cancel()
@@ -186,7 +194,7 @@ class WebSocketSource(EventSource):
                 await publish(released)
         finally:
             self._sync_stats()
-            with trio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True):
                 await self._rest.aclose()
                 await self._emit(machine.handle(Shutdown(), _mono()), publish)
 
@@ -194,7 +202,7 @@ class WebSocketSource(EventSource):
         """At the end of the data: let pending backfills and snapshots finish (bounded by
         ``drain_timeout_s``); stream() then releases anything still held, with a Gap, so
         nothing received is lost."""
-        with trio.move_on_after(self.drain_timeout_s):
+        with anyio.move_on_after(self.drain_timeout_s):
             while self.decoder.trades.pending or self.decoder.pending_snapshots or self.decoder.trades.backfill_symbols:
                 answered = self._rest_answered
                 self._rest_wakeup.set()
@@ -206,11 +214,13 @@ class WebSocketSource(EventSource):
         self.attempts += 1
         self.attempt_times.append(_mono())
         try:
-            ws = await connect(self.url, self._ssl, timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0)
-        except (OSError, HandshakeError, trio.TooSlowError, ValueError) as exc:
+            ws = await connect(self.url, self._ssl, timeout=self.policy.connect_timeout_s, disconnect_timeout=1.0,
+                               headers=self._headers, compression=self._compression)
+        except (OSError, HandshakeError, TimeoutError, ValueError) as exc:
             reason = _describe_connect_error(exc)
             log.warning("connect to %s failed: %s", self.url, reason)
-            return machine.handle(ConnectFailed(reason), _mono())
+            wait = exc.retry_after_s if isinstance(exc, HandshakeRejected) else None
+            return machine.handle(ConnectFailed(reason, wait), _mono())
         try:
             return await self._session(ws, publish)
         finally:
@@ -232,7 +242,7 @@ class WebSocketSource(EventSource):
             self._rest_wakeup.set()
         self._had_connection = True
         self._closing: list[Any] | None = None
-        async with trio.open_nursery() as nursery:
+        async with anyio.create_task_group() as nursery:
             try:
                 closing = await self._carry_out(actions, ws, nursery, publish)
                 if closing is not None:
@@ -279,6 +289,7 @@ class WebSocketSource(EventSource):
             finally:
                 nursery.cancel_scope.cancel()
                 self._sync_stats()
+        raise AssertionError("unreachable: the frame loop ends by returning or raising")
 
     async def _resubscribe(self, ws: WebSocket) -> None:
         """Books that broke on a stream-snapshot venue: ask for fresh snapshots."""
@@ -290,7 +301,7 @@ class WebSocketSource(EventSource):
                 await ws.send(message)
 
     async def _carry_out(
-        self, actions: list[Any], ws: WebSocket, nursery: trio.Nursery, publish: Publish
+        self, actions: list[Any], ws: WebSocket, nursery: TaskGroup, publish: Publish
     ) -> list[Any] | None:
         """Perform the machine's actions; returns the actions to hand back to stream()
         when they close this connection, else None."""
@@ -308,20 +319,20 @@ class WebSocketSource(EventSource):
         await self._emit(actions, publish)
         return None
 
-    async def _watchdog(self, ws: WebSocket, nursery: trio.Nursery,
+    async def _watchdog(self, ws: WebSocket, nursery: TaskGroup,
                         publish: Publish) -> None:
         """Wake at the machine's deadlines; close the connection when it says so (the
         frame loop then sees ConnectionClosed and hands these actions back)."""
         machine = self.machine
         while True:
-            await trio.sleep(max((machine.next_deadline() - _mono()) / 1e9, 0.0))
+            await anyio.sleep(max((machine.next_deadline() - _mono()) / 1e9, 0.0))
             actions = machine.handle(Tick(), _mono())
             if not actions:
                 continue
             done = await self._carry_out(actions, ws, nursery, publish)
             if done is not None:
                 self._closing = done
-                with trio.move_on_after(2):
+                with anyio.move_on_after(2):
                     await ws.aclose()
                 return
 
@@ -331,7 +342,7 @@ class WebSocketSource(EventSource):
         decoder = self.decoder
         while True:
             await self._rest_wakeup.wait()
-            self._rest_wakeup = trio.Event()
+            self._rest_wakeup = anyio.Event()
             venue = self.definition
             for symbol in list(decoder.trades.pending):
                 request = decoder.trades.pending.pop(symbol)
@@ -353,7 +364,7 @@ class WebSocketSource(EventSource):
         except RestFailed as exc:
             log.warning("REST %s failed: %s", path, exc)
             frame = msgspec.json.encode({"rest": path, "error": str(exc)})
-            await trio.sleep(0.2)  # a failing venue is not asked again at once
+            await anyio.sleep(0.2)  # a failing venue is not asked again at once
         ts = time.time_ns()
         if self.on_frame is not None:
             self.on_frame(ts, frame)
@@ -361,7 +372,7 @@ class WebSocketSource(EventSource):
         if events:
             await publish(events)
         self._rest_answered.set()
-        self._rest_answered = trio.Event()
+        self._rest_answered = anyio.Event()
 
     def _rest_base(self) -> str:
         if self.rest_url:
@@ -396,7 +407,8 @@ class WebSocketSource(EventSource):
 
 
 def _mono() -> int:
-    return time.monotonic_ns()
+    """The event loop's clock in ns: the machine's deadlines follow it (virtual in tests)."""
+    return int(anyio.current_time() * 1e9)
 
 
 def _close_name(code: int) -> str:
@@ -409,7 +421,7 @@ def _close_name(code: int) -> str:
 def _describe_connect_error(exc: BaseException) -> str:
     if isinstance(exc, HandshakeRejected):
         return str(exc)
-    if isinstance(exc, trio.TooSlowError):
+    if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc}"

@@ -1,4 +1,4 @@
-"""The compiled trade path (``_speedups.c``) against its pure-Python reference.
+"""The compiled trade path (``binance/_ctrades.c``, ``sources/_clines.c``) against its pure-Python reference.
 
 Whatever the input, both must give the same events, the same counters and the same
 errors: frames one at a time (the live path) and whole recordings (the replay path,
@@ -28,6 +28,8 @@ from botkit.sources import ReplaySource, _recording
 from ..helpers import MS, T0, quote, trade
 
 needs_compiled = pytest.mark.skipif(not _compiled.available(), reason="the C accelerator is not built here")
+_LINES = _compiled.load("botkit.sources._clines")
+SCANNER = _LINES.run_lines if _LINES is not None else None
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def test_the_accelerator_is_built_where_a_compiler_is() -> None:
         pytest.skip("the compiled path is turned off by the environment")
     if not (shutil.which("cc") or shutil.which("gcc")) or sys.implementation.name != "cpython":
         pytest.skip("no C compiler here: botkit runs its pure-Python path")
-    assert _compiled.available(), "botkit/protocol/_speedups.c was not built (see the install log)"
+    assert _compiled.available(), "the C accelerators were not built (see the install log)"
 
 
 def _outcome(parse, frame: bytes, ts: int) -> object:
@@ -194,7 +196,7 @@ def test_recordings_replay_the_same_compiled_and_pure(tmp_path: Path, monkeypatc
 def test_a_long_run_of_trades_takes_the_compiled_path(tmp_path: Path, pure) -> None:
     path = _write(tmp_path / "r.txt", [("trade", "BTC-USDT", 1)] * 5000, crlf=False)
     block = path.read_bytes()
-    decoder = FrameDecoder(BinanceSpotParser())
+    decoder = FrameDecoder(BinanceSpotParser(), line_scanner=SCANNER)
     out: list[botkit.Event] = []
     start = block.index(b"\n") + 1
     first_end = block.index(b"\n", start)
@@ -204,7 +206,7 @@ def test_a_long_run_of_trades_takes_the_compiled_path(tmp_path: Path, pure) -> N
     assert [e.trade_id for e in out] == list(range(1, 5001))  # type: ignore[union-attr]
     assert decoder.frames == 5000
     with pure:
-        reference = FrameDecoder(BinanceSpotParser())
+        reference = FrameDecoder(BinanceSpotParser(), line_scanner=SCANNER)
     assert reference.decode_run(block, 0, len(block), [], 10_000) == (0, 0)
 
 

@@ -84,6 +84,17 @@ def test_backoff_grows_with_jitter_up_to_the_cap() -> None:
         assert cap / 2 <= delay <= cap
 
 
+def test_a_servers_retry_after_outlasts_a_shorter_backoff() -> None:
+    m = ReconnectMachine(POLICY, random.Random(1))
+    m.handle(Start(), 0)
+    m.handle(ConnectFailed("HTTP 429", retry_after_s=30.0), 0)
+    assert m.state is ConnState.BACKOFF and m.next_deadline() == 30 * S  # not the first backoff's 0.5-1 s
+    m.handle(Tick(), 30 * S)
+    assert m.state is ConnState.CONNECTING
+    m.handle(ConnectFailed("HTTP 429", retry_after_s=0.1), 30 * S)  # shorter than the backoff: backoff wins
+    assert m.next_deadline() - 30 * S >= 1 * S
+
+
 def test_planned_reconnect_before_lifetime() -> None:
     m = ReconnectMachine(POLICY, random.Random(1))
     m.handle(Start(), 0)

@@ -1,24 +1,23 @@
 /*
- * botkit.protocol._speedups: the trade hot path of a replay, compiled.
+ * botkit.protocol.binance._ctrades: Binance trade frames to Trade events, compiled.
  *
  * Why this exists: a backtest spends most of its time turning recorded trade frames
  * into Trade events. msgspec already decodes the JSON in C; what is left is the Python
- * glue around it (the line split, the envelope, range checks, building the frozen
- * event, the trade-id check), about as costly as the decode itself. This module does
- * that glue in C and nothing else: the JSON is still decoded by the msgspec decoder it
- * is given, and every line it is not sure about is handed back to the Python path,
- * which stays the reference (same events, same counters, same errors).
+ * glue around it (the envelope, range checks, building the frozen event, the trade-id
+ * check), about as costly as the decode itself. This module does that glue in C and
+ * nothing else: the JSON is decoded by the msgspec decoder it is given, or matched
+ * against Binance's usual message shape (match_layout), and every frame it is not sure
+ * about is handed back to the Python path, which stays the reference (same events, same
+ * counters, same errors).
  *
- * TradeDecoder(...)(frame, ts_recv) -> [Trade]     one frame (the live/parse path)
- * TradeDecoder.run_lines(block, pos, end, out, limit, sequencer) -> (pos, lines)
- *     consumes recording lines ``<ns> <frame>`` of ``block[pos:end]`` (whole lines)
- *     while they are trades of the configured stream kind whose id
- *     is the next one of their symbol, appends their events to ``out`` (until it holds
- *     ``limit``) and returns the offset of the first line it did not consume and how
- *     many it did.
- *
+ * TradeDecoder(...)(frame, ts_recv) -> [Trade]     one frame (the parse path)
+ * TradeDecoder.run_frames(frames, pos, ts, out, sequencer) -> pos
+ *     the frames of one socket read, while they are trades whose id is the next one of
+ *     their symbol (TradeSequencer's hot-path contract: last_ids, backfill_symbols).
  * HotPath(slow): a parser's ``parse`` whose current stream goes straight to its
  *     compiled handler; everything else to ``slow``, the Python ``parse``.
+ * _C_API: a capsule (see _ctrades.h) through which botkit/sources/_clines.c runs the
+ *     same per-frame step on recording lines.
  *
  * Optional: botkit runs the same pure-Python code when this module is not built.
  */
@@ -26,6 +25,8 @@
 #include <Python.h>
 #include <structmember.h>
 #include <string.h>
+
+#include "_ctrades.h"
 
 /* Trade's fields, in constructor order. */
 enum { F_VENUE, F_SYMBOL, F_PRICE, F_SIZE, F_SIDE, F_ID, F_TS_EXCHANGE, F_TS_RECV, F_VENUE_SYMBOL, N_EVENT };
@@ -738,13 +739,9 @@ done:
 /* The trade sequencer's documented contract with the hot path (TradeSequencer's
  * docstring): ``last_ids`` (symbol -> last delivered id) and ``backfill_symbols`` (symbols
  * being backfilled), read from the sequencer once per call. */
-typedef struct {
-    PyObject *last_ids; /* dict */
-    PyObject *busy;     /* set */
-} Sequence;
 
 static int
-sequence_get(PyObject *sequencer, Sequence *seq)
+sequence_get(PyObject *sequencer, BotkitSequence *seq)
 {
     seq->last_ids = PyObject_GetAttrString(sequencer, "last_ids");
     seq->busy = seq->last_ids == NULL ? NULL : PyObject_GetAttrString(sequencer, "backfill_symbols");
@@ -758,7 +755,7 @@ sequence_get(PyObject *sequencer, Sequence *seq)
 }
 
 static void
-sequence_release(Sequence *seq)
+sequence_release(BotkitSequence *seq)
 {
     Py_CLEAR(seq->last_ids);
     Py_CLEAR(seq->busy);
@@ -768,7 +765,7 @@ sequence_release(Sequence *seq)
  * ``name``, a symbol seen before and not being backfilled (and records it), 0 when the
  * sequencer must decide, -1 on error. */
 static int
-next_id(const Sequence *seq, PyObject *name, PyObject *tid)
+next_id(const BotkitSequence *seq, PyObject *name, PyObject *tid)
 {
     int busy = PySet_GET_SIZE(seq->busy) ? PySet_Contains(seq->busy, name) : 0; /* mostly empty */
     if (busy != 0)
@@ -787,7 +784,7 @@ next_id(const Sequence *seq, PyObject *name, PyObject *tid)
 
 /* run_frame for a message of the matched shape. */
 static int
-run_fields(TradeDecoder *self, const Fields *f, PyObject *ts, PyObject *out, const Sequence *seq)
+run_fields(TradeDecoder *self, const Fields *f, PyObject *ts, PyObject *out, const BotkitSequence *seq)
 {
     PyObject *vsym, *name, *price, *size, *tid = NULL;
     int rc = fields_values(self, f, 0, &vsym, &name, &price, &size);
@@ -821,7 +818,7 @@ done:
  * 0 not for this path, -1 error. */
 static int
 run_frame(TradeDecoder *self, const char *frame, Py_ssize_t flen, PyObject *ts, PyObject *out,
-          const Sequence *seq)
+          const BotkitSequence *seq)
 {
     Py_ssize_t name_end;
     Py_ssize_t at = inner_offset(self, frame, flen, &name_end);
@@ -858,73 +855,6 @@ done:
     return rc;
 }
 
-/* One recording line (``buf``, ``len``, no newline): ``<ns> <frame>``, as run_frame. */
-static int
-run_line(TradeDecoder *self, const char *buf, Py_ssize_t len, PyObject *out, const Sequence *seq)
-{
-    Py_ssize_t j = 0;
-    long long ts = 0;
-    while (j < len && buf[j] >= '0' && buf[j] <= '9') {
-        int digit = buf[j] - '0';
-        if (ts > (LLONG_MAX - digit) / 10)
-            return 0; /* beyond 64 bits: the Python path's int() takes it */
-        ts = ts * 10 + digit;
-        j++;
-    }
-    if (j == 0 || j + 1 >= len || buf[j] != ' ')
-        return 0; /* comments, corrupt lines: the Python path decides */
-    PyObject *ts_obj = PyLong_FromLongLong(ts);
-    if (ts_obj == NULL)
-        return -1;
-    int rc = run_frame(self, buf + j + 1, len - j - 1, ts_obj, out, seq);
-    Py_DECREF(ts_obj);
-    return rc;
-}
-
-/* run_lines(block, pos, end, out, limit, sequencer) -> (pos, lines): the recording lines
- * of ``block[pos:end]`` (whole lines), while this path takes them. */
-static PyObject *
-td_run_lines(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
-{
-    TradeDecoder *self = (TradeDecoder *)op;
-    if (nargs != 6 || !PyBytes_CheckExact(args[0]) || !PyList_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "run_lines(block: bytes, pos: int, end: int, out: list, limit: int, sequencer)");
-        return NULL;
-    }
-    PyObject *block = args[0], *out = args[3];
-    Py_ssize_t pos = PyLong_AsSsize_t(args[1]), size = PyLong_AsSsize_t(args[2]);
-    Py_ssize_t limit = PyLong_AsSsize_t(args[4]), lines = 0;
-    Sequence seq;
-    if (((pos == -1 || size == -1 || limit == -1) && PyErr_Occurred()) || sequence_get(args[5], &seq) < 0)
-        return NULL;
-    Py_INCREF(block); /* ``out``'s growth can run no Python code, but stay safe */
-    const char *buf = PyBytes_AS_STRING(block);
-    if (size > PyBytes_GET_SIZE(block))
-        size = PyBytes_GET_SIZE(block);
-    if (pos < 0)
-        pos = 0;
-    while (pos < size && PyList_GET_SIZE(out) < limit) {
-        const char *nl = memchr(buf + pos, '\n', size - pos);
-        Py_ssize_t len = (nl != NULL ? nl - buf : size) - pos;
-        int rc = run_line(self, buf + pos, len, out, &seq);
-        if (rc < 0) {
-            Py_DECREF(block);
-            sequence_release(&seq);
-            return NULL;
-        }
-        if (rc == 0)
-            break;
-        pos += len + 1;
-        lines++;
-    }
-    Py_DECREF(block);
-    sequence_release(&seq);
-    if (pos > size)
-        pos = size;
-    return Py_BuildValue("(nn)", pos, lines);
-}
-
 /* run_frames(frames, pos, ts, out, sequencer) -> pos: the frames of ``frames[pos:]``
  * (bytes, all received at ``ts``), while this path takes them. */
 static PyObject *
@@ -937,7 +867,7 @@ td_run_frames(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
     }
     PyObject *frames = args[0], *ts = args[2], *out = args[3];
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    Sequence seq;
+    BotkitSequence seq;
     if ((pos == -1 && PyErr_Occurred()) || sequence_get(args[4], &seq) < 0)
         return NULL;
     if (pos < 0)
@@ -1030,8 +960,6 @@ td_call(PyObject *op, PyObject *args, PyObject *kwds)
 }
 
 static PyMethodDef td_methods[] = {
-    {"run_lines", (PyCFunction)(void (*)(void))td_run_lines, METH_FASTCALL,
-     "run_lines(block, pos, end, out, limit, sequencer) -> (pos, lines) after the lines consumed"},
     {"run_frames", (PyCFunction)(void (*)(void))td_run_frames, METH_FASTCALL,
      "run_frames(frames, pos, ts, out, sequencer) -> pos of the first frame not consumed"},
     {NULL},
@@ -1039,7 +967,7 @@ static PyMethodDef td_methods[] = {
 
 static PyTypeObject TradeDecoderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "botkit.protocol._speedups.TradeDecoder",
+    .tp_name = "botkit.protocol.binance._ctrades.TradeDecoder",
     .tp_doc = "Trade frames -> Trade events in C (see the module docstring).",
     .tp_basicsize = sizeof(TradeDecoder),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
@@ -1138,7 +1066,7 @@ static PyMemberDef hp_members[] = {
 
 static PyTypeObject HotPathType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "botkit.protocol._speedups.HotPath",
+    .tp_name = "botkit.protocol.binance._ctrades.HotPath",
     .tp_doc = "A parser's parse(frame, ts_recv) with the current stream's frames handled in C.",
     .tp_basicsize = sizeof(HotPath),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
@@ -1152,63 +1080,24 @@ static PyTypeObject HotPathType = {
     .tp_members = hp_members,
 };
 
-/* split_frames(buf, pos, out) -> pos: the payloads of the unfragmented, unmasked text
- * and binary WebSocket frames (length < 64 KiB) at ``buf[pos:]``, appended to ``out``,
- * up to the first frame that is incomplete or of another kind (FrameReader's fast path;
- * the Python reader takes the rest). */
-static PyObject *
-split_frames(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The entry points the recording-line scanner (botkit/sources/_clines.c) calls. */
+static int
+capi_run_frame(PyObject *decoder, const char *frame, Py_ssize_t len, PyObject *ts, PyObject *out,
+               const BotkitSequence *seq)
 {
-    if (nargs != 3 || !PyBytes_CheckExact(args[0]) || !PyList_Check(args[2])) {
-        PyErr_SetString(PyExc_TypeError, "split_frames(buf: bytes, pos: int, out: list)");
-        return NULL;
-    }
-    PyObject *out = args[2];
-    const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(args[0]);
-    Py_ssize_t end = PyBytes_GET_SIZE(args[0]), pos = PyLong_AsSsize_t(args[1]);
-    if (pos == -1 && PyErr_Occurred())
-        return NULL;
-    if (pos < 0)
-        pos = 0;
-    while (end - pos >= 2) {
-        unsigned char b0 = b[pos], n = b[pos + 1];
-        Py_ssize_t start, len;
-        if (b0 != 0x81 && b0 != 0x82)
-            break;
-        if (n < 126) {
-            start = pos + 2;
-            len = n;
-        } else if (n == 126 && end - pos >= 4) {
-            start = pos + 4;
-            len = ((Py_ssize_t)b[pos + 2] << 8) | b[pos + 3];
-        } else {
-            break;
-        }
-        if (len > end - start)
-            break;
-        PyObject *payload = PyBytes_FromStringAndSize((const char *)b + start, len);
-        if (payload == NULL || PyList_Append(out, payload) < 0) {
-            Py_XDECREF(payload);
-            return NULL;
-        }
-        Py_DECREF(payload);
-        pos = start + len;
-    }
-    return PyLong_FromSsize_t(pos);
+    return run_frame((TradeDecoder *)decoder, frame, len, ts, out, seq);
 }
 
-static PyMethodDef module_methods[] = {
-    {"split_frames", (PyCFunction)(void (*)(void))split_frames, METH_FASTCALL,
-     "split_frames(buf, pos, out) -> pos of the first frame not taken"},
-    {NULL},
+static const BotkitTradesAPI capi = {
+    BOTKIT_TRADES_API_VERSION, &TradeDecoderType, sequence_get, sequence_release, capi_run_frame,
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "_speedups", "botkit's compiled hot paths (optional).", -1, module_methods,
+    PyModuleDef_HEAD_INIT, "_ctrades", "Binance trade frames to Trade events, compiled (optional).", -1, NULL,
 };
 
 PyMODINIT_FUNC
-PyInit__speedups(void)
+PyInit__ctrades(void)
 {
     if (PyType_Ready(&TradeDecoderType) < 0 || PyType_Ready(&HotPathType) < 0)
         return NULL;
@@ -1226,6 +1115,12 @@ PyInit__speedups(void)
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
+    PyObject *api = PyCapsule_New((void *)&capi, BOTKIT_TRADES_CAPSULE, NULL);
+    if (api == NULL || PyModule_AddObject(m, "_C_API", api) < 0) {
+        Py_XDECREF(api);
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddObjectRef(m, "TradeDecoder", (PyObject *)&TradeDecoderType) < 0 ||
         PyModule_AddObjectRef(m, "HotPath", (PyObject *)&HotPathType) < 0) {
         Py_DECREF(m);
