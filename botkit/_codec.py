@@ -12,24 +12,20 @@ Decimals become strings (exact), enums their values, and every event carries a
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import cattrs
 from cattrs.strategies import configure_tagged_union
 
+from ._decimals import exact_decimal
 from ._events import Event
 
 __all__ = ["converter", "from_dict", "from_json", "to_dict", "to_json"]
 
 
 def _structure_decimal(value: Any, _: type) -> Decimal:
-    if isinstance(value, float):
-        raise ValueError(f"float {value!r} is not exact; give decimals as strings")
-    try:
-        return Decimal(value)
-    except (InvalidOperation, TypeError):
-        raise ValueError(f"not a decimal: {value!r}") from None
+    return exact_decimal(value)
 
 
 def make_converter() -> cattrs.Converter:

@@ -34,13 +34,14 @@ Example ``botkit.toml`` (every key optional)::
 from __future__ import annotations
 
 import tomllib
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import attrs
 import cattrs
 
+from ._decimals import exact_decimal
 from ._exceptions import ConfigError
 from .execution._instruments import Instrument, instrument_for
 from .execution._paper import PaperConfig
@@ -152,15 +153,7 @@ class Config:
 
 
 def _decimal(value: Any, _: type) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"expected a number, got {value!r}")
-    try:
-        number = Decimal(str(value))  # TOML floats go through their shortest repr: 0.1 stays 0.1
-    except InvalidOperation:
-        raise ValueError(f"expected a number, got {value!r}") from None
-    if not number.is_finite():
-        raise ValueError(f"expected a finite number, got {value!r}")
-    return number
+    return exact_decimal(value, floats=True)  # a TOML 0.1 is written as a float
 
 
 _converter = cattrs.Converter(forbid_extra_keys=True)

@@ -20,6 +20,7 @@ from .._exceptions import BotkitError, ConfigError, UsageError
 from .._strategy import Strategy
 from ..protocol import FrameDecoder, parser_for
 from ..sim import sample_path
+from ..sources._recording import parse_capture_line
 from ._gc import fewer_gc_passes
 from ._options import run_config
 from ._progress import progress_monitor
@@ -86,7 +87,7 @@ def decode(args: argparse.Namespace) -> int:
                 if line.startswith((b"wss://", b"ws://", b"https://", b"http://")):
                     metadata += 1  # a capture's connection / sent-message / REST line
                     continue
-                ts, frame = _split_frame(line)
+                ts, frame = parse_capture_line(line)
                 for event in decoder.decode(frame, ts):
                     out.write(to_json(event) + "\n")
                     kinds[type(event).__name__] += 1
@@ -199,17 +200,3 @@ def _open_text_or_gzip(path: str) -> Any:
     with open(path, "rb") as fh:
         magic = fh.read(2)
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
-def _split_frame(line: bytes) -> tuple[int, bytes]:
-    """A recording line ``<ns> <frame>``, a cryptofeed capture line ``<secs>: <frame>``,
-    or a bare frame (receive time 0)."""
-    head, sep, rest = line.partition(b" ")
-    if sep and head.isdigit():
-        return int(head), rest
-    if sep and head.endswith(b":"):
-        try:
-            return int(float(head[:-1]) * 1e9), rest
-        except ValueError:
-            pass
-    return 0, line

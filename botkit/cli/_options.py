@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from .._config import Config, load_config
+from .._decimals import exact_decimal
 from .._exceptions import ConfigError
 from .._runconfig import Mode, RunConfig
 from ..execution._paper import PaperConfig
@@ -59,9 +60,9 @@ def _split(text: str | None) -> tuple[str, ...]:
 
 def _flag_decimal(flag: str, text: str) -> Decimal:
     try:
-        value = Decimal(text)
-    except ArithmeticError:
+        value = exact_decimal(text)
+    except ValueError:
         raise ConfigError(f"{flag} {text!r}: not a number") from None
-    if not value.is_finite() or value < 0:
+    if value < 0:
         raise ConfigError(f"{flag} {text!r}: must be a number >= 0")
     return value

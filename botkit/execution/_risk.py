@@ -36,6 +36,7 @@ import attrs
 from anyio.abc import TaskStatus
 
 from .._clock import Clock
+from .._decimals import exact_decimal
 from .._events import ConnectionState, FeedStatus, Side
 from .._orders import Order
 
@@ -48,7 +49,7 @@ _FEED_DOWN = "feed down"
 
 
 def _opt_decimal(value: object) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    return None if value is None else exact_decimal(value, floats=True)
 
 
 @attrs.frozen

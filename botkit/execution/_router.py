@@ -10,6 +10,7 @@ import logging
 from decimal import Decimal
 
 from .._clock import Clock
+from .._decimals import exact_decimal
 from .._events import Event, Side
 from .._exceptions import UsageError
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
@@ -214,12 +215,10 @@ class OrderRouter:
 
 
 def _decimal(value: object, name: str) -> Decimal:
-    if isinstance(value, float):
-        raise UsageError(f"{name} must be a Decimal, int or str, not float {value!r} (floats are not exact)")
     try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value))
-    except ArithmeticError:
-        raise UsageError(f"{name} must be a number, got {value!r}") from None
-    if not number.is_finite() or number <= 0:
+        number = exact_decimal(value)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+    if number <= 0:
         raise UsageError(f"{name} must be positive, got {value!r}")
     return number

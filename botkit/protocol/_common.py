@@ -14,6 +14,7 @@ import msgspec
 from .._events import Event, Level
 from .._exceptions import ParseError
 from .._symbols import normalise_symbol
+from ._parser import ParserRules
 
 __all__ = [
     "MALFORMED", "SymbolNames", "VenueParser", "check", "check_levels", "crc32_signed", "iso_ns", "rest_frame", "wire",
@@ -72,7 +73,7 @@ class SymbolNames(dict[str, str]):
         return name
 
 
-class VenueParser(ABC):
+class VenueParser(ParserRules, ABC):
     """Base of the JSON venue parsers: ``parse`` turns anything a malformed frame raises
     into one :class:`ParseError`; subclasses implement ``_parse`` on the frame's bytes.
 

@@ -31,12 +31,14 @@ from __future__ import annotations
 import enum
 import random
 from collections import deque
+from collections.abc import Callable
 
 import attrs
 
 from .._exceptions import UsageError
 
 __all__ = [
+    "TRANSITIONS",
     "Close",
     "ConnState",
     "Connect",
@@ -215,48 +217,57 @@ class ReconnectMachine:
     def handle(self, inp: Input, now_ns: int) -> list[Action]:
         """Advance with ``inp`` at time ``now_ns``; returns the actions to carry out.
 
+        Which inputs each state takes is the table :data:`TRANSITIONS`.
+
         :raises UsageError: for an input that makes no sense in the current state
             (e.g. ``Connected`` while not connecting); the state is left unchanged.
         """
-        state = self.state
-        if isinstance(inp, Shutdown):
-            if state is ConnState.CLOSED:
-                return []
-            actions: list[Action] = []
-            if state in (ConnState.CONNECTING, ConnState.SUBSCRIBING, ConnState.LIVE):
-                actions.append(Close("shutdown"))
-            self._enter(ConnState.CLOSED, now_ns)
-            return [*actions, EmitStatus(ConnState.CLOSED, "shutdown", self.failures)]
-        if state is ConnState.CLOSED:
+        rule = TRANSITIONS.get(type(inp))
+        if rule is None:
+            raise UsageError(f"unknown input {inp!r}")
+        takes, ignores, step = rule
+        if self.state in ignores:
             return []
-        if isinstance(inp, Tick):
-            return self._tick(now_ns)
-        if isinstance(inp, Start):
-            self._require(inp, ConnState.IDLE)
-            return self._connect(now_ns)
-        if isinstance(inp, Connected):
-            self._require(inp, ConnState.CONNECTING)
-            self._connected_at = self._last_frame = now_ns
-            self._ping_sent = -1
-            if self.policy.needs_subscribe:
-                self._enter(ConnState.SUBSCRIBING, now_ns)
-                return [SendSubscribe()]
+        if self.state not in takes:
+            raise UsageError(f"can't handle {type(inp).__name__} in state {self.state.name}")
+        return step(self, inp, now_ns)
+
+    def _on_shutdown(self, inp: Input, now_ns: int) -> list[Action]:
+        actions: list[Action] = []
+        if self.state in (ConnState.CONNECTING, ConnState.SUBSCRIBING, ConnState.LIVE):
+            actions.append(Close("shutdown"))
+        self._enter(ConnState.CLOSED, now_ns)
+        return [*actions, EmitStatus(ConnState.CLOSED, "shutdown", self.failures)]
+
+    def _on_tick(self, inp: Input, now_ns: int) -> list[Action]:
+        return self._tick(now_ns)
+
+    def _on_start(self, inp: Input, now_ns: int) -> list[Action]:
+        return self._connect(now_ns)
+
+    def _on_connected(self, inp: Input, now_ns: int) -> list[Action]:
+        self._connected_at = self._last_frame = now_ns
+        self._ping_sent = -1
+        if self.policy.needs_subscribe:
+            self._enter(ConnState.SUBSCRIBING, now_ns)
+            return [SendSubscribe()]
+        return self._go_live(now_ns)
+
+    def _on_connect_failed(self, inp: Input, now_ns: int) -> list[Action]:
+        assert isinstance(inp, ConnectFailed)
+        return self._backoff(now_ns, f"connect failed: {inp.reason}", close=False, at_least_s=inp.retry_after_s)
+
+    def _on_peer_closed(self, inp: Input, now_ns: int) -> list[Action]:
+        assert isinstance(inp, PeerClosed)
+        return self._backoff(now_ns, f"connection lost: {inp.reason}", close=False)
+
+    def _on_heard(self, inp: Input, now_ns: int) -> list[Action]:
+        """Anything from the venue: a frame, a pong, the subscription's ack."""
+        self._last_frame = now_ns
+        self._ping_sent = -1
+        if self.state is ConnState.SUBSCRIBING and not isinstance(inp, PongReceived):
             return self._go_live(now_ns)
-        if isinstance(inp, ConnectFailed):
-            self._require(inp, ConnState.CONNECTING)
-            return self._backoff(now_ns, f"connect failed: {inp.reason}", close=False, at_least_s=inp.retry_after_s)
-        if isinstance(inp, PeerClosed):
-            self._require(inp, ConnState.SUBSCRIBING, ConnState.LIVE)
-            return self._backoff(now_ns, f"connection lost: {inp.reason}", close=False)
-        if isinstance(inp, SubscribeAcked | FrameReceived | PongReceived):
-            if state not in (ConnState.SUBSCRIBING, ConnState.LIVE):
-                return []  # a late frame from a connection being torn down: harmless
-            self._last_frame = now_ns
-            self._ping_sent = -1
-            if state is ConnState.SUBSCRIBING and not isinstance(inp, PongReceived):
-                return self._go_live(now_ns)
-            return self._check_healthy(now_ns)
-        raise UsageError(f"unknown input {inp!r}")
+        return self._check_healthy(now_ns)
 
     def frame_received(self, now_ns: int) -> list[Action]:
         """Fast path for ``handle(FrameReceived(), now_ns)`` (called for every frame)."""
@@ -369,10 +380,26 @@ class ReconnectMachine:
         if state is not ConnState.LIVE:
             self._ping_sent = -1
 
-    def _require(self, inp: object, *states: ConnState) -> None:
-        if self.state not in states:
-            raise UsageError(f"can't handle {type(inp).__name__} in state {self.state.name}")
 
+
+_ALL = frozenset(ConnState)
+_OPEN = frozenset({ConnState.SUBSCRIBING, ConnState.LIVE})
+_Step = Callable[[ReconnectMachine, Input, int], list[Action]]
+#: Input type -> (states that take it, states that ignore it, what it does). Any other
+#: state raises :class:`~botkit.UsageError`. Once CLOSED, everything is ignored; a late
+#: frame or pong from a connection being torn down is harmless anywhere.
+TRANSITIONS: dict[type, tuple[frozenset[ConnState], frozenset[ConnState], _Step]] = {
+    Start: (frozenset({ConnState.IDLE}), frozenset({ConnState.CLOSED}), ReconnectMachine._on_start),
+    Connected: (frozenset({ConnState.CONNECTING}), frozenset({ConnState.CLOSED}), ReconnectMachine._on_connected),
+    ConnectFailed: (frozenset({ConnState.CONNECTING}), frozenset({ConnState.CLOSED}),
+                    ReconnectMachine._on_connect_failed),
+    PeerClosed: (_OPEN, frozenset({ConnState.CLOSED}), ReconnectMachine._on_peer_closed),
+    SubscribeAcked: (_OPEN, _ALL - _OPEN, ReconnectMachine._on_heard),
+    FrameReceived: (_OPEN, _ALL - _OPEN, ReconnectMachine._on_heard),
+    PongReceived: (_OPEN, _ALL - _OPEN, ReconnectMachine._on_heard),
+    Tick: (_ALL - {ConnState.CLOSED}, frozenset({ConnState.CLOSED}), ReconnectMachine._on_tick),
+    Shutdown: (_ALL - {ConnState.CLOSED}, frozenset({ConnState.CLOSED}), ReconnectMachine._on_shutdown),
+}
 
 def _ns(seconds: float) -> int:
     return int(seconds * _S)

@@ -1,9 +1,9 @@
 """WebSocket framing (RFC 6455 section 5), sans-IO: bytes in, messages and control frames out.
 
 Reading is ours because it is the live hot path: wsproto's reader builds an event object
-per frame and a message object per message, about 5.7 us for a small trade frame
-(measured), several times the cost of parsing the trade inside it. This reader takes an
-unfragmented data frame from a server in a few slice operations and keeps everything
+per frame and a message object per message, several times the cost of parsing the trade
+inside it (docs/live-feed.md has the figures). This reader takes an unfragmented data
+frame from a server in a few slice operations and keeps everything
 else (fragments, control frames, masked frames from clients, every protocol check) on
 a general path. Writing, rare on the client (subscribe, pong, close; masked), is
 wsproto's; a server's data frame is a header and the payload (:func:`text_frame`, what

@@ -2,6 +2,7 @@
 
 from ._faults import FAULT_KINDS, Fault, parse_fault
 from ._sample import sample_path
-from ._server import ExchangeSimulator, SimStats
+from ._server import ExchangeSimulator
+from ._stats import SimStats
 
 __all__ = ["FAULT_KINDS", "ExchangeSimulator", "Fault", "SimStats", "parse_fault", "sample_path"]

@@ -5,25 +5,36 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
 from anyio.abc import ByteStream
 
 from .._symbols import normalise_symbol
+from ..protocol._book import OrderBook
 from ..protocol.binance import rest_weight
+from ._stats import SimStats
 
-if TYPE_CHECKING:
-    from ._server import ExchangeSimulator
+__all__ = ["RestVenue", "Timeline"]
 
-__all__ = ["RestVenue"]
+
+class Timeline(Protocol):
+    """What the REST side reads of the simulator's market (the simulator is one)."""
+
+    stats: SimStats
+    books: dict[str, OrderBook]
+
+    @property
+    def trade_history(self) -> list[tuple[int, str, str, int, bool]]:
+        """Every trade so far: (id, price, qty, ms, buyer_is_maker)."""
+        ...
 
 
 class RestVenue:
     """Answers the simulator's REST requests from its timeline state."""
 
-    def __init__(self, sim: ExchangeSimulator, weight_limit: int) -> None:
+    def __init__(self, sim: Timeline, weight_limit: int) -> None:
         self.sim = sim
         self.weight_limit = weight_limit
         self.storm = 0  # requests still to answer 429 (a storm fault)

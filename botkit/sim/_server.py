@@ -35,9 +35,10 @@ from ..sources import RecordingReader
 from ..sources._wsconn import ConnectionClosed, HandshakeError, WebSocket, accept
 from ._faults import Fault
 from ._rest import RestVenue, http_answer
+from ._stats import SimStats
 from ._stream import ControlledStream
 
-__all__ = ["ExchangeSimulator", "SimStats"]
+__all__ = ["ExchangeSimulator"]
 
 log = logging.getLogger("botkit.sim")
 
@@ -45,23 +46,6 @@ _GARBAGE = "}{ not json \x00"
 _END_OF_DATA = "end of data"
 _HEAD_LIMIT = 16 * 1024
 _MIN_FRAMES_BETWEEN_FAULTS = 30
-
-
-@attrs.define
-class SimStats:
-    """What the simulator did (for tests and the soak report)."""
-
-    frames_sent: int = 0
-    trades_sent: int = 0
-    trades_skipped: int = 0
-    depth_skipped: int = 0
-    connections: int = 0
-    refused: int = 0
-    faults: dict[str, int] = attrs.Factory(dict)
-    rest_requests: int = 0
-    storm_429: int = 0
-    limit_exceeded: int = 0
-    max_weight_per_minute: int = 0
 
 
 @attrs.define(eq=False)
@@ -167,7 +151,7 @@ class ExchangeSimulator:
         self.venue = venue_for(venue)
         self._transcode = venue != "binance"
         self._encoder = self.venue.encoder()
-        self._checksum = getattr(self.venue.parser(), "book_checksum", None)
+        self._checksum = self.venue.parser().book_checksum
         #: Per-symbol book message counter: the venue's sequence ids (OKX seqId, Bybit u).
         self._book_seq: dict[str, int] = {}
         # The venue's true books, from every diff in the data (sent or skipped).

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 
-from ._recording import format_header
+from ._recording import format_header, format_line
 
 __all__ = ["FrameRecorder"]
 
@@ -44,11 +44,7 @@ class FrameRecorder:
 
     def add(self, ts_recv: int, frame: bytes | str) -> None:
         """Buffer one frame (called by the source for every frame, before parsing)."""
-        if isinstance(frame, str):
-            frame = frame.encode()
-        if b"\n" in frame or b"\r" in frame:
-            frame = frame.replace(b"\r", b" ").replace(b"\n", b" ")
-        self._buffer.append(b"%d %s\n" % (ts_recv, frame))
+        self._buffer.append(format_line(ts_recv, frame))
         self.frames += 1
 
     async def flush(self) -> None:

@@ -24,7 +24,10 @@ import anyio
 
 from .._exceptions import DataError
 
-__all__ = ["HEADER_PREFIX", "RecordingReader", "RecordingWriter", "format_header"]
+__all__ = [
+    "HEADER_PREFIX", "RecordingReader", "RecordingWriter", "format_header", "format_line", "parse_capture_line",
+    "parse_line",
+]
 
 HEADER_PREFIX = b"#botkit-recording "
 FORMAT_VERSION = 1
@@ -99,6 +102,40 @@ def _parse_header(path: str, line: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise DataError(path, 1, "corrupt recording header: metadata is not a JSON object")
     return parsed
+
+
+def format_line(ts_recv: int, frame: bytes | str) -> bytes:
+    """One recording line: ``<receive ns> <frame>\\n`` (the format's only writer)."""
+    if isinstance(frame, str):
+        frame = frame.encode()
+    if b"\n" in frame or b"\r" in frame:
+        # JSON allows whitespace between tokens only, so a newline becomes a space.
+        frame = frame.replace(b"\r", b" ").replace(b"\n", b" ")
+    return b"%d %s\n" % (ts_recv, frame)
+
+
+def parse_line(line: bytes) -> tuple[int, bytes] | None:
+    """``(receive ns, frame)`` of a recording line (CRLF tolerated), or None when it is
+    not ``<ns> <frame>`` (the format's only reader)."""
+    ts, _, frame = line.partition(b" ")
+    if not ts.isdigit() or not frame:
+        return None
+    return int(ts), frame[:-1] if frame[-1] == 13 else frame
+
+
+def parse_capture_line(line: bytes) -> tuple[int, bytes]:
+    """A recording line, a cryptofeed capture line ``<secs>: <frame>``, or a bare frame
+    (receive time 0): what ``botkit decode`` reads."""
+    parsed = parse_line(line)
+    if parsed is not None:
+        return parsed
+    head, sep, rest = line.partition(b" ")
+    if sep and head.endswith(b":"):
+        try:
+            return int(float(head[:-1]) * 1e9), rest
+        except ValueError:
+            pass
+    return 0, line
 
 
 class RecordingReader:
@@ -220,12 +257,12 @@ class RecordingReader:
 
         :raises DataError: naming the file and line if it is not ``<ns> <frame>``.
         """
-        ts, _, frame = line.partition(b" ")
-        if not ts.isdigit() or not frame:
+        parsed = parse_line(line)
+        if parsed is None:
             raise DataError(
                 self.path, lineno, f"corrupt line: expected '<receive-time-ns> <frame>', got {line[:60]!r}"
             )
-        return int(ts), frame.rstrip(b"\r")
+        return parsed
 
     def _read(self, fh: IO[bytes] | _Inflater) -> bytes:
         try:
@@ -271,11 +308,7 @@ class RecordingWriter:
 
     def write(self, ts_recv: int, frame: bytes | str) -> None:
         """Append one frame received at ``ts_recv`` ns."""
-        if isinstance(frame, str):
-            frame = frame.encode()
-        # JSON allows whitespace between tokens only, so a newline becomes a space.
-        frame = frame.replace(b"\r", b" ").replace(b"\n", b" ")
-        self._fh.write(b"%d %s\n" % (ts_recv, frame))
+        self._fh.write(format_line(ts_recv, frame))
         self.lines += 1
 
     def close(self) -> None:

@@ -99,7 +99,7 @@ class ReplaySource(EventSource):
                         line_scanner=_LINES.run_lines if _LINES is not None else None,
                     )
                     self.decoder = decoder
-                    decode, decode_run = decoder.decode, decoder.decode_run
+                    decode, decode_run, split = decoder.decode, decoder.decode_run, reader.split
                 while pos < size:
                     # Runs of plain trade lines go through the compiled path in one call;
                     # the line it stops at (anything else) takes the general path below.
@@ -119,12 +119,7 @@ class ReplaySource(EventSource):
                     lineno += 1
                     if not line or line[0] == 35:  # b"#": header or comment
                         continue
-                    ts_text, _, frame = line.partition(b" ")
-                    if not ts_text.isdigit() or not frame:
-                        reader.split(lineno, line)  # raises the DataError naming file and line
-                    ts = int(ts_text)
-                    if frame[-1] == 13:  # b"\r"
-                        frame = frame[:-1]
+                    ts, frame = split(lineno, line)  # a DataError names file and line
                     events = decode(frame, ts)
                     if events:
                         batch += events

@@ -17,14 +17,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
-import msgspec
 from anyio.abc import TaskGroup
 from wsproto.frame_protocol import CloseReason
 
 from .._events import ConnectionState, Event, FeedStatus
 from .._exceptions import UsageError
 from ..protocol import FrameDecoder, venue_for
-from ..protocol._common import rest_frame
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import (
     Close,
@@ -43,9 +41,8 @@ from ..protocol._reconnect import (
     Start,
     Tick,
 )
-from ..protocol._sequencer import RESYNC_PREFIX
+from ._backfill import RestWorker
 from ._base import EventSource, Publish
-from ._rest import RestClient, RestFailed
 from ._wsconn import ConnectionClosed, HandshakeError, HandshakeRejected, WebSocket, connect
 
 __all__ = ["WebSocketSource"]
@@ -138,9 +135,7 @@ class WebSocketSource(EventSource):
         self.drain_timeout_s = drain_timeout_s
         self._headers = tuple(headers)
         self._compression = compression
-        self._rest: RestClient | None = None
-        self._rest_wakeup = anyio.Event()
-        self._rest_answered = anyio.Event()  # set (and replaced) after each REST answer
+        self._rest: RestWorker | None = None
         self._had_connection = False
         #: Connection attempts made (including the first), and when (monotonic ns).
         self.attempts = 0
@@ -174,10 +169,13 @@ class WebSocketSource(EventSource):
         if not self.url:
             raise UsageError("WebSocketSource has no URL: pass url=... (a ws:// or wss:// URL)")
         machine = self.machine
-        self._rest = RestClient(self._rest_base(), self.limiter)
+        self._rest = rest = RestWorker(
+            self.decoder, self.definition, self._rest_base(), limiter=self.limiter,
+            snapshot_limit=self.snapshot_limit, aggregated="@aggTrade" in self.url, on_frame=self.on_frame,
+        )
         try:
             async with anyio.create_task_group() as rest_tasks:
-                rest_tasks.start_soon(self._rest_worker, publish)
+                rest_tasks.start_soon(rest.run, publish)
                 actions = machine.handle(Start(), _mono())
                 while machine.state is not ConnState.CLOSED and not self._ended:
                     await self._emit(actions, publish)
@@ -187,7 +185,7 @@ class WebSocketSource(EventSource):
                     delay = (machine.next_deadline() - _mono()) / 1e9
                     await anyio.sleep(max(delay, 0.0))
                     actions = machine.handle(Tick(), _mono())
-                await self._drain_rest()
+                await rest.drain(self.drain_timeout_s)
                 rest_tasks.cancel_scope.cancel()
             released = self.decoder.finish()  # held trades whose backfill never completed
             if released:
@@ -195,18 +193,8 @@ class WebSocketSource(EventSource):
         finally:
             self._sync_stats()
             with anyio.CancelScope(shield=True):
-                await self._rest.aclose()
+                await rest.aclose()
                 await self._emit(machine.handle(Shutdown(), _mono()), publish)
-
-    async def _drain_rest(self) -> None:
-        """At the end of the data: let pending backfills and snapshots finish (bounded by
-        ``drain_timeout_s``); stream() then releases anything still held, with a Gap, so
-        nothing received is lost."""
-        with anyio.move_on_after(self.drain_timeout_s):
-            while self.decoder.trades.pending or self.decoder.pending_snapshots or self.decoder.trades.backfill_symbols:
-                answered = self._rest_answered
-                self._rest_wakeup.set()
-                await answered.wait()
 
     async def _connection(self, publish: Publish) -> list[Any]:
         """One connection, from handshake to close; returns the machine's next actions."""
@@ -231,15 +219,10 @@ class WebSocketSource(EventSource):
         decode_frames = self.decoder.decode_frames
         on_frame = self.on_frame
         actions = machine.handle(Connected(), _mono())
+        rest = self._rest
+        assert rest is not None
         if self._had_connection:
-            # Back after an outage: fetch whatever traded meanwhile and re-anchor books,
-            # whether or not the next live message shows the hole (a quiet one would not).
-            for symbol in self.decoder.symbols():
-                marker = RESYNC_PREFIX + symbol.encode() + b'"}'
-                if self.on_frame is not None:
-                    self.on_frame(time.time_ns(), marker)
-                self.decoder.decode(marker, time.time_ns())
-            self._rest_wakeup.set()
+            rest.resync()
         self._had_connection = True
         self._closing: list[Any] | None = None
         async with anyio.create_task_group() as nursery:
@@ -267,7 +250,7 @@ class WebSocketSource(EventSource):
                     if events:
                         await publish(events)
                     if self.decoder.pending_snapshots or self.decoder.trades.pending:
-                        self._rest_wakeup.set()
+                        rest.wake()
                     if self.decoder.pending_resubscribe:
                         await self._resubscribe(ws)
                     if actions:
@@ -335,44 +318,6 @@ class WebSocketSource(EventSource):
                 with anyio.move_on_after(2):
                     await ws.aclose()
                 return
-
-    async def _rest_worker(self, publish: Publish) -> None:
-        """Fetch what the decoder asks for (depth snapshots, trade backfill), one at a time
-        per symbol, through the shared rate limiter. Outlives single connections."""
-        decoder = self.decoder
-        while True:
-            await self._rest_wakeup.wait()
-            self._rest_wakeup = anyio.Event()
-            venue = self.definition
-            for symbol in list(decoder.trades.pending):
-                request = decoder.trades.pending.pop(symbol)
-                path = venue.trades_path(symbol, request.from_id, "@aggTrade" in self.url)
-                if path is not None:
-                    await self._rest_frame(path, venue.rest_weight(urlsplit(path).path), publish)
-            for symbol in list(decoder.pending_snapshots):
-                path = venue.snapshot_path(symbol, self.snapshot_limit)
-                if symbol in decoder.pending_snapshots and path is not None:
-                    await self._rest_frame(path, venue.rest_weight(urlsplit(path).path, self.snapshot_limit), publish)
-            if decoder.trades.pending or decoder.pending_snapshots:
-                self._rest_wakeup.set()
-
-    async def _rest_frame(self, path: str, weight: int, publish: Publish) -> None:
-        """GET ``path``, record the answer (or the failure) as a frame, decode, publish."""
-        assert self._rest is not None
-        try:
-            frame = rest_frame(path, await self._rest.get(path, weight))
-        except RestFailed as exc:
-            log.warning("REST %s failed: %s", path, exc)
-            frame = msgspec.json.encode({"rest": path, "error": str(exc)})
-            await anyio.sleep(0.2)  # a failing venue is not asked again at once
-        ts = time.time_ns()
-        if self.on_frame is not None:
-            self.on_frame(ts, frame)
-        events = self.decoder.decode(frame, ts)
-        if events:
-            await publish(events)
-        self._rest_answered.set()
-        self._rest_answered = anyio.Event()
 
     def _rest_base(self) -> str:
         if self.rest_url:

@@ -2,8 +2,8 @@
 
 Why not trio-websocket: its reader task parses each frame with wsproto, assembles a
 message object and hands it over a memory channel to the task that wants it, so every
-frame costs an event object, a message object and a channel hand-off (the bench measured
-its bare client below the asyncio ``websockets`` client on the same stream). Here the
+frame costs an event object, a message object and a channel hand-off (docs/live-feed.md
+has the figures). Here the
 task that wants the messages reads the socket itself: one ``receive`` gives every
 message in it at once (:class:`~botkit.protocol._wsframes.FrameReader`), with no task in
 between; control frames are answered on the way. The HTTP upgrade is wsproto's
@@ -50,9 +50,8 @@ USER_AGENT = f"botkit/{__version__} (+https://github.com/botkit)"
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 #: Bytes taken per read. It bounds the added latency as well: every message of one read
-#: is decoded before any is published, so the last waits for the ones before it. 4 KB
-#: (about 24 trade frames) measured p99 93-119 us at 420k frames/s; 8 KB 135-199 us at
-#: 500k/s, too close to the 200 us target.
+#: is decoded before any is published, so the last waits for the ones before it (the
+#: bench chose 4 KB; docs/live-feed.md has the figures).
 RECEIVE_BYTES = 4096
 _HEAD_LIMIT = 64 * 1024
 _ABNORMAL = 1006  # no close frame (RFC 6455 7.4.1)

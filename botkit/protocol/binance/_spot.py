@@ -22,6 +22,7 @@ from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
 from .. import _compiled
 from .._common import SymbolNames
+from .._parser import ParserRules
 from . import _messages as m
 
 __all__ = ["BinanceSpotParser", "depth_snapshot"]
@@ -102,7 +103,7 @@ def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int, venue: st
                         symbol)
 
 
-class BinanceSpotParser:
+class BinanceSpotParser(ParserRules):
     """Parse Binance spot frames into events; with ``venue="binance-futures"`` the same
     parser reads USD-M / coin-M futures streams (aggTrade, bookTicker with ``T``,
     depthUpdate with ``pu``, kline).
@@ -199,6 +200,15 @@ class BinanceSpotParser:
             return trades
         handle = self._handlers[cls]
         return lambda frame, ts_recv: handle(decode(frame).data, ts_recv)
+
+    def rest_trades_request(self, path: str) -> tuple[str, int] | None:
+        """``(symbol, limit)`` of a ``historicalTrades`` / ``aggTrades`` backfill path."""
+        target = urlsplit(path)
+        if not target.path.endswith(("/historicalTrades", "/aggTrades")):
+            return None
+        query = parse_qs(target.query)
+        limit = query.get("limit", ["500"])[0]
+        return normalise_symbol(query.get("symbol", [""])[0]), int(limit) if limit.isdigit() else 500
 
     def compiled_trades(self) -> Any:
         """The compiled decoder of combined-stream ``@trade`` frames (it also consumes

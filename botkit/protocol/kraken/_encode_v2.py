@@ -6,17 +6,14 @@ from __future__ import annotations
 import json
 
 from ..._events import BookDelta, BookSnapshot, Level, Side, Trade
+from ..._symbols import split_symbol
 from .._encoding import dumps, iso, num
 
 __all__ = ["acks", "encode_book", "encode_trade"]
 
 
 def _symbol(event: Trade | BookSnapshot | BookDelta) -> str:
-    if event.venue_symbol:
-        return event.venue_symbol
-    from ._venue import KrakenV2
-
-    return KrakenV2().venue_symbol(event.symbol)
+    return event.venue_symbol or "/".join(split_symbol(event.symbol))
 
 
 def _levels(levels: tuple[Level, ...]) -> str:

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import attrs
 import msgspec
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Trade
 from .._exceptions import ParseError
-from .._symbols import normalise_symbol
 from ._book import BookSync
 from ._parser import Parser
 from ._trades import TradeSequencer
@@ -78,13 +76,13 @@ class FrameDecoder:
         self.last_error: ParseError | None = None
         #: Trade-id sequencing and backfill state.
         self.trades = TradeSequencer(parser.venue, backfill=backfill)
-        self._stream_snapshots = getattr(parser, "book_snapshots", "rest") == "stream"
+        self._stream_snapshots = parser.book_snapshots == "stream"
         # One call per trade frame, chosen once: venues without contiguous trade ids
         # (Kraken v1, Bybit) pass trades through.
         self._on_trades: Callable[[list[Event]], list[Event]] = self.trades.on_trades
-        if getattr(parser, "trade_ids", "contiguous") != "contiguous":
+        if parser.trade_ids != "contiguous":
             self._on_trades = _unchanged
-        elif self._stream_snapshots and not getattr(parser, "book_sequenced", True):
+        elif self._stream_snapshots and not parser.book_sequenced:
             self._on_trades = self._trades_then_resync
         # The compiled path over runs of frames (trade frames with the next id of their
         # symbol), where the parser has one and trades take the plain sequencer.
@@ -195,12 +193,10 @@ class FrameDecoder:
             envelope = _REST_ENVELOPE.decode(frame)
         except msgspec.MsgspecError:
             return None
-        target = urlsplit(envelope.rest)
-        if not target.path.endswith(("/historicalTrades", "/aggTrades")):
+        request = self.parser.rest_trades_request(envelope.rest)
+        if request is None:
             return None
-        query = parse_qs(target.query)
-        symbol = normalise_symbol(query.get("symbol", [""])[0])
-        limit = int(query.get("limit", ["500"])[0] or 500)
+        symbol, limit = request
         if envelope.error:
             return self.trades.on_backfill_failed(symbol, envelope.error)
         try:
@@ -265,12 +261,12 @@ class FrameDecoder:
 
     def _book_sync(self, symbol: str) -> BookSync:
         parser = self.parser
-        depths = getattr(parser, "book_depths", None)
+        depths = parser.book_depths
         return BookSync(
             self.venue, symbol,
             stream_snapshots=self._stream_snapshots,
-            sequenced=getattr(parser, "book_sequenced", True),
-            checksum=getattr(parser, "book_checksum", None),
+            sequenced=parser.book_sequenced,
+            checksum=parser.book_checksum,
             depth=depths.get(symbol) if depths else None,
         )
 
