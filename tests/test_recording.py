@@ -131,3 +131,21 @@ async def test_reader_yields_line_numbers(tmp_path: Path) -> None:
     reader = RecordingReader(path)
     rows = [row async for row in reader.frames()]
     assert [(lineno, ts) for lineno, ts, _ in rows] == [(2, trade(1).ts_recv), (3, trade(2).ts_recv)]
+
+
+async def test_the_switch_interval_is_scoped_to_the_replay_and_optional(tmp_path: Path) -> None:
+    import sys
+
+    from .helpers import trade, write_recording
+
+    path = write_recording(tmp_path / "r.txt", [trade(1), trade(2)])
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+
+    async def publish(batch: list) -> None:
+        seen.append(sys.getswitchinterval())
+
+    await botkit.ReplaySource(path).stream(publish)
+    await botkit.ReplaySource(path, switch_interval_s=None).stream(publish)
+    assert seen[0] == 0.0005 and seen[-1] == before  # shorter while streaming; untouched when asked
+    assert sys.getswitchinterval() == before

@@ -1,4 +1,4 @@
-"""Swappable event sources: recorded replay and in-memory now; live WebSocket next."""
+"""Swappable event sources: live WebSocket, recorded replay, in memory; the recorder."""
 
 from ._base import EventSource, FeedStats, Publish
 from ._memory import MemorySource

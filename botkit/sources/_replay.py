@@ -36,16 +36,22 @@ class ReplaySource(EventSource):
     :param path: the recording (plain or gzip).
     :param venue: venue whose parser decodes the frames; default: the recording's
         header, else ``"binance"`` (headerless captures such as hftbacktest's).
+    :param switch_interval_s: the interpreter's thread switch interval while the replay
+        streams (restored after it; ``None`` leaves it alone). The read-ahead thread
+        needs the GIL a few times per block, and at CPython's default 5 ms it waits longer
+        for it than the block takes to parse.
     :raises DataError: (while streaming) if the file is unreadable or a line corrupt;
         frames that fail to parse are counted and skipped, exactly as live.
     """
 
     replay = True
 
-    def __init__(self, path: str | Path, *, venue: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, venue: str | None = None,
+                 switch_interval_s: float | None = _SWITCH_INTERVAL_S) -> None:
         super().__init__()
         self.path = str(path)
         self.venue = venue
+        self.switch_interval_s = switch_interval_s
         self.reader = RecordingReader(path)
         self.decoder: FrameDecoder | None = None
 
@@ -56,12 +62,9 @@ class ReplaySource(EventSource):
         while this one is parsed: a reader task in a task group of the feed's own.
         """
         send, receive = anyio.create_memory_object_stream[tuple[bytes, int, int] | ReadFailed](1)
-        # The read-ahead thread needs the GIL a few times per chunk (to start, after each
-        # read or inflate block, to hand the chunk back), and CPython lets it wait up to
-        # the switch interval for a GIL held by the busy parse loop: at the default 5 ms a
-        # gzip chunk took longer to arrive than to parse. Shorter while replaying.
         interval = sys.getswitchinterval()
-        sys.setswitchinterval(min(interval, _SWITCH_INTERVAL_S))
+        if self.switch_interval_s is not None:  # see the constructor: scoped to this replay
+            sys.setswitchinterval(min(interval, self.switch_interval_s))
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._read_ahead, send)
