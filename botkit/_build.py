@@ -63,7 +63,7 @@ def build_run(config: RunConfig) -> PreparedRun:
             raise ConfigError("a backtest needs data: pass --data FILE")
         _require_file(config.data, "data file")
         source: EventSource = ReplaySource(config.data, venue=config.venue)
-        return PreparedRun(_engine(config, strategy, source, strategy.venue), config.backend)
+        return PreparedRun(_engine(config, strategy, source, config.venue or strategy.venue), config.backend)
     return _live(config, strategy)
 
 

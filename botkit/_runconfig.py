@@ -22,7 +22,9 @@ Mode = Literal["backtest", "live"]
 
 
 def _tuple(value: object) -> tuple[str, ...]:
-    return tuple(value) if isinstance(value, list | tuple) else ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
 
 
 @attrs.frozen
