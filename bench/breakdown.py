@@ -21,6 +21,7 @@ import msgspec
 
 from botkit.protocol import BinanceSpotParser, FrameDecoder
 from botkit.protocol.binance._messages import TradeMsg, combined
+from botkit.sources._replay import replay_decoder
 
 from ._util import median_rate, trade_frames
 
@@ -54,7 +55,7 @@ def run(n: int = 200_000) -> list[tuple[str, float]]:
     def replay_loop() -> int:
         # The per-line work of ReplaySource over one block of lines, without the file and
         # the bus: compiled runs of trade lines, the general path for any other line.
-        decoder = FrameDecoder(BinanceSpotParser())
+        decoder = replay_decoder(BinanceSpotParser())
         batch: list = []
         pos, size = 0, len(block)
         while pos < size:

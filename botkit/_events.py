@@ -200,7 +200,8 @@ def fields_twin(cls: type) -> type:
     Building an event field by field through attrs' frozen ``__init__`` costs an
     ``object.__setattr__`` call per field; storing the fields into a twin (plain
     attribute stores, the interpreter's fastest) and then setting ``obj.__class__ = cls``
-    gives the same object about 3x faster. The hot parsing paths build millions.
+    gives the same object for much less (docs/architecture.md). The hot parsing paths
+    build millions.
     """
     fields = attrs.fields(cls)
     if any(f.validator or f.converter for f in fields) or hasattr(cls, "__attrs_post_init__"):

@@ -16,7 +16,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from ._bus import Subscription
-from ._clock import Clock
+from ._clock import Clock, VirtualClock
 from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
 from ._exceptions import ConfigError, StrategyError
 from ._orders import Fill, OrderUpdate
@@ -79,6 +79,8 @@ class StrategyRunner:
         self.max_errors = max_errors
         self.log = logging.getLogger(f"botkit.strategy.{type(strategy).__name__}")
         self.timers = Timers()
+        # The clock the dispatch loops move with the events (None: a wall clock).
+        self._event_clock = clock if isinstance(clock, VirtualClock) else None
         self.counts: Counter[type] = Counter()
         self.errors = 0
         self.unprocessed = 0
@@ -157,7 +159,7 @@ class StrategyRunner:
         router = self.router
         broker = router.broker
         record_prices = router.record_prices
-        advance = self.clock.advance
+        clock = self._event_clock
         # Runs of plain trades (the bulk of a feed) take _trade_run's shorter loop.
         fast = not record_prices and Trade not in async_handlers
         on_trade = sync_get(Trade)
@@ -178,7 +180,8 @@ class StrategyRunner:
                 await self._fire_timers(ts)
                 if self.stop_reason:
                     break
-            advance(ts)
+            if clock is not None and ts > clock.ns:
+                clock.ns = ts
             event_type = type(event)
             if broker.busy:
                 router.on_market(event)
@@ -228,14 +231,15 @@ class StrategyRunner:
         router = self.router
         broker = router.broker
         last_prices = self.market.last_prices
-        advance = self.clock.advance
+        clock = self._event_clock
         start, n = i, len(batch)
         while i < n:
             event = batch[i]
             ts = event.ts_recv
             if type(event) is not Trade or ts >= timers.next_due or ts >= router.sample_due or broker.busy:
                 break
-            advance(ts)
+            if clock is not None and ts > clock.ns:
+                clock.ns = ts
             last_prices[event.symbol] = event.price
             i += 1
             if on_trade is not None:

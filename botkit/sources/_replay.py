@@ -11,12 +11,12 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from .._events import Event
 from .._exceptions import leaf_errors
-from ..protocol import FrameDecoder, parser_for
+from ..protocol import FrameDecoder, Parser, parser_for
 from ..protocol._compiled import load
 from ._base import EventSource, Publish
 from ._recording import ReadFailed, RecordingReader
 
-__all__ = ["ReplaySource"]
+__all__ = ["ReplaySource", "replay_decoder"]
 
 log = logging.getLogger("botkit.replay")
 
@@ -24,6 +24,12 @@ _BATCH = 1024
 _LINES = load("botkit.sources._clines")  # runs of trade lines in C, where it is built
 _SWITCH_INTERVAL_S = 0.0005
 _LOGGED_ERRORS = 20  # log the first parse errors in full, then only count them
+
+
+def replay_decoder(parser: Parser, *, backfill: bool = False) -> FrameDecoder:
+    """The frame decoder a replay uses: with the compiled recording-line scanner where it
+    is built (``FrameDecoder.decode_run`` then takes runs of trade lines in C)."""
+    return FrameDecoder(parser, backfill=backfill, line_scanner=_LINES.run_lines if _LINES is not None else None)
 
 
 class ReplaySource(EventSource):
@@ -96,10 +102,9 @@ class ReplaySource(EventSource):
                     raise item.at(self.path, lineno)
                 block, pos, size = item
                 if decoder is None:
-                    decoder = FrameDecoder(
+                    decoder = replay_decoder(
                         parser_for(self.venue or reader.meta.get("venue", "binance")),
                         backfill=bool(reader.meta.get("backfill", False)),
-                        line_scanner=_LINES.run_lines if _LINES is not None else None,
                     )
                     self.decoder = decoder
                     decode, decode_run, split = decoder.decode, decoder.decode_run, reader.split

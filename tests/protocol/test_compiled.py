@@ -24,12 +24,11 @@ import botkit
 from botkit.protocol import BinanceSpotParser, FrameDecoder, _compiled
 from botkit.protocol.binance import encode_quote, encode_trade
 from botkit.sources import ReplaySource, _recording
+from botkit.sources._replay import replay_decoder
 
 from ..helpers import MS, T0, quote, trade
 
 needs_compiled = pytest.mark.skipif(not _compiled.available(), reason="the C accelerator is not built here")
-_LINES = _compiled.load("botkit.sources._clines")
-SCANNER = _LINES.run_lines if _LINES is not None else None
 
 
 @pytest.fixture
@@ -196,7 +195,7 @@ def test_recordings_replay_the_same_compiled_and_pure(tmp_path: Path, monkeypatc
 def test_a_long_run_of_trades_takes_the_compiled_path(tmp_path: Path, pure) -> None:
     path = _write(tmp_path / "r.txt", [("trade", "BTC-USDT", 1)] * 5000, crlf=False)
     block = path.read_bytes()
-    decoder = FrameDecoder(BinanceSpotParser(), line_scanner=SCANNER)
+    decoder = replay_decoder(BinanceSpotParser())
     out: list[botkit.Event] = []
     start = block.index(b"\n") + 1
     first_end = block.index(b"\n", start)
@@ -206,7 +205,7 @@ def test_a_long_run_of_trades_takes_the_compiled_path(tmp_path: Path, pure) -> N
     assert [e.trade_id for e in out] == list(range(1, 5001))  # type: ignore[union-attr]
     assert decoder.frames == 5000
     with pure:
-        reference = FrameDecoder(BinanceSpotParser(), line_scanner=SCANNER)
+        reference = replay_decoder(BinanceSpotParser())
     assert reference.decode_run(block, 0, len(block), [], 10_000) == (0, 0)
 
 
