@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wsproto.frame_protocol import FrameProtocol
 
-from botkit.protocol import _compiled, _wsframes
+from botkit.protocol import _compiled
 from botkit.protocol._wsframes import FrameError, FrameReader, close_payload, split_frames, text_frame
 
 _sizes = st.one_of(st.integers(0, 300), st.sampled_from([125, 126, 127, 65535, 65536, 70000]))
@@ -49,17 +49,6 @@ def _read(reader: FrameReader, wire: bytes, cuts: list[int]) -> list[bytes]:
     for a, b in zip(bounds, bounds[1:]):
         out += reader.feed(wire[a:b])
     return out
-
-
-@pytest.fixture(params=["compiled", "python"])
-def splitter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "compiled":
-        if _compiled.split_frames is None:
-            pytest.skip("the C accelerator is not built here")
-        monkeypatch.setattr(_wsframes, "_split", _compiled.split_frames)
-    else:
-        monkeypatch.setattr(_wsframes, "_split", split_frames)
-    return request.param  # type: ignore[no-any-return]
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # the splitter is fixed per test

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from wsproto.extensions import PerMessageDeflate
 from wsproto.frame_protocol import FrameProtocol
 
-from botkit.protocol import _compiled, _wsframes
-from botkit.protocol._wsframes import BinaryMessage, FrameError, FrameReader, split_frames
+from botkit.protocol._wsframes import BinaryMessage, FrameError, FrameReader
 
 CLOSE = 8
 
@@ -27,17 +26,6 @@ def deflate(**options: bool) -> PerMessageDeflate:
     pmd = PerMessageDeflate(**options)  # type: ignore[arg-type]
     pmd.finalize("permessage-deflate" + "".join(f"; {k}" for k, v in options.items() if v))
     return pmd
-
-
-@pytest.fixture(params=["compiled", "python"])
-def splitter(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "compiled":
-        if _compiled.split_frames is None:
-            pytest.skip("the C accelerator is not built here")
-        monkeypatch.setattr(_wsframes, "_split", _compiled.split_frames)
-    else:
-        monkeypatch.setattr(_wsframes, "_split", split_frames)
-    return str(request.param)
 
 
 def test_text_is_bytes_and_binary_is_marked(splitter: str) -> None:
