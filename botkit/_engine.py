@@ -59,6 +59,10 @@ class RunSummary:
     last_event_ns: int
     trading: dict[str, Any] = attrs.field(factory=dict)
     error: str = ""
+    #: Trades dropped because their id jumped far and the next trade did not follow.
+    outliers: int = 0
+    #: One line per thing about the data or the run the user should know.
+    warnings: list[str] = attrs.field(factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-ready)."""
@@ -270,6 +274,8 @@ class Engine:
             first_event_ns=runner.first_ts,
             last_event_ns=runner.last_ts,
             trading=trading_report(self.router, runner.first_ts, self.clock.now_ns()),
+            outliers=stats.outliers,
+            warnings=list(stats.warnings),
         )
 
 

@@ -129,6 +129,8 @@ class BookSync:
         #: Checksums compared, and mismatches found.
         self.checks = 0
         self.mismatches = 0
+        #: Buffered diffs dropped on a snapshot because they did not chain with the rest.
+        self.outliers = 0
         self.book = OrderBook()
         self.synced = False
         self.needs_snapshot = True
@@ -151,8 +153,12 @@ class BookSync:
     def on_snapshot(self, snapshot: BookSnapshot) -> list[Event]:
         """A REST snapshot; returns the snapshot and the buffered deltas that follow it,
         or ``[]`` if the snapshot is too old for the buffer (``needs_snapshot`` stays set)."""
-        if self._buffer and snapshot.last_update_id < self._buffer[0].first_update_id - 1:
+        start = self._start(snapshot.last_update_id)
+        if start < 0:
             return []  # older than the first diff we hold: fetch another
+        if start:
+            self.outliers += sum(d.last_update_id > snapshot.last_update_id for d in self._buffer[:start])
+            del self._buffer[:start]
         self.book.reset(snapshot)
         mismatch = self._settle(snapshot.checksum, snapshot.ts_recv)
         if mismatch:
@@ -168,6 +174,32 @@ class BookSync:
                 self._buffer += buffered[index + 1 :]
                 break
         return out
+
+    def _start(self, last: int) -> int:
+        """Index of the buffered diff a snapshot at ``last`` goes on from, or -1 when the
+        snapshot is too old for the buffer.
+
+        Normally the first diff newer than the snapshot: it straddles ``last + 1``. When
+        that one does not but a later one does, the diffs before it were not the venue's
+        sequence (one corrupt id would otherwise make every snapshot look too old, for
+        ever): they are dropped and counted as outliers.
+        """
+        buffer = self._buffer
+        if not self.sequenced:
+            return 0
+        first_newer = -1
+        for index, delta in enumerate(buffer):
+            # pu-linked venues (Binance futures) start from the diff whose u is the snapshot's.
+            newer = delta.last_update_id > last or (delta.prev_update_id >= 0 and delta.last_update_id == last)
+            if not newer or delta.first_update_id < 0:
+                continue
+            if delta.first_update_id <= last + 1:
+                return index
+            if first_newer < 0:
+                first_newer = index
+        if first_newer < 0:
+            return len(buffer) if buffer and all(d.last_update_id <= last for d in buffer) else 0
+        return -1
 
     def _apply(self, delta: BookDelta) -> list[Event]:
         if not self.sequenced or delta.first_update_id < 0:  # the venue sent no ids

@@ -213,7 +213,7 @@ class FrameDecoder:
 
     def finish(self) -> list[Event]:
         """End of the data: release trades still held for a backfill that never came."""
-        out: list[Event] = []
+        out = self.trades.flush()
         for symbol in self.trades.symbols():
             out += self.trades.on_backfill_failed(symbol, "end of data")
         return out
@@ -227,6 +227,12 @@ class FrameDecoder:
     def duplicates(self) -> int:
         """Trades dropped because their id was already delivered."""
         return self.trades.duplicates
+
+    @property
+    def outliers(self) -> int:
+        """Trades and book updates dropped because their ids jumped and nothing
+        following confirmed them."""
+        return self.trades.outliers + sum(sync.outliers for sync in self.books.values())
 
     def _books(self, events: list[Event]) -> list[Event]:
         out: list[Event] = []

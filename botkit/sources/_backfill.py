@@ -89,7 +89,7 @@ class RestWorker:
         lost."""
         decoder = self.decoder
         with anyio.move_on_after(timeout_s):
-            while decoder.trades.pending or decoder.pending_snapshots or decoder.trades.backfill_symbols:
+            while decoder.trades.pending or decoder.pending_snapshots or decoder.trades.backfills():
                 answered = self._answered
                 self.wake()
                 await answered.wait()

@@ -27,6 +27,9 @@ class FeedStats:
     duplicates: int = 0
     reconnects: int = 0
     stale_detections: int = 0
+    outliers: int = 0
+    #: Things about the data the user should know (a torn last line...), one line each.
+    warnings: list[str] = attrs.Factory(list)
 
     def absorb(self, decoder: FrameDecoder) -> None:
         """Copy a frame decoder's counters."""
@@ -35,6 +38,7 @@ class FeedStats:
         self.ignored_frames = decoder.ignored
         self.gaps = decoder.gaps
         self.duplicates = decoder.duplicates
+        self.outliers = decoder.outliers
 
 
 class EventSource(abc.ABC):

@@ -13,7 +13,7 @@
  * TradeDecoder(...)(frame, ts_recv) -> [Trade]     one frame (the parse path)
  * TradeDecoder.run_frames(frames, pos, ts, out, sequencer) -> pos
  *     the frames of one socket read, while they are trades whose id is the next one of
- *     their symbol (TradeSequencer's hot-path contract: last_ids, backfill_symbols).
+ *     their symbol (TradeSequencer's hot-path contract: last_ids, held_symbols).
  * HotPath(slow): a parser's ``parse`` whose current stream goes straight to its
  *     compiled handler; everything else to ``slow``, the Python ``parse``.
  * _C_API: a capsule (see _ctrades.h) through which botkit/sources/_clines.c runs the
@@ -737,18 +737,18 @@ done:
 }
 
 /* The trade sequencer's documented contract with the hot path (TradeSequencer's
- * docstring): ``last_ids`` (symbol -> last delivered id) and ``backfill_symbols`` (symbols
- * being backfilled), read from the sequencer once per call. */
+ * docstring): ``last_ids`` (symbol -> last delivered id) and ``held_symbols`` (symbols
+ * the sequencer decides itself), read from the sequencer once per call. */
 
 static int
 sequence_get(PyObject *sequencer, BotkitSequence *seq)
 {
     seq->last_ids = PyObject_GetAttrString(sequencer, "last_ids");
-    seq->busy = seq->last_ids == NULL ? NULL : PyObject_GetAttrString(sequencer, "backfill_symbols");
+    seq->busy = seq->last_ids == NULL ? NULL : PyObject_GetAttrString(sequencer, "held_symbols");
     if (seq->busy != NULL && PyDict_CheckExact(seq->last_ids) && PyAnySet_Check(seq->busy))
         return 0;
     if (!PyErr_Occurred())
-        PyErr_SetString(PyExc_TypeError, "sequencer.last_ids must be a dict and sequencer.backfill_symbols a set");
+        PyErr_SetString(PyExc_TypeError, "sequencer.last_ids must be a dict and sequencer.held_symbols a set");
     Py_CLEAR(seq->last_ids);
     Py_CLEAR(seq->busy);
     return -1;

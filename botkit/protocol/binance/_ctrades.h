@@ -11,7 +11,7 @@
 #define BOTKIT_TRADES_API_VERSION 1
 
 /* A TradeSequencer's hot-path contract, read once per call: ``last_ids`` (dict: symbol
- * -> id of the last trade delivered) and ``backfill_symbols`` (set). */
+ * -> id of the last trade delivered) and ``held_symbols`` (set). */
 typedef struct {
     PyObject *last_ids;
     PyObject *busy;
