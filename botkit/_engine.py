@@ -152,6 +152,7 @@ class Engine:
         self._feed_scope: anyio.CancelScope | None = None
         self._group_scope: anyio.CancelScope | None = None
         self._stopped_by = ""
+        self._feed_error: BotkitError | None = None
         self._ran = False
         self._started = 0.0
 
@@ -212,6 +213,8 @@ class Engine:
 
     async def _strategy_task(self, group_scope: anyio.CancelScope, *, task_status: Any) -> None:
         await self.runner.run(task_status=task_status)
+        if self._feed_error is not None:  # after the strategy had every event before it
+            raise self._feed_error
         if not self._stopped_by:
             self._stopped_by = self.runner.stop_reason or "end of data"
         # The strategy is done, so everything else (feed, risk, signals) is too.
@@ -226,6 +229,10 @@ class Engine:
                 scope.cancel()
             try:
                 await self.source.stream(self.bus.publish)
+            except BotkitError as exc:
+                # The feed cannot go on (corrupt data, a feed that failed for good): what
+                # it published before still reaches the strategy, then the run fails.
+                self._feed_error = exc
             finally:
                 # On a stop the strategy discards what is queued (counted as unprocessed).
                 await self.bus.aclose(flush=not scope.cancel_called)

@@ -200,12 +200,8 @@ class ExchangeSimulator:
                     return
                 tail -= tail > 0
             return
-        reader = RecordingReader(self.data)
-        async for lineno, lines in reader.chunks():
-            for line in lines:
-                lineno += 1
-                if line and line[0] != 35:
-                    yield reader.split(lineno, line)
+        async for _, ts, frame in RecordingReader(self.data).frames():
+            yield ts, frame
 
     async def _broadcast(self) -> None:
         first_ts = -1

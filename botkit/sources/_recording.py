@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +24,8 @@ from typing import IO, Any
 import anyio
 
 from .._exceptions import DataError
+
+log = logging.getLogger("botkit.recording")
 
 __all__ = [
     "HEADER_PREFIX", "RecordingReader", "RecordingWriter", "format_header", "format_line", "parse_capture_line",
@@ -154,6 +157,8 @@ class RecordingReader:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self.meta: dict[str, Any] = {}
+        #: What was tolerated while reading (a torn last line, a truncated gzip file).
+        self.warnings: list[str] = []
         self.total_bytes = 0
         self.bytes_read = 0
         self._raw: IO[bytes] | None = None
@@ -173,7 +178,7 @@ class RecordingReader:
             return _Inflater(raw)
         return raw
 
-    async def blocks(self, *, count_lines: bool = True) -> AsyncIterator[tuple[bytes, int, int]]:
+    async def blocks(self) -> AsyncIterator[tuple[bytes, int, int]]:
         """Yield ``(block, start, end)`` through the whole file: ``block[start:end]`` is
         whole lines (``\\n``-separated; the file's last line may lack its newline).
 
@@ -181,23 +186,17 @@ class RecordingReader:
         chunk would copy the file once more. The header, if any, is parsed into
         :attr:`meta` before the first block is yielded (and is its first line).
 
-        :raises DataError: the file is unreadable, or corrupt after some line (named).
-        :raises ReadFailed: with ``count_lines=False``, instead of that DataError, for
-            a caller that counts the lines itself (counting them here costs about 4 %
-            of a replay).
+        :raises DataError: the file is unreadable.
+        :raises ReadFailed: the file is truncated or corrupt past the blocks yielded; the
+            caller, which counts the lines (here it would cost about 4 % of a replay),
+            names the line (``ReadFailed.at``).
         """
         fh = await anyio.to_thread.run_sync(self._open)
         try:
             rest = b""
-            lineno = 0  # lines yielded so far (read errors name the line they follow)
             first = True  # the header, if any, is the first line of the first block
             while True:
-                try:
-                    chunk = await anyio.to_thread.run_sync(self._read, fh)
-                except ReadFailed as exc:
-                    if not count_lines:
-                        raise
-                    raise exc.at(self.path, lineno) from None
+                chunk = await anyio.to_thread.run_sync(self._read, fh)
                 if not chunk:
                     break
                 start, cut = 0, chunk.rfind(b"\n") + 1
@@ -209,12 +208,9 @@ class RecordingReader:
                     rest += chunk[:start]
                     yield self._first(rest, first), 0, len(rest)
                     first = False
-                    lineno += 1
                 if start < cut:
                     yield self._first(chunk, first), start, cut
                     first = False
-                    if count_lines:
-                        lineno += chunk.count(b"\n", start, cut)
                 rest = chunk[cut:]
             if rest:
                 yield self._first(rest, first), 0, len(rest)
@@ -229,28 +225,39 @@ class RecordingReader:
             self.meta = _parse_header(self.path, block.split(b"\n", 1)[0].rstrip(b"\r"))
         return block
 
-    async def chunks(self) -> AsyncIterator[tuple[int, list[bytes]]]:
-        """Yield ``(number of lines before this chunk, lines)`` through the whole file.
+    async def frames(self) -> AsyncIterator[tuple[int, int, bytes]]:
+        """Yield ``(line number, receive ns, frame)`` for every data line, in file order.
 
-        Lines are raw (use :meth:`split`); the header, if any, is parsed into
-        :attr:`meta` before the first chunk is yielded.
+        What a crash while recording leaves is tolerated, with a line in
+        :attr:`warnings` (and the log): a last line cut off before its newline, a gzip
+        file that ends mid-member. Anything else corrupt raises :class:`DataError`.
         """
         lineno = 0
-        async for block, start, end in self.blocks():
-            lines = block[start:end].split(b"\n")
-            if not lines[-1]:
-                lines.pop()
-            yield lineno, lines
-            lineno += len(lines)
+        try:
+            async for block, start, end in self.blocks():
+                lines = block[start:end].split(b"\n")
+                cut = lines.pop()  # b"" when the block ends with its newline
+                for line in lines:
+                    lineno += 1
+                    if line and line[0] != 35:
+                        ts, frame = self.split(lineno, line)
+                        yield lineno, ts, frame
+                if cut:
+                    lineno += 1
+                    parsed = parse_line(cut) if cut[0] != 35 else None
+                    if parsed is None:
+                        self.warn(torn_line(self.path, lineno))
+                    else:
+                        yield lineno, *parsed
+        except ReadFailed as exc:
+            if not exc.truncated:
+                raise exc.at(self.path, lineno) from None
+            self.warn(truncated_file(self.path, exc.reason, lineno))
 
-    async def frames(self) -> AsyncIterator[tuple[int, int, bytes]]:
-        """Yield ``(line number, receive ns, frame)`` for every data line, in file order."""
-        async for lineno, lines in self.chunks():
-            for line in lines:
-                lineno += 1
-                if line and line[0] != 35:
-                    ts, frame = self.split(lineno, line)
-                    yield lineno, ts, frame
+    def warn(self, message: str) -> None:
+        """Note something about the file its reader should be told (logged as well)."""
+        log.warning("%s", message)
+        self.warnings.append(message)
 
     def split(self, lineno: int, line: bytes) -> tuple[int, bytes]:
         """``(receive ns, frame)`` of a data line.
@@ -268,18 +275,33 @@ class RecordingReader:
         try:
             chunk = fh.read(self._chunk)
         except (OSError, EOFError, zlib.error) as exc:
-            raise ReadFailed("truncated gzip data" if isinstance(exc, EOFError) else f"corrupt data ({exc})") from None
+            if isinstance(exc, EOFError):
+                raise ReadFailed("truncated gzip data", truncated=True) from None
+            raise ReadFailed(f"corrupt data ({exc})") from None
         if self._raw is not None:
             self.bytes_read = self._raw.tell()
         return chunk
 
 
+def torn_line(path: str, lineno: int) -> str:
+    """The warning for a last line cut off before its newline."""
+    return f"{path}:{lineno}: the last line is cut off (no newline; what a crash while recording leaves): ignored"
+
+
+def truncated_file(path: str, reason: str, lines: int) -> str:
+    """The warning for a file that ends early after ``lines`` whole lines."""
+    return (f"{path}: {reason} after line {lines} (the file was cut off, e.g. by a crash while recording): "
+            "the torn end is ignored")
+
+
 class ReadFailed(Exception):
     """The file could not be read on (truncated or corrupt): ``reason``, without the line."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, truncated: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        #: The file just ends early (a crash while writing), nothing in it is corrupt.
+        self.truncated = truncated
 
     def at(self, path: str, lines: int) -> DataError:
         """The DataError for a failure after ``lines`` complete lines."""

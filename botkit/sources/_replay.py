@@ -14,7 +14,7 @@ from .._exceptions import leaf_errors
 from ..protocol import FrameDecoder, Parser, parser_for
 from ..protocol._compiled import load
 from ._base import EventSource, Publish
-from ._recording import ReadFailed, RecordingReader
+from ._recording import ReadFailed, RecordingReader, parse_line, torn_line, truncated_file
 
 __all__ = ["ReplaySource", "replay_decoder"]
 
@@ -84,7 +84,7 @@ class ReplaySource(EventSource):
     async def _read_ahead(self, send: MemoryObjectSendStream[tuple[bytes, int, int] | ReadFailed]) -> None:
         with send:
             try:
-                async for block in self.reader.blocks(count_lines=False):
+                async for block in self.reader.blocks():
                     await send.send(block)
             except ReadFailed as exc:
                 await send.send(exc)  # after the blocks before it: _decode knows the line
@@ -99,6 +99,12 @@ class ReplaySource(EventSource):
             lineno = 0
             async for item in blocks:
                 if isinstance(item, ReadFailed):
+                    if item.truncated:  # what a crash while writing leaves: keep what is whole
+                        reader.warn(truncated_file(self.path, item.reason, lineno))
+                        break
+                    if batch:
+                        await publish(batch)
+                        batch = []
                     raise item.at(self.path, lineno)
                 block, pos, size = item
                 if decoder is None:
@@ -120,20 +126,32 @@ class ReplaySource(EventSource):
                         if pos >= size:
                             break
                     end = block.find(b"\n", pos, size)
-                    if end < 0:
+                    unterminated = end < 0  # only the file's last line may lack its newline
+                    if unterminated:
                         end = size
                     line = block[pos:end]
                     pos = end + 1
                     lineno += 1
                     if not line or line[0] == 35:  # b"#": header or comment
                         continue
-                    ts, frame = split(lineno, line)  # a DataError names file and line
-                    events = decode(frame, ts)
+                    parsed = parse_line(line)
+                    if parsed is None:
+                        if unterminated:
+                            reader.warn(torn_line(self.path, lineno))
+                            continue
+                        if batch:  # every good line before it reaches the strategy
+                            await publish(batch)
+                            batch = []
+                        split(lineno, line)  # raises the DataError naming file and line
+                        continue
+                    events = decode(parsed[1], parsed[0])
                     if events:
                         batch += events
                     elif decoder.parse_errors != errors:  # no events: maybe a skipped frame
                         errors = decoder.parse_errors
-                        if errors <= _LOGGED_ERRORS:
+                        if unterminated:  # counted as the parse error it is, and said why
+                            reader.warn(torn_line(self.path, lineno))
+                        elif errors <= _LOGGED_ERRORS:
                             log.warning("%s:%d: skipped frame: %s", self.path, lineno, decoder.last_error)
                     if len(batch) >= _BATCH:
                         await publish(batch)
@@ -145,6 +163,7 @@ class ReplaySource(EventSource):
         finally:
             if decoder is not None:
                 self.stats.absorb(decoder)
+            self.stats.warnings = list(reader.warnings)
 
     def describe(self) -> str:
         """The file being replayed."""
