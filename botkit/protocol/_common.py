@@ -17,7 +17,8 @@ from .._symbols import normalise_symbol
 from ._parser import ParserRules
 
 __all__ = [
-    "MALFORMED", "SymbolNames", "VenueParser", "check", "check_levels", "crc32_signed", "iso_ns", "rest_frame", "wire",
+    "BOUNDS", "MALFORMED", "SymbolNames", "VenueParser", "check", "check_levels", "crc32_signed", "in_range", "iso_ns",
+    "rest_frame", "wire",
 ]
 
 _ZERO = Decimal(0)
@@ -28,10 +29,26 @@ MALFORMED = (
 )
 
 
+#: The smallest price and the largest price or size any parser accepts. No market trades
+#: outside them (a price of 10**15 in any quote asset, a size of 10**15 units); a value
+#: beyond them is corrupt, and left in it would reach P&L and risk (a drawdown of 1E+398).
+MIN_PRICE = Decimal("1e-12")
+MAX_VALUE = Decimal("1e15")
+BOUNDS = (MIN_PRICE, MAX_VALUE)
+
+
+def in_range(price: Decimal, size: Decimal) -> bool:
+    """Finite, ``MIN_PRICE <= price <= MAX_VALUE`` and ``0 <= size <= MAX_VALUE``."""
+    return (price.is_finite() and size.is_finite() and MIN_PRICE <= price <= MAX_VALUE
+            and _ZERO <= size <= MAX_VALUE)
+
+
 def check(price: Decimal, size: Decimal) -> None:
-    """Reject NaN, infinities and non-positive prices before they can reach any P&L."""
-    if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
-        raise ParseError(f"price/size out of range: {price} x {size}")
+    """Reject NaN, infinities, non-positive prices and values out of any market's range
+    before they can reach any P&L."""
+    if not in_range(price, size):
+        raise ParseError(f"price/size out of range: {price} x {size} (a price must be {MIN_PRICE} to {MAX_VALUE:.0E}, "
+                         f"a size 0 to {MAX_VALUE:.0E})")
 
 
 def check_levels(levels: Iterable[Any]) -> tuple[Level, ...]:

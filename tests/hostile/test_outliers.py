@@ -120,3 +120,26 @@ def test_the_sample_with_one_absurd_trade_id_delivers_every_other_trade(capsys, 
     assert summary["events_by_type"]["Trade"] == SAMPLE_TRADES - 1
     assert (summary["outliers"], summary["duplicates"], summary["gaps"]) == (1, 0, 1)
     assert f"delivered {SAMPLE_TRADES - 1} trades, in order: True" in err
+
+
+def _coinbase_match(trade_id: int, sequence: int, price: str = "100") -> bytes:
+    return json.dumps({
+        "type": "match", "trade_id": trade_id, "maker_order_id": "", "taker_order_id": "", "side": "sell",
+        "size": "1", "price": price, "product_id": "BTC-USD", "sequence": sequence,
+        "time": "2023-11-14T22:13:20.007000Z",
+    }).encode()
+
+
+def test_one_absurd_coinbase_sequence_does_not_make_every_later_message_stale() -> None:
+    decoder = botkit.protocol.FrameDecoder(botkit.protocol.parser_for("coinbase"))
+    out: list[botkit.Event] = []
+    for i in range(1, 50):
+        out += decoder.decode(_coinbase_match(i, 10**15 if i == 20 else 1000 + i), i)
+    assert ids(out) == list(range(1, 50))  # the trade ids were sound, so was every trade
+    assert decoder.parser.sequence_restarts == 1  # type: ignore[attr-defined]
+
+
+def test_a_coinbase_frame_that_fails_its_checks_does_not_move_the_sequence() -> None:
+    decoder = botkit.protocol.FrameDecoder(botkit.protocol.parser_for("coinbase"))
+    assert decoder.decode(_coinbase_match(1, 500, price="1e400"), 1) == []
+    assert ids(decoder.decode(_coinbase_match(1, 500), 2)) == [1]  # the same message, sound

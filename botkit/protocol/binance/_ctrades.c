@@ -68,6 +68,7 @@ typedef struct {
     PyTypeObject *event;
     Py_ssize_t event_off[N_EVENT];
     PyObject *venue, *names, *buy, *sell, *check, *scale_obj;
+    PyObject *min_price, *max_value; /* Decimals: a price in [min_price, max_value], a size in [0, max_value] */
     long long scale;
     PyObject *stream_prefix, *stream_suffix; /* bytes: a line's frame must match both */
 } TradeDecoder;
@@ -102,19 +103,25 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"decode", "decode_message", "envelope", "unwrap", "message", "fields", "event",
                              "venue", "names", "buy", "sell", "check", "time_scale", "stream_prefix",
-                             "stream_suffix", "text_message", "layout", NULL};
+                             "stream_suffix", "text_message", "layout", "bounds", NULL};
     PyObject *decode, *decode_message, *envelope, *unwrap, *message, *fields, *event, *venue, *names, *buy, *sell;
-    PyObject *check, *scale_obj, *prefix, *suffix, *text, *layout = Py_None;
+    PyObject *check, *scale_obj, *prefix, *suffix, *text, *layout = Py_None, *bounds = NULL;
     if (self->decode != NULL) {
         PyErr_SetString(PyExc_TypeError, "TradeDecoder is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!|O:TradeDecoder", kwlist, &decode,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!|OO!:TradeDecoder", kwlist, &decode,
                                      &decode_message, &envelope, &unwrap, &PyType_Type, &message, &PyTuple_Type,
                                      &fields, &PyType_Type, &event, &venue, &PyDict_Type, &names, &buy, &sell, &check,
                                      &PyLong_Type, &scale_obj, &PyBytes_Type, &prefix, &PyBytes_Type, &suffix,
-                                     &PyType_Type, &text, &layout))
+                                     &PyType_Type, &text, &layout, &PyTuple_Type, &bounds))
         return -1;
+    if (bounds == NULL || PyTuple_GET_SIZE(bounds) != 2) {
+        PyErr_SetString(PyExc_TypeError, "bounds: (minimum price, maximum price and size) Decimals");
+        return -1;
+    }
+    Py_XSETREF(self->min_price, Py_NewRef(PyTuple_GET_ITEM(bounds, 0)));
+    Py_XSETREF(self->max_value, Py_NewRef(PyTuple_GET_ITEM(bounds, 1)));
     if (PyTuple_GET_SIZE(fields) != N_MESSAGE) {
         PyErr_SetString(PyExc_TypeError, "fields: (symbol, id, price, size, time, buyer_is_maker) names");
         return -1;
@@ -229,11 +236,13 @@ text_message(TradeDecoder *self, PyObject *decoded)
     return decoded;
 }
 
-static int values_ok(PyObject *price, PyObject *size);
+static int values_ok(TradeDecoder *self, PyObject *price, PyObject *size);
+#define PLAIN_MAX_CHARS 14
 static int fall_back(void);
 
-/* 1 when ``text`` is plain digits with at most one '.' and some nonzero digit: its
- * Decimal is then finite and positive, no need to ask it (which costs more than the
+/* 1 when ``text`` is plain digits with at most one '.' and some nonzero digit, 14
+ * characters at most: its Decimal is then finite, positive and within the parsers' bounds
+ * (at least 0.000000000001, below 10**15), no need to ask it (which costs more than the
  * scan). */
 static int
 plain_positive(PyObject *text)
@@ -242,6 +251,8 @@ plain_positive(PyObject *text)
         return 0;
     const unsigned char *s = PyUnicode_1BYTE_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (n > PLAIN_MAX_CHARS)
+        return 0;
     int dot = 0, nonzero = 0, digits = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned char c = s[i];
@@ -290,8 +301,8 @@ text_decimal(TradeDecoder *self, PyObject *text, int plain)
         fall_back();
         return NULL;
     }
-    /* values_ok(v, v): finite, > 0 (and so >= 0): good as a price and as a size. */
-    int ok = plain || plain_positive(text) ? 1 : values_ok(value, value);
+    /* values_ok(v, v): in range as a price, and so as a size. */
+    int ok = plain || plain_positive(text) ? 1 : values_ok(self, value, value);
     if (ok == 1) {
         if (!cached)
             return value;
@@ -310,7 +321,7 @@ text_decimal(TradeDecoder *self, PyObject *text, int plain)
 }
 
 static int
-values_ok(PyObject *price, PyObject *size)
+values_ok(TradeDecoder *self, PyObject *price, PyObject *size)
 {
     PyObject *r = PyObject_CallOneArg(decimal_is_finite, price);
     if (r == NULL)
@@ -326,10 +337,11 @@ values_ok(PyObject *price, PyObject *size)
     Py_DECREF(r);
     if (!ok)
         return 0;
-    ok = PyObject_RichCompareBool(price, decimal_zero, Py_GT);
-    if (ok != 1)
+    if ((ok = PyObject_RichCompareBool(price, self->min_price, Py_GE)) != 1 ||
+        (ok = PyObject_RichCompareBool(price, self->max_value, Py_LE)) != 1 ||
+        (ok = PyObject_RichCompareBool(size, decimal_zero, Py_GE)) != 1)
         return ok;
-    return PyObject_RichCompareBool(size, decimal_zero, Py_GE);
+    return PyObject_RichCompareBool(size, self->max_value, Py_LE);
 }
 
 /* time * scale as a new int. */
@@ -594,7 +606,7 @@ fields_decimal(TradeDecoder *self, const char *text, Py_ssize_t len)
     PyObject *str = ascii_str(text, len);
     if (str == NULL)
         return NULL;
-    PyObject *value = text_decimal(self, str, 1); /* match_text checked it is plain and positive */
+    PyObject *value = text_decimal(self, str, 0); /* plain and positive (match_text), its length unknown */
     Py_DECREF(str);
     return value;
 }
@@ -703,7 +715,7 @@ td_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwna
         }
         price = Py_NewRef(SLOT(msg, off[M_PRICE]));
         size = Py_NewRef(SLOT(msg, off[M_SIZE]));
-        int ok = values_ok(price, size);
+        int ok = values_ok(self, price, size);
         if (ok < 0)
             goto done;
         if (ok == 0) {
@@ -910,6 +922,8 @@ td_traverse(TradeDecoder *self, visitproc visit, void *arg)
     Py_VISIT(self->buy);
     Py_VISIT(self->sell);
     Py_VISIT(self->check);
+    Py_VISIT(self->min_price);
+    Py_VISIT(self->max_value);
     return 0;
 }
 
@@ -930,6 +944,8 @@ td_clear(TradeDecoder *self)
     Py_CLEAR(self->buy);
     Py_CLEAR(self->sell);
     Py_CLEAR(self->check);
+    Py_CLEAR(self->min_price);
+    Py_CLEAR(self->max_value);
     Py_CLEAR(self->scale_obj);
     Py_CLEAR(self->stream_prefix);
     Py_CLEAR(self->stream_suffix);

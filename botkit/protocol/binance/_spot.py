@@ -21,7 +21,7 @@ from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, 
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
 from .. import _compiled
-from .._common import SymbolNames
+from .._common import BOUNDS, MAX_VALUE, MIN_PRICE, SymbolNames, check
 from .._parser import ParserRules
 from . import _messages as m
 
@@ -65,21 +65,14 @@ def _unknown_stream(frame: bytes, ts_recv: int) -> list[Event]:
     raise ParseError("unknown Binance stream", frame)
 
 
-def _check(price: Decimal, size: Decimal) -> None:
-    # Rejects NaN and infinities (not finite) and non-positive prices before they can
-    # reach any P&L.
-    if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
-        raise ParseError(f"price/size out of range: {price} x {size}")
-
-
 def _checked(price: Decimal, size: Decimal) -> bool:
-    _check(price, size)
+    check(price, size)
     return True
 
 
 def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
     for price, size in levels:
-        _check(price, size)
+        check(price, size)
     return tuple(levels)
 
 
@@ -224,7 +217,7 @@ class BinanceSpotParser(ParserRules):
             decode=decoder.decode, decode_message=msgspec.json.Decoder(text).decode, envelope=decoder.type,
             unwrap="data", message=cls, text_message=text, layout=_AGG_TRADE_LAYOUT if agg else _TRADE_LAYOUT,
             fields=_AGG_TRADE_FIELDS if agg else _TRADE_FIELDS, event=Trade, venue=self.venue, names=self._names,
-            buy=_BUY, sell=_SELL, check=_check, time_scale=_MS, stream_prefix=_STREAM_PREFIX,
+            buy=_BUY, sell=_SELL, check=check, bounds=BOUNDS, time_scale=_MS, stream_prefix=_STREAM_PREFIX,
             stream_suffix=b"@aggTrade" if agg else b"@trade",
         )
 
@@ -300,13 +293,15 @@ class BinanceSpotParser(ParserRules):
         ``decode`` (the combined envelope's decoder) it takes the frame itself."""
         venue, names, unwrap = self.venue, self._names, decode is not None
         new, twin, cls = object.__new__, fields_twin(Trade), Trade
+        lowest, highest = MIN_PRICE, MAX_VALUE
 
         def trade(msg: Any, ts_recv: int) -> list[Event]:
             if unwrap:
                 msg = decode(msg).data  # type: ignore[misc]
             price, size, symbol = msg.p, msg.q, msg.s
-            if not (price.is_finite() and size.is_finite() and price > _ZERO and size >= _ZERO):
-                _check(price, size)
+            if not (price.is_finite() and size.is_finite() and lowest <= price <= highest
+                    and _ZERO <= size <= highest):
+                check(price, size)
             event: Any = new(twin)
             event.venue = venue
             event.symbol = names[symbol]
@@ -324,13 +319,13 @@ class BinanceSpotParser(ParserRules):
         return trade
 
     def _agg_trade(self, msg: m.AggTradeMsg, ts_recv: int) -> list[Event]:
-        _check(msg.p, msg.q)
+        check(msg.p, msg.q)
         side = _SELL if msg.m else _BUY
         return [_trade_event(self.venue, self._names[msg.s], msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv, msg.s)]
 
     def _book_ticker(self, msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
-        _check(msg.b, msg.B)
-        _check(msg.a, msg.A)
+        check(msg.b, msg.B)
+        check(msg.a, msg.A)
         # Spot bookTicker carries no exchange time (futures send T): 0 says "not sent".
         return [_quote_event(self.venue, self._names[msg.s], msg.b, msg.B, msg.a, msg.A, msg.u, msg.T * _MS, ts_recv,
                              msg.s)]
@@ -348,7 +343,7 @@ class BinanceSpotParser(ParserRules):
     def _kline(self, msg: m.KlineMsg, ts_recv: int) -> list[Event]:
         k = msg.k
         for price in (k.o, k.h, k.l, k.c):
-            _check(price, k.v)
+            check(price, k.v)
         return [
             Bar(self.venue, self._names[msg.s], k.i, k.o, k.h, k.l, k.c, k.v, k.t * _MS, k.T * _MS, k.x, ts_recv,
                 msg.s)

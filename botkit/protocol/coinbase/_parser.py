@@ -27,6 +27,11 @@ _ZERO = Decimal(0)
 _IGNORED = frozenset({"subscriptions", "heartbeat", "status", "received", "open", "done", "change", "activate"})
 
 
+#: A message at most this far behind the last one delivered is stale (dropped); further
+#: behind, the last one was an outlier.
+STALE_WINDOW = 10_000
+
+
 class _Kind(msgspec.Struct):
     type: str
 
@@ -95,6 +100,7 @@ class CoinbaseParser(VenueParser):
     def __init__(self) -> None:
         super().__init__()
         self.stale = 0
+        self.sequence_restarts = 0
         self._sequences: dict[tuple[str, str], int] = {}
 
     def _parse(self, frame: bytes, ts_recv: int) -> list[Event]:
@@ -112,17 +118,23 @@ class CoinbaseParser(VenueParser):
             return self._snapshot(msg, ts_recv)
         if kind == "error":
             raise ParseError(f"Coinbase error: {msg.message} {msg.reason}".rstrip(), frame)
+        # Checked first: a frame that fails must not move the sequence.
+        events = self._ticker(msg, ts_recv) if kind == "ticker" else self._match(msg, ts_recv)
         if not self._fresh(msg.product_id, "ticker" if kind == "ticker" else "matches", msg.sequence):
             return []
-        if kind == "ticker":
-            return self._ticker(msg, ts_recv)
-        return self._match(msg, ts_recv)
+        return events
 
     def _fresh(self, product: str, channel: str, sequence: int) -> bool:
+        """False for a message older than one already delivered (Coinbase may deliver
+        out of order). Far older, it is the sequence before that was wrong (one corrupt
+        number must not make every later message stale): the sequence restarts here."""
         key = (product, channel)
-        if sequence <= self._sequences.get(key, -1):
+        last = self._sequences.get(key, -1)
+        if last - STALE_WINDOW <= sequence <= last:
             self.stale += 1
             return False
+        if sequence < last:
+            self.sequence_restarts += 1
         self._sequences[key] = sequence
         return True
 
