@@ -19,8 +19,12 @@ from ._strategy import CHANNELS, Strategy
 from ._symbols import split_symbol
 from .protocol import venue_for
 from .sources import EventSource, FrameRecorder, ReplaySource
+from .sources._recording import read_meta
 
-__all__ = ["PreparedRun", "Task", "build_run", "data_or_sample", "live_source", "recording_source", "stop_after"]
+__all__ = [
+    "PreparedRun", "Task", "build_run", "live_source", "recording_source", "simulator_data",
+    "stop_after",
+]
 
 Task = Callable[..., Coroutine[Any, Any, None]]
 _DEFAULT_CASH = Decimal(10_000)
@@ -79,7 +83,7 @@ def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
     else:
         from .sim import ExchangeSimulator
 
-        embedded = data_or_sample(config.data)
+        embedded = simulator_data(config.data)
         sim = ExchangeSimulator(embedded, speed=config.speed)
         source = WebSocketSource(sim.listen(), venue=venue, end_on_normal_close=True)
         services.append(sim.serve)
@@ -157,7 +161,7 @@ def stop_after(engine: Engine, seconds: float) -> Task:
     return stopper
 
 
-def data_or_sample(data: str | None) -> str:
+def _data_or_sample(data: str | None) -> str:
     from .sim import sample_path
 
     if data is None:
@@ -167,6 +171,17 @@ def data_or_sample(data: str | None) -> str:
         return str(sample)
     _require_file(data, "data file")
     return data
+
+
+def simulator_data(data: str | None) -> str:
+    """The recording a simulator serves: ``data`` or the shipped sample, which must be a
+    Binance recording (the simulator's market; it re-encodes it for other venues)."""
+    path = _data_or_sample(data)
+    recorded = read_meta(path).get("venue", "binance")
+    if recorded != "binance":
+        raise ConfigError(f"{path} is a {recorded} recording; the exchange simulator replays Binance recordings "
+                          "(backtest it instead: botkit backtest STRATEGY --data FILE)")
+    return path
 
 
 def _require_file(path: str, what: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from .._build import PreparedRun, Task, build_run, data_or_sample, recording_source, stop_after
+from .._build import PreparedRun, Task, build_run, recording_source, simulator_data, stop_after
 from .._codec import to_json
 from .._engine import Engine, RunSummary
 from .._exceptions import BotkitError, ConfigError, UsageError
@@ -110,7 +110,7 @@ def exchange_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"--speed must be >= 0, got {args.speed}")
     if args.batch_bytes < 0:
         raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
-    data = data_or_sample(args.data)
+    data = simulator_data(args.data)
     sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop,
                          venue=args.venue or "binance", batch_bytes=args.batch_bytes)
 

@@ -25,6 +25,7 @@ from .._exceptions import ParseError
 from ._book import BookSync
 from ._parser import Parser
 from ._trades import TradeSequencer
+from ._venues import guess_venue
 
 #: A compiled scanner of recording lines (``botkit.sources._clines.run_lines``):
 #: ``(trade_decoder, block, pos, end, out, limit, sequencer) -> (pos, lines)``.
@@ -43,7 +44,12 @@ class _RestEnvelope(msgspec.Struct):
 
 _REST_ENVELOPE = msgspec.json.Decoder(_RestEnvelope)
 
-__all__ = ["FrameDecoder"]
+__all__ = ["WRONG_VENUE_FRAMES", "FrameDecoder"]
+
+#: Frames after which a decoder that parsed nearly none of them says so (wrong_venue).
+WRONG_VENUE_FRAMES = 1000
+_WRONG_VENUE_MIN = 10
+_FAILED_KEPT = 32
 
 
 def _unchanged(events: list[Event]) -> list[Event]:
@@ -74,6 +80,8 @@ class FrameDecoder:
         self.parse_errors = 0
         self._book_gaps = 0
         self.last_error: ParseError | None = None
+        #: The first frames that failed to parse (a few), for :meth:`wrong_venue`.
+        self.failed_frames: list[bytes] = []
         #: Trade-id sequencing and backfill state.
         self.trades = TradeSequencer(parser.venue, backfill=backfill)
         self._stream_snapshots = parser.book_snapshots == "stream"
@@ -148,6 +156,8 @@ class FrameDecoder:
         except ParseError as exc:
             self.parse_errors += 1
             self.last_error = exc
+            if len(self.failed_frames) < _FAILED_KEPT:
+                self.failed_frames.append(frame)
             return []
         if events:
             kind = type(events[0])
@@ -206,6 +216,19 @@ class FrameDecoder:
             self.last_error = exc
             return self.trades.on_backfill_failed(symbol, f"unreadable answer: {exc.reason}")
         return self.trades.on_backfill(symbol, events, limit, ts_recv)  # type: ignore[arg-type]
+
+    def wrong_venue(self, *, at_end: bool = False) -> str | None:
+        """One line saying the data is not this venue's, when nearly every frame so far
+        failed to parse (and which venue it looks like), else None. Decided after
+        :data:`WRONG_VENUE_FRAMES` frames, or ``at_end`` of the data on any count."""
+        seen = self.frames - self.ignored
+        if seen < (_WRONG_VENUE_MIN if at_end else WRONG_VENUE_FRAMES) or self.parse_errors < 0.9 * seen:
+            return None
+        share = f"{self.parse_errors:,} of {seen:,} frames ({self.parse_errors / seen:.0%})"
+        guess = guess_venue(self.failed_frames, besides=self.venue)
+        looks = f"; the data looks like {guess} (pass --venue {guess})" if guess else ""
+        reason = self.last_error.reason if self.last_error is not None else ""
+        return f"{share} failed to parse as {self.venue} ({reason}){looks}"
 
     def symbols(self) -> list[str]:
         """Symbols seen in trades or books."""

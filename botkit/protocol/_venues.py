@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .._exceptions import ConfigError
+import difflib
+from collections.abc import Sequence
+
+from .._exceptions import ConfigError, ParseError
 from ._parser import Parser
 from ._venue import Venue
 from .binance._venue import BinanceFutures, BinanceSpot
@@ -11,7 +14,7 @@ from .coinbase._venue import Coinbase
 from .kraken._venue import Kraken, KrakenV2
 from .okx._venue import Okx
 
-__all__ = ["VENUES", "parser_for", "venue_for"]
+__all__ = ["VENUES", "guess_venue", "parser_for", "venue_for"]
 
 #: Venue name (``--venue``) -> definition.
 VENUES: dict[str, type[Venue]] = {
@@ -28,7 +31,9 @@ def venue_for(name: str) -> Venue:
         return VENUES[name]()
     except KeyError:
         known = ", ".join(sorted(VENUES))
-        raise ConfigError(f"unknown venue {name!r}; known venues: {known}") from None
+        close = difflib.get_close_matches(str(name), VENUES, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(f"unknown venue {name!r}{hint}; known venues: {known}") from None
 
 
 def parser_for(venue: str) -> Parser:
@@ -37,3 +42,22 @@ def parser_for(venue: str) -> Parser:
     :raises ConfigError: if the venue is unknown.
     """
     return venue_for(venue).parser()
+
+
+def guess_venue(frames: Sequence[bytes], *, besides: str = "") -> str | None:
+    """The venue whose parser reads most of ``frames`` (at least half of them), other
+    than ``besides``; None when none does. For saying which venue data looks like."""
+    best, best_count = None, len(frames) // 2
+    for name, cls in VENUES.items():
+        if name == besides:
+            continue
+        parser = cls().parser()
+        count = 0
+        for frame in frames:
+            try:
+                count += bool(parser.parse(frame, 0))
+            except ParseError:
+                pass
+        if count > best_count:
+            best, best_count = name, count
+    return best

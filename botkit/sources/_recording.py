@@ -29,7 +29,7 @@ log = logging.getLogger("botkit.recording")
 
 __all__ = [
     "HEADER_PREFIX", "RecordingReader", "RecordingWriter", "format_header", "format_line", "parse_capture_line",
-    "parse_line",
+    "parse_line", "read_meta",
 ]
 
 HEADER_PREFIX = b"#botkit-recording "
@@ -105,6 +105,24 @@ def _parse_header(path: str, line: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise DataError(path, 1, "corrupt recording header: metadata is not a JSON object")
     return parsed
+
+
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The header metadata of the recording at ``path`` (``{}`` without a header).
+    Synchronous (one short read): for building a run, before any event loop.
+
+    :raises DataError: the file cannot be read or its header is corrupt.
+    """
+    try:
+        with open(path, "rb") as raw:
+            fh: Any = gzip.GzipFile(fileobj=raw) if raw.read(2) == _GZIP_MAGIC else raw
+            raw.seek(0)
+            first = fh.readline(1 << 16)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(str(path), 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not first.startswith(HEADER_PREFIX):
+        return {}
+    return _parse_header(str(path), first.rstrip(b"\r\n"))
 
 
 def format_line(ts_recv: int, frame: bytes | str) -> bytes:

@@ -10,7 +10,7 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._events import Event
-from .._exceptions import leaf_errors
+from .._exceptions import DataError, leaf_errors
 from ..protocol import FrameDecoder, Parser, parser_for
 from ..protocol._compiled import load
 from ._base import EventSource, Publish
@@ -156,7 +156,10 @@ class ReplaySource(EventSource):
                     if len(batch) >= _BATCH:
                         await publish(batch)
                         batch = []
+                if decoder is not None and decoder.parse_errors:
+                    await self._refuse_wrong_venue(decoder, batch, publish)
             if decoder is not None:
+                await self._refuse_wrong_venue(decoder, batch, publish, at_end=True)
                 batch += decoder.finish()  # trades still held for a backfill the file lacks
             if batch:
                 await publish(batch)
@@ -164,6 +167,14 @@ class ReplaySource(EventSource):
             if decoder is not None:
                 self.stats.absorb(decoder)
             self.stats.warnings = list(reader.warnings)
+
+    async def _refuse_wrong_venue(self, decoder: FrameDecoder, batch: list[Event], publish: Publish, *,
+                                  at_end: bool = False) -> None:
+        wrong = decoder.wrong_venue(at_end=at_end)
+        if wrong is not None:
+            if batch:
+                await publish(batch)
+            raise DataError(self.path, 0, wrong)
 
     def describe(self) -> str:
         """The file being replayed."""

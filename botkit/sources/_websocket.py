@@ -21,7 +21,7 @@ from anyio.abc import TaskGroup
 from wsproto.frame_protocol import CloseReason
 
 from .._events import ConnectionState, Event, FeedStatus
-from .._exceptions import UsageError
+from .._exceptions import FeedError, UsageError
 from ..protocol import FrameDecoder, venue_for
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import (
@@ -245,8 +245,12 @@ class WebSocketSource(EventSource):
                             on_frame(ts, frame)
                     errors = decoder.parse_errors
                     events = decode_frames(frames, ts)
-                    if decoder.parse_errors != errors and errors < _LOGGED_ERRORS:
-                        log.warning("skipped %d frame(s): %s", decoder.parse_errors - errors, decoder.last_error)
+                    if decoder.parse_errors != errors:
+                        if errors < _LOGGED_ERRORS:
+                            log.warning("skipped %d frame(s): %s", decoder.parse_errors - errors, decoder.last_error)
+                        wrong = decoder.wrong_venue()
+                        if wrong is not None:
+                            raise FeedError(f"{self.url}: {wrong}")
                     if events:
                         await publish(events)
                     if self.decoder.pending_snapshots or self.decoder.trades.pending:
