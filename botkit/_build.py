@@ -110,6 +110,9 @@ def _account(config: RunConfig, strategy: Strategy) -> tuple[str, dict[str, Deci
         one = len(quotes) == 1 and "QUOTE" not in quotes and config.starting_cash is None
         quote = quotes.pop() if one else "USDT"
     cash = dict(config.starting_cash) if config.starting_cash is not None else {quote: _DEFAULT_CASH}
+    negative = [f"{asset}={amount}" for asset, amount in cash.items() if amount < 0]
+    if negative:
+        raise ConfigError(f"starting cash must be >= 0, got {', '.join(negative)}")
     return quote, cash
 
 

@@ -11,6 +11,7 @@ Example ``botkit.toml`` (every key optional)::
     starting_cash = { USDT = "10000" }
     latency_ms = 5
     slippage_bps = "1"
+    margin = false                  # true: sells may go short and buys borrow
 
     [fees]
     maker_bps = "10"
@@ -45,7 +46,7 @@ from ._decimals import exact_decimal
 from ._exceptions import ConfigError
 from .execution._instruments import Instrument, instrument_for
 from .execution._paper import PaperConfig
-from .execution._risk import RiskLimits
+from .execution._risk import DEFAULT_OPEN_ORDERS, DEFAULT_ORDER_NOTIONAL, DEFAULT_ORDERS_PER_SECOND, RiskLimits
 
 __all__ = ["Config", "load_config"]
 
@@ -64,9 +65,12 @@ def _non_negative(_: object, attribute: attrs.Attribute, value: object) -> None:
 class PaperSection:
     """``[paper]``: simulated execution."""
 
-    starting_cash: dict[str, Decimal] = attrs.field(factory=lambda: {"USDT": Decimal(10_000)})
+    starting_cash: dict[str, Decimal] = attrs.field(factory=lambda: {"USDT": Decimal(10_000)},
+                                                    validator=attrs.validators.deep_mapping(
+                                                        attrs.validators.instance_of(str), _non_negative))
     latency_ms: float = attrs.field(default=5.0, validator=_non_negative)
     slippage_bps: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    margin: bool = False
 
 
 @attrs.frozen
@@ -82,9 +86,9 @@ class RiskSection:
     """``[risk]``: see :class:`botkit.RiskLimits`."""
 
     max_position: Decimal | None = attrs.field(default=None, validator=_positive)
-    max_order_notional: Decimal | None = attrs.field(default=None, validator=_positive)
-    max_open_orders: int | None = attrs.field(default=None, validator=_positive)
-    max_orders_per_second: float | None = attrs.field(default=None, validator=_positive)
+    max_order_notional: Decimal | None = attrs.field(default=DEFAULT_ORDER_NOTIONAL, validator=_positive)
+    max_open_orders: int | None = attrs.field(default=DEFAULT_OPEN_ORDERS, validator=_positive)
+    max_orders_per_second: float | None = attrs.field(default=DEFAULT_ORDERS_PER_SECOND, validator=_positive)
     max_daily_loss: Decimal | None = attrs.field(default=None, validator=_positive)
     max_drawdown: Decimal | None = attrs.field(default=None, validator=_positive)
     stale_after_ms: float = attrs.field(default=30_000.0, validator=_positive)
@@ -134,7 +138,7 @@ class Config:
         )
         paper = PaperConfig(
             latency_ms=self.paper.latency_ms, slippage_bps=self.paper.slippage_bps,
-            maker_fee_bps=self.fees.maker_bps, taker_fee_bps=self.fees.taker_bps,
+            maker_fee_bps=self.fees.maker_bps, taker_fee_bps=self.fees.taker_bps, margin=self.paper.margin,
         )
         instruments = {}
         for symbol, section in self.instruments.items():

@@ -26,6 +26,7 @@ from .execution._paper import PaperBroker, PaperConfig
 from .execution._portfolio import Portfolio
 from .execution._risk import RiskLimits, RiskManager
 from .execution._router import OrderRouter
+from .protocol import VENUES
 from .sources import EventSource
 
 __all__ = ["Engine", "RunSummary"]
@@ -137,12 +138,18 @@ class Engine:
         )
         self.risk = RiskManager(self.clock, risk, on_kill=self._on_kill)
         cash = starting_cash if starting_cash is not None else {quote_asset: Decimal(10_000)}
+        if any(amount < 0 for amount in cash.values()):
+            raise UsageError(f"starting cash must be >= 0, got {cash}")
         self.market = MarketState()
         venue = venue or strategy.venue
         self.broker = broker if broker is not None else PaperBroker(paper, venue)
+        paper = paper or PaperConfig()
+        definition = VENUES.get(venue)
         self.router = OrderRouter(
             self.clock, self.risk, self.broker, Portfolio(cash), self.market,
             venue=venue, instruments=instruments, quote_asset=quote_asset, record_prices=record_prices,
+            spot_account=not (paper.margin or (definition is not None and definition.derivatives)),
+            fee_reserve_bps=max(paper.taker_fee_bps, paper.maker_fee_bps),
         )
         self.runner = StrategyRunner(
             strategy, self.subscription, self.clock, self.risk, self.router, self.market,

@@ -2,9 +2,10 @@
 
 Signal: over a rolling window of recent trades, the imbalance between aggressive buy
 and sell volume, confirmed by short-term momentum (the last price above/below the
-window's volume-weighted average price). It goes long on strong buy pressure, short on
-strong sell pressure (market orders), and exits on a take-profit, a stop-loss, or when
-the flow turns against it. One order in flight at a time; the engine's portfolio is the
+window's volume-weighted average price). It goes long on strong buy pressure (and, with
+``short = True`` on a margin account, short on strong sell pressure; a spot account
+cannot sell what it does not hold), with market orders, and exits on a take-profit, a
+stop-loss, or when the flow turns against it. One order in flight at a time; the engine's portfolio is the
 source of truth for the position.
 """
 
@@ -28,6 +29,7 @@ class Scalper(botkit.Strategy):
     take_profit_bps = Decimal(25)
     stop_loss_bps = Decimal(15)
     size = Decimal("0.01")
+    short = False  # True needs a margin account: paper.margin = true in the config
 
     def on_start(self) -> None:
         self.flow: deque[tuple[bool, Decimal, Decimal]] = deque(maxlen=self.window)  # (buy?, size, notional)
@@ -53,7 +55,7 @@ class Scalper(botkit.Strategy):
             value = trade.price * self.volume  # above or below the VWAP, times volume
             if net >= threshold and value > self.notional:
                 self.working = self.buy(self.size)
-            elif net <= -threshold and value < self.notional:
+            elif self.short and net <= -threshold and value < self.notional:
                 self.working = self.sell(self.size)
             return
         long = position > 0

@@ -61,7 +61,7 @@ class Scripted(botkit.Strategy):
 
 
 async def run(strategy: botkit.Strategy, events: list, **kwargs) -> botkit.RunSummary:
-    kwargs.setdefault("paper", botkit.PaperConfig(latency_ms=2, maker_fee_bps=1, taker_fee_bps=5))
+    kwargs.setdefault("paper", botkit.PaperConfig(latency_ms=2, maker_fee_bps=1, taker_fee_bps=5, margin=True))
     with anyio.fail_after(10):
         return await botkit.Engine(strategy, botkit.MemorySource(events), **kwargs).run()
 

@@ -62,6 +62,12 @@ def _trading_table(t: dict[str, Any]) -> Table:
     table.add_row("Sharpe (1-min, annualised)", "n/a" if t["sharpe"] is None else f"{t['sharpe']:.2f}")
     table.add_row("exposure", f"{t['exposure'] * 100:.1f} %")
     table.add_row("final equity", f"{Decimal(t['final_equity']):,.4f}")
+    for symbol, size in t.get("positions", {}).items():
+        table.add_row(f"position {symbol}", size)
+    if not t.get("positions"):
+        table.add_row("positions", "flat")
+    for reason, count in t.get("rejections", {}).items():
+        table.add_row(f"rejected: {reason}", f"{count:,}")
     if t.get("kill_switch"):
         table.add_row("kill switch", t["kill_switch"])
     return table

@@ -59,13 +59,14 @@ def trading_report(router: OrderRouter, start_ns: int, end_ns: int) -> dict[str,
         "exposure": round(router.exposure_ns / span, 4) if span else 0.0,
         "positions": {s: str(p.size) for s, p in sorted(portfolio.positions.items()) if p.size},
         "cash": {a: str(v) for a, v in sorted(portfolio.cash.items())},
-        "rejections": dict(sorted(router.risk.rejections.items())),
+        "rejections": dict(sorted(router.rejections.items())),
         "kill_switch": router.risk.killed,
     }
 
 
 def _pct(part: Decimal, whole: Decimal) -> float | None:
-    return round(float(part / whole * 100), 4) if whole else None
+    # Of the magnitude: a gain is positive whatever the sign of what it is measured on.
+    return round(float(part / abs(whole) * 100), 4) if whole else None
 
 
 def _max_drawdown(values: list[Decimal]) -> tuple[Decimal, float | None]:

@@ -7,7 +7,8 @@ Rules (deterministic for a given event stream):
   so a backtest cannot trade on information it would not yet have had.
 * **Market orders** fill in full on arrival at the best quote known at that moment (ask
   for a buy, bid for a sell), moved against us by ``slippage_bps``; with no quote yet,
-  at the next trade's price, likewise. Taker fee.
+  at the next trade's price, likewise; at the end of the run (an ``on_stop`` flatten),
+  at the last trade's price. Taker fee.
 * **Limit orders** that cross the best quote on arrival take liquidity at the quote
   (up to its displayed size, taker fee); a post-only order that would cross is rejected.
   The rest rests. **Queue assumption**: we are last in the queue, so a resting order
@@ -38,12 +39,19 @@ _BPS = Decimal(10_000)
 
 @attrs.frozen
 class PaperConfig:
-    """Paper execution settings (Binance spot VIP 0 fees by default)."""
+    """Paper execution settings (Binance spot VIP 0 fees by default).
+
+    :param margin: a margin account: sells may go short and buys may borrow. Off (the
+        default), the account is spot, as the venue checks it: an order needs the
+        balance it would spend, not already reserved by open orders. Derivatives venues
+        (``binance-futures``) are margin accounts whatever this says.
+    """
 
     latency_ms: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
     slippage_bps: Decimal = attrs.field(default=Decimal(0), converter=Decimal)
     maker_fee_bps: Decimal = attrs.field(default=Decimal(10), converter=Decimal)
     taker_fee_bps: Decimal = attrs.field(default=Decimal(10), converter=Decimal)
+    margin: bool = False
 
 
 @attrs.define
@@ -114,8 +122,18 @@ class PaperBroker:
         for working in list(self._orders.values()):
             if not working.live:
                 self._arrive(working, now_ns, market.last_quotes, out)
+        for working in list(self._orders.values()):
+            order = working.order
+            last = market.last_prices.get(order.symbol)
+            if order.type is OrderType.MARKET and last is not None:
+                # No quote, and no trade will come: the last trade's price, as a
+                # trades-only strategy flattening in on_stop expects.
+                self._fill(working, self._slipped(working, last), working.remaining, "taker", now_ns, out)
         for client_id in list(self._orders):
-            self._cancel(client_id, now_ns, "shutdown", out)
+            working = self._orders[client_id]
+            market_order = working.order.type is OrderType.MARKET
+            self._cancel(client_id, now_ns, "shutdown: no price to fill the market order at" if market_order
+                         else "shutdown", out)
         self.busy = False
         return out
 

@@ -6,8 +6,9 @@ backtest is deterministic and no order can slip past it. The risk *task* is its
 clock-driven half (stale data on a live clock).
 
 Order rules (each off when ``None``): ``max_position`` (absolute size per symbol,
-counting open orders on the same side), ``max_order_notional``, ``max_open_orders``,
-``max_orders_per_second`` (token bucket, burst = one second's worth), ``max_daily_loss``
+counting open orders on the same side), ``max_order_notional`` (default 100,000),
+``max_open_orders`` (default 200), ``max_orders_per_second`` (default 10; token bucket,
+burst = one second's worth), ``max_daily_loss``
 and ``max_drawdown`` (kill switch: cancel everything, halt trading for the rest of the
 run), and the stale-data guard (no new orders while the feed is down or the last market
 event is older than ``stale_after_s``).
@@ -48,6 +49,14 @@ _STALE = "stale data"
 _FEED_DOWN = "feed down"
 
 
+#: Default order limits, each a user can raise (``[risk]`` in the config). Binance spot
+#: allows 100 orders per 10 s per account and 200 open orders per symbol; one order of
+#: more than 100,000 in the quote asset is a bug far more often than a plan.
+DEFAULT_ORDERS_PER_SECOND = 10.0
+DEFAULT_OPEN_ORDERS = 200
+DEFAULT_ORDER_NOTIONAL = Decimal(100_000)
+
+
 def _opt_decimal(value: object) -> Decimal | None:
     return None if value is None else exact_decimal(value, floats=True)
 
@@ -59,9 +68,10 @@ class RiskLimits:
     :param stale_after_s: live only: halt when no market event arrived for this long.
     :param halt_on_strategy_error: halt trading once a strategy hook has raised.
     :param max_position: largest absolute position per symbol, open orders included.
-    :param max_order_notional: largest price x size of one order (quote asset).
-    :param max_open_orders: most orders working at once.
-    :param max_orders_per_second: order rate (token bucket).
+    :param max_order_notional: largest price x size of one order (quote asset); default
+        100,000.
+    :param max_open_orders: most orders working at once; default 200.
+    :param max_orders_per_second: order rate (token bucket); default 10.
     :param max_daily_loss: loss from the day's starting equity that trips the kill switch.
     :param max_drawdown: loss from peak equity that trips the kill switch.
     """
@@ -69,9 +79,9 @@ class RiskLimits:
     stale_after_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
     halt_on_strategy_error: bool = True
     max_position: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
-    max_order_notional: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
-    max_open_orders: int | None = None
-    max_orders_per_second: float | None = None
+    max_order_notional: Decimal | None = attrs.field(default=DEFAULT_ORDER_NOTIONAL, converter=_opt_decimal)
+    max_open_orders: int | None = DEFAULT_OPEN_ORDERS
+    max_orders_per_second: float | None = DEFAULT_ORDERS_PER_SECOND
     max_daily_loss: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
     max_drawdown: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
 
@@ -102,7 +112,6 @@ class RiskManager:
         self._active: dict[str, int] = {}  # reason -> index in halts
         self.feed_down = False
         self.killed = ""
-        self.rejections: dict[str, int] = {}
         self._tokens = float(self.limits.max_orders_per_second or 0)
         self._tokens_at = 0
         self._peak_equity: Decimal | None = None
@@ -165,13 +174,6 @@ class RiskManager:
         :param open_orders: orders working now.
         :param price: reference price for market orders (last trade or quote).
         """
-        reason = self._check(order, position, open_orders, price)
-        if reason:
-            key = reason.split(":", 1)[0]
-            self.rejections[key] = self.rejections.get(key, 0) + 1
-        return reason
-
-    def _check(self, order: Order, position: Decimal, open_orders: list[Order], price: Decimal | None) -> str:
         limits = self.limits
         now = self.clock.now_ns()
         if self._active:

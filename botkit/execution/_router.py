@@ -27,6 +27,7 @@ log = logging.getLogger("botkit.orders")
 _ZERO = Decimal(0)
 _EQUITY_EVERY_NS = 1_000_000_000  # equity sample period (event time) while a position is open
 _NEVER = 1 << 63  # beyond any engine time in ns
+_FINISHED = frozenset((OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED))
 
 
 class OrderRouter:
@@ -34,6 +35,9 @@ class OrderRouter:
 
     :param market: the engine's market state (marks for equity and market orders).
     :param record_prices: keep a price series for the report's plots.
+    :param spot_account: check balances as a spot venue does: an order needs the
+        balance it would spend (quote for a buy, plus ``fee_reserve_bps``; base for a
+        sell) beyond what open orders have reserved. Off: a margin account.
     """
 
     def __init__(
@@ -48,6 +52,8 @@ class OrderRouter:
         instruments: dict[str, Instrument] | None = None,
         quote_asset: str = "USDT",
         record_prices: bool = False,
+        spot_account: bool = False,
+        fee_reserve_bps: Decimal = _ZERO,
     ) -> None:
         self.clock = clock
         self.risk = risk
@@ -63,6 +69,8 @@ class OrderRouter:
         self.outbox: list[OrderUpdate | Fill] = []
         self.orders = 0
         self.rejected = 0
+        #: Rejections by reason (the text before its first colon), the risk gate's included.
+        self.rejections: dict[str, int] = {}
         self.fills: list[Fill] = []
         self.closing_pnls: list[Decimal] = []
         self.equity_curve: list[tuple[int, Decimal]] = []
@@ -79,6 +87,9 @@ class OrderRouter:
         self.prices: list[tuple[int, Decimal]] = []
         self.record_prices = record_prices
         self._price_sampled = 0
+        self.spot_account = spot_account
+        self._fee_reserve = 1 + Decimal(fee_reserve_bps) / 10_000
+        self._filled: dict[str, Decimal] = {}  # client id -> filled so far, while open
 
     def instrument(self, symbol: str) -> Instrument:
         """Metadata for ``symbol`` (config overrides, else inferred)."""
@@ -108,6 +119,8 @@ class OrderRouter:
             reason = self.risk.check_order(order, self.portfolio.position(symbol).size, self.broker.open_orders(), ref)
         if reason:
             self.rejected += 1
+            key = reason.split(":", 1)[0]
+            self.rejections[key] = self.rejections.get(key, 0) + 1
             log.info("order %s rejected: %s", client_id, reason)
             self.outbox.append(OrderUpdate(client_id, symbol, OrderStatus.REJECTED, _ZERO, order.size, reason, now))
             return client_id
@@ -174,6 +187,8 @@ class OrderRouter:
     def _book(self, results: list[OrderUpdate | Fill]) -> None:
         for item in results:
             if type(item) is Fill:
+                if self.spot_account:
+                    self._filled[item.client_id] = self._filled.get(item.client_id, _ZERO) + item.size
                 before = self.portfolio.position(item.symbol).size
                 realised = self.portfolio.apply(item, self.instrument(item.symbol))
                 after = self.portfolio.position(item.symbol).size
@@ -183,6 +198,8 @@ class OrderRouter:
                 self._track_exposure(before, after, item.ts_recv)
                 self.marks.setdefault(item.symbol, item.price)
                 self._sample(item.ts_recv)
+            elif item.status in _FINISHED:  # type: ignore[union-attr]
+                self._filled.pop(item.client_id, None)
             self.outbox.append(item)
 
     def _track_exposure(self, before: Decimal, after: Decimal, ts: int) -> None:
@@ -206,7 +223,39 @@ class OrderRouter:
         ref = order.price if order.price is not None else self.marks.get(order.symbol)
         if ref is not None and ref * order.size < inst.min_notional:
             return f"notional {ref * order.size} below the minimum {inst.min_notional}"
-        return ""
+        return self._balance(order, inst) if self.spot_account else ""
+
+    def _balance(self, order: Order, inst: Instrument) -> str:
+        """A spot venue's balance check (Binance: "Account has insufficient balance for
+        requested action."): what the order would spend, against what the account holds
+        less what its open orders have reserved."""
+        cash = self.portfolio.cash
+        if order.side is Side.BUY:
+            price = order.price if order.price is not None else self._buy_price(order.symbol)
+            if price is None:
+                return "no price yet to check the balance against (no quote or trade of the symbol)"
+            needed = price * order.size * self._fee_reserve
+            reserved = sum((self._reserve(o) for o in self.broker.open_orders()
+                            if o.side is Side.BUY and self.instrument(o.symbol).quote == inst.quote), _ZERO)
+            have, asset = cash.get(inst.quote, _ZERO) - reserved, inst.quote
+        else:
+            needed = order.size
+            reserved = sum((o.size - self._filled.get(o.client_id, _ZERO) for o in self.broker.open_orders()
+                            if o.side is Side.SELL and self.instrument(o.symbol).base == inst.base), _ZERO)
+            have, asset = cash.get(inst.base, _ZERO) - reserved, inst.base
+        if needed <= have:
+            return ""
+        return (f"insufficient balance: needs {needed.normalize():f} {asset}, {max(have, _ZERO).normalize():f} "
+                f"available (spot account; paper.margin = true allows borrowing)")
+
+    def _buy_price(self, symbol: str) -> Decimal | None:
+        quote = self.market.last_quotes.get(symbol)
+        return quote.ask_price if quote is not None else self.marks.get(symbol)
+
+    def _reserve(self, order: Order) -> Decimal:
+        price = order.price if order.price is not None else self._buy_price(order.symbol)
+        remaining = order.size - self._filled.get(order.client_id, _ZERO)
+        return (price or _ZERO) * remaining * self._fee_reserve
 
     def kill(self, reason: str) -> None:
         """The kill switch tripped: cancel every open order (the risk gate refuses new ones)."""

@@ -48,6 +48,8 @@ class Venue(ABC):
     rest_url: ClassVar[str] = ""
     channels: ClassVar[Mapping[str, str]]
     book_snapshots: ClassVar[str] = "stream"
+    #: A derivatives market: accounts trade on margin (shorts need no inventory).
+    derivatives: ClassVar[bool] = False
     ping_message: ClassVar[str | None] = None
     max_lifetime_s: ClassVar[float] = 24 * 3600.0
     max_subscriptions: ClassVar[int] = 1024

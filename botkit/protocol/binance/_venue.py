@@ -111,6 +111,7 @@ class BinanceFutures(BinanceSpot):
     ``pu``, klines; REST snapshots and aggTrades backfill from ``/fapi/v1``."""
 
     name = "binance-futures"
+    derivatives = True
     title = "Binance futures"
     ws_url = "wss://fstream.binance.com"
     rest_url = "https://fapi.binance.com"
