@@ -1,7 +1,5 @@
-"""``python -m botkit`` is the ``botkit`` command."""
+"""``python -m botkit``: the ``botkit`` command."""
 
-import sys
+from .cli import main
 
-from .cli._main import main
-
-sys.exit(main())
+raise SystemExit(main())

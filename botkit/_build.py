@@ -57,6 +57,8 @@ def build_run(config: RunConfig) -> PreparedRun:
     """
     if config.max_strategy_errors < 0:
         raise ConfigError(f"max strategy errors must be >= 0, got {config.max_strategy_errors}")
+    if not 0 < config.hook_timeout_s < float("inf"):
+        raise ConfigError(f"--hook-timeout must be a number of seconds > 0, got {config.hook_timeout_s}")
     if config.duration_s is not None and not config.duration_s > 0:
         raise ConfigError(f"--duration must be > 0, got {config.duration_s}")
     if not config.speed >= 0:
@@ -97,6 +99,7 @@ def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: s
     return Engine(
         strategy, source, venue=venue, risk=config.risk, paper=config.paper, starting_cash=cash,
         instruments=config.instruments, quote_asset=quote, max_strategy_errors=config.max_strategy_errors,
+        hook_timeout_s=config.hook_timeout_s,
         handle_signals=config.handle_signals, record_prices=config.record_prices,
     )
 

@@ -18,6 +18,7 @@ from ._exceptions import BotkitError, BotkitInternalError, UsageError, leaf_erro
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
 from ._symbols import normalise_symbol
+from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S
 from .execution._broker import Broker
 from .execution._instruments import Instrument
 from .execution._market import MarketState
@@ -104,6 +105,10 @@ class Engine:
     :param venue: the venue traded (orders and fills are labelled with it); default
         the strategy's ``venue``.
     :param record_prices: keep a once-a-second price series (for ``--report`` plots).
+    :param hook_timeout_s: an ``async`` hook still awaiting after this long is cancelled,
+        trading halts and the run fails naming it (see :mod:`botkit._watchdog`).
+    :param block_warn_s: a plain hook holding the event loop this long in one call is
+        warned about by name (0: not watched).
     """
 
     def __init__(
@@ -123,6 +128,8 @@ class Engine:
         broker: Broker | None = None,
         venue: str | None = None,
         record_prices: bool = False,
+        hook_timeout_s: float = HOOK_TIMEOUT_S,
+        block_warn_s: float = BLOCK_WARN_S,
     ) -> None:
         if not isinstance(strategy, Strategy):
             raise TypeError(f"strategy must be a botkit.Strategy instance, got {type(strategy).__name__}")
@@ -153,7 +160,7 @@ class Engine:
         )
         self.runner = StrategyRunner(
             strategy, self.subscription, self.clock, self.risk, self.router, self.market,
-            max_errors=max_strategy_errors,
+            max_errors=max_strategy_errors, hook_timeout_s=hook_timeout_s, block_warn_s=block_warn_s,
         )
         self.handle_signals = handle_signals
         self._feed_scope: anyio.CancelScope | None = None
@@ -204,6 +211,7 @@ class Engine:
                     await tg.start(self._signal_task)
                 await tg.start(self.risk.run)
                 await tg.start(self._strategy_task, tg.cancel_scope)
+                tg.start_soon(self.runner.watchdog.run)
                 for service in services:
                     await tg.start(service)
                 tg.start_soon(self._feed_task)
@@ -289,7 +297,8 @@ class Engine:
             last_event_ns=runner.last_ts,
             trading=trading_report(self.router, runner.first_ts, self.clock.now_ns()),
             outliers=stats.outliers,
-            warnings=list(stats.warnings),
+            warnings=[*stats.warnings, *(f"{hook} blocked the event loop for {seconds:.1f} s (a blocking call "
+                                         "in a plain hook)" for hook, seconds in runner.watchdog.blocked.items())],
         )
 
 

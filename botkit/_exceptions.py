@@ -22,6 +22,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FeedError",
+    "HookTimeout",
     "ParseError",
     "StrategyError",
     "UsageError",
@@ -108,6 +109,14 @@ class StrategyError(BotkitError):
 
     def __str__(self) -> str:
         return f"strategy {self.strategy}.{self.hook} raised {self.error}"
+
+
+class HookTimeout(StrategyError):
+    """An ``async`` hook did not return in time and was cancelled (the watchdog's
+    ``hook_timeout_s``, or the grace after a stop); ``error`` says how long it ran."""
+
+    def __str__(self) -> str:
+        return f"strategy {self.strategy}.{self.hook} {self.error}: cancelled, trading halted"
 
 
 class BotkitInternalError(BotkitError):

@@ -12,6 +12,7 @@ from typing import Literal
 
 import attrs
 
+from ._watchdog import HOOK_TIMEOUT_S
 from .execution._instruments import Instrument
 from .execution._paper import PaperConfig
 from .execution._risk import RiskLimits
@@ -50,6 +51,7 @@ class RunConfig:
     :param speed: embedded simulator pace (1 = recorded time, 0 = flat out).
     :param backend: anyio backend of a backtest (live runs need trio).
     :param max_strategy_errors: hook exceptions tolerated before the run fails.
+    :param hook_timeout_s: an ``async`` hook awaiting longer is cancelled and the run fails.
     :param record_prices: keep the price series the report plots need.
     :param handle_signals: SIGINT/SIGTERM stop cleanly, SIGUSR1 trips the kill switch.
     :param starting_cash: cash per asset; ``None``: 10,000 of the quote asset.
@@ -68,6 +70,7 @@ class RunConfig:
     speed: float = 0.0
     backend: Literal["trio", "asyncio"] = "trio"
     max_strategy_errors: int = 0
+    hook_timeout_s: float = HOOK_TIMEOUT_S
     record_prices: bool = False
     handle_signals: bool = True
     risk: RiskLimits = attrs.field(factory=RiskLimits)

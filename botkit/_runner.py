@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -18,10 +18,11 @@ from anyio.abc import TaskStatus
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
 from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
-from ._exceptions import ConfigError, StrategyError
+from ._exceptions import ConfigError, HookTimeout, StrategyError
 from ._orders import Fill, OrderUpdate
 from ._strategy import CHANNELS, Strategy, attach
 from ._timers import Timers
+from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S, Watchdog
 from .execution._market import MarketState
 from .execution._risk import RiskManager
 from .execution._router import OrderRouter
@@ -69,6 +70,8 @@ class StrategyRunner:
         market: MarketState,
         *,
         max_errors: int = 0,
+        hook_timeout_s: float = HOOK_TIMEOUT_S,
+        block_warn_s: float = BLOCK_WARN_S,
     ) -> None:
         self.strategy = strategy
         self.subscription = subscription
@@ -102,11 +105,19 @@ class StrategyRunner:
                 method = getattr(strategy, hook)
                 table = self._async if inspect.iscoroutinefunction(method) else self._sync
                 table[event_type] = method
+        codes = {hook: getattr(type(strategy), hook).__code__
+                 for hook in {*self._hooks.values(), "on_start", "on_stop"}
+                 if _overrides(strategy, hook) and hasattr(getattr(type(strategy), hook), "__code__")}
+        #: Names stuck async hooks and plain hooks that block the loop (its task runs in
+        #: the engine's group).
+        self.watchdog = Watchdog(codes, hook_timeout_s=hook_timeout_s, block_warn_s=block_warn_s,
+                                 on_stuck=lambda reason: risk.halt(f"hook stuck: {reason}"))
 
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""
         if not self.stop_reason:
             self.stop_reason = reason
+        self.watchdog.stopping()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """The strategy task: runs until the bus ends, a stop is requested, or an error."""
@@ -200,15 +211,18 @@ class StrategyRunner:
             done += 1
             counts[event_type] += 1
             method = sync_get(event_type)
+            completed = True
             try:
                 if method is not None:
                     method(event)
                 elif event_type in async_handlers:
-                    await async_handlers[event_type](event)
+                    completed = await self._await(self._hooks[event_type], async_handlers[event_type](event))
                 else:
                     continue
             except Exception as exc:
                 self._failed(self._hooks[event_type], exc)
+            if not completed:
+                self._stuck(self._hooks[event_type])
             if router.outbox:
                 await self._deliver()
             if self.stop_reason:
@@ -274,16 +288,34 @@ class StrategyRunner:
                     await self._deliver()
 
     async def _call(self, hook: str, method: Callable[..., Any], arg: Any, *, fatal: bool = True) -> None:
+        completed = True
         try:
             result = method() if arg is None else method(arg)
             if inspect.isawaitable(result):
-                await result
+                completed = await self._await(hook, result)
         except Exception as exc:
             if fatal:
                 self._failed(hook, exc)
             else:
                 self.errors += 1
                 self.log.error("%s raised %s", hook, _describe(exc), exc_info=exc)
+        if not completed and fatal:
+            self._stuck(hook)
+
+    async def _await(self, hook: str, awaitable: Awaitable[Any]) -> bool:
+        """Await an async hook under the watchdog; False if it had to cancel it."""
+        watchdog = self.watchdog
+        with anyio.CancelScope() as scope:
+            watchdog.awaiting(hook, scope)
+            try:
+                await awaitable
+            finally:
+                watchdog.awaiting(hook, None)
+        return not scope.cancelled_caught
+
+    def _stuck(self, hook: str) -> None:
+        self.errors += 1
+        raise HookTimeout(type(self.strategy).__name__, hook, self.watchdog.cancelled)
 
     def _failed(self, hook: str, exc: Exception) -> None:
         self.errors += 1

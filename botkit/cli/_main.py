@@ -46,6 +46,8 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
         "--max-errors", type=int, default=0, metavar="N",
         help="strategy exceptions tolerated (logged, trading halted) before the run fails (default 0)",
     )
+    command.add_argument("--hook-timeout", type=float, metavar="SECONDS",
+                         help="cancel an async hook awaiting longer than this and fail the run (default 10)")
     command.add_argument("--config", metavar="FILE", help="TOML config: risk limits, fees, cash, instruments")
     command.add_argument("--report", metavar="DIR", help="write report.png (equity, drawdown, fills) and report.html")
     command.add_argument("--latency-ms", type=float, metavar="MS", help="paper order latency (overrides config)")

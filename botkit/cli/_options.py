@@ -44,6 +44,8 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
             if not eq or not asset:
                 raise ConfigError(f"--cash {item!r}: expected ASSET=AMOUNT, e.g. USDT=10000")
             cash[asset.upper()] = _flag_decimal("--cash", amount)
+    if args.hook_timeout is not None:
+        fields["hook_timeout_s"] = args.hook_timeout
     if mode == "live":
         fields.update(url=args.url, symbols=_split(args.symbols), duration_s=args.duration, speed=args.speed)
     else:
