@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import attrs
@@ -13,6 +15,7 @@ import attrs
 from ._engine import Engine, RunSummary
 from ._exceptions import ConfigError
 from ._loader import load_strategy
+from ._redact import redact_url
 from ._runconfig import RunConfig
 from ._runner import subscription_types
 from ._strategy import CHANNELS, Strategy
@@ -63,7 +66,7 @@ def build_run(config: RunConfig) -> PreparedRun:
         raise ConfigError(f"--duration must be > 0, got {config.duration_s}")
     if not config.speed >= 0:
         raise ConfigError(f"--speed must be >= 0, got {config.speed}")
-    strategy = load_strategy(config.strategy_file, config.strategy_class)()
+    strategy = _instantiate(config.strategy_file, load_strategy(config.strategy_file, config.strategy_class))
     if config.mode == "backtest":
         if config.data is None:
             raise ConfigError("a backtest needs data: pass --data FILE")
@@ -71,6 +74,25 @@ def build_run(config: RunConfig) -> PreparedRun:
         source: EventSource = ReplaySource(config.data, venue=config.venue)
         return PreparedRun(_engine(config, strategy, source, config.venue or strategy.venue), config.backend)
     return _live(config, strategy)
+
+
+def _instantiate(path: str, cls: type[Strategy]) -> Strategy:
+    """``cls()``, or one line saying why it cannot be made (the command line has no
+    arguments to give it)."""
+    try:
+        signature = inspect.signature(cls)
+    except (TypeError, ValueError):
+        signature = None
+    required = [p.name for p in signature.parameters.values()
+                if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                ] if signature is not None else []
+    if required:
+        raise ConfigError(f"{path}: {cls.__name__}() needs arguments ({', '.join(required)}); botkit creates the "
+                          "strategy without any: give them defaults, or make them class attributes")
+    try:
+        return cls()
+    except Exception as exc:
+        raise ConfigError(f"{path}: {cls.__name__}() raised {type(exc).__name__}: {exc}") from exc
 
 
 def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
@@ -126,9 +148,30 @@ def live_source(venue: str, url: str | None, symbols: Callable[[], list[str]], c
     venues that subscribe by message get their subscriptions for ``symbols`` x ``channels``."""
     from .sources._websocket import WebSocketSource
 
+    if url is not None:
+        check_ws_url(url)
     if url and not venue_for(venue).subscribes_by_message:
         return WebSocketSource(url, venue=venue, **options)
     return WebSocketSource.for_venue(venue, symbols(), channels, url=url, **options)
+
+
+def check_ws_url(url: str) -> None:
+    """A feed URL must be ``ws://`` or ``wss://`` with a host (and a valid port).
+
+    :raises ConfigError: naming what is wrong, before any connection is tried.
+    """
+    shown = redact_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"--url {shown}: not a valid URL ({exc})") from None
+    if parts.scheme in ("http", "https"):
+        raise ConfigError(f"--url {shown}: a feed is a WebSocket; use ws:// or wss:// (not {parts.scheme}://)")
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        raise ConfigError(f"--url {shown}: expected ws://HOST[:PORT]/PATH or wss://..., e.g. the URL "
+                          "`botkit exchange-sim` prints")
+    del port
 
 
 def recording_source(venue: str, url: str | None, symbols: list[str], channels: list[str],

@@ -34,6 +34,7 @@ Example ``botkit.toml`` (every key optional)::
 
 from __future__ import annotations
 
+import math
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -52,13 +53,18 @@ __all__ = ["Config", "load_config"]
 
 
 def _positive(_: object, attribute: attrs.Attribute, value: object) -> None:  # type: ignore[type-arg]
-    if value is not None and not value > 0:  # type: ignore[operator]
-        raise ValueError(f"{attribute.name} must be > 0, got {value}")
+    if value is not None and not (_finite(value) and value > 0):  # type: ignore[operator]
+        raise ValueError(f"{attribute.name} must be a number > 0, got {value}")
 
 
 def _non_negative(_: object, attribute: attrs.Attribute, value: object) -> None:  # type: ignore[type-arg]
-    if value is not None and value < 0:  # type: ignore[operator]
-        raise ValueError(f"{attribute.name} must be >= 0, got {value}")
+    if value is not None and not (_finite(value) and value >= 0):  # type: ignore[operator]
+        raise ValueError(f"{attribute.name} must be a number >= 0, got {value}")
+
+
+def _finite(value: object) -> bool:
+    # NaN compares false with everything, so "value < 0" alone lets it through.
+    return math.isfinite(value) if isinstance(value, float | int) else not isinstance(value, Decimal) or value.is_finite()
 
 
 @attrs.frozen

@@ -56,7 +56,7 @@ def test_a_good_config_maps_onto_the_engine(tmp_path: Path) -> None:
     [
         ("[risk]\nmax_postion = 1\n", "risk: extra fields found (max_postion)"),
         ("[risk]\nmax_open_orders = 'x'\n", "risk.max_open_orders: invalid value"),
-        ("[fees]\nmaker_bps = -1\n", "fees: invalid value (maker_bps must be >= 0, got -1)"),
+        ("[fees]\nmaker_bps = -1\n", "fees: invalid value (maker_bps must be a number >= 0, got -1)"),
         ("mode = 'yolo'\n", "mode"),
         ("[paper]\nstarting_cash = { USDT = 'lots' }\n", "paper.starting_cash['USDT']: invalid value (expected a number, got 'lots')"),
         ("not toml =", "not valid TOML"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import zlib
 from collections import Counter
@@ -16,7 +17,7 @@ import anyio
 from .._build import PreparedRun, Task, build_run, recording_source, simulator_data, stop_after
 from .._codec import to_json
 from .._engine import Engine, RunSummary
-from .._exceptions import BotkitError, ConfigError, UsageError
+from .._exceptions import BotkitError, ConfigError, UsageError, leaf_errors
 from .._strategy import Strategy
 from ..protocol import FrameDecoder, parser_for
 from ..sim import sample_path
@@ -106,7 +107,7 @@ def exchange_sim(args: argparse.Namespace) -> int:
     from ..sim import ExchangeSimulator, parse_fault
 
     faults = [parse_fault(text) for text in args.fault]
-    if args.speed < 0:
+    if not args.speed >= 0:
         raise ConfigError(f"--speed must be >= 0, got {args.speed}")
     if args.batch_bytes < 0:
         raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
@@ -115,18 +116,26 @@ def exchange_sim(args: argparse.Namespace) -> int:
                          venue=args.venue or "binance", batch_bytes=args.batch_bytes)
 
     async def main() -> None:
-        async with anyio.create_task_group() as nursery:
-            url = await nursery.start(sim.serve)
-            print(url, flush=True)
-            print(f"botkit: serving {data} on {url} (REST depth: http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)",
-                  file=sys.stderr)
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async with anyio.create_task_group() as nursery:
+
+                async def stop_on_signal() -> None:
+                    async for signum in signals:
+                        print(f"botkit: {signal.Signals(signum).name}: stopping the simulator", file=sys.stderr)
+                        nursery.cancel_scope.cancel()
+
+                nursery.start_soon(stop_on_signal)
+                url = await nursery.start(sim.serve)
+                print(url, flush=True)
+                print(f"botkit: serving {data} on {url} (REST depth: http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)",
+                      file=sys.stderr)
 
     try:
         anyio.run(main, backend="trio")
     except OSError as exc:
         raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
-    except KeyboardInterrupt:
-        pass
+    except BaseExceptionGroup as group:  # the data went bad while serving: its one line
+        raise next((e for e in leaf_errors(group) if isinstance(e, BotkitError)), group) from None
     print(f"botkit: simulator sent {sim.stats.frames_sent} frames ({sim.stats.trades_sent} trades), "
           f"faults {sim.stats.faults}", file=sys.stderr)
     return 0

@@ -28,8 +28,8 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
     paper = fields.pop("paper", PaperConfig())
     changes: dict[str, Any] = {}
     if args.latency_ms is not None:
-        if not args.latency_ms >= 0:
-            raise ConfigError(f"--latency-ms must be >= 0, got {args.latency_ms}")
+        if not 0 <= args.latency_ms < float("inf"):
+            raise ConfigError(f"--latency-ms must be a number >= 0, got {args.latency_ms}")
         changes["latency_ms"] = args.latency_ms
     if args.fee_bps is not None:
         changes["maker_fee_bps"] = changes["taker_fee_bps"] = _flag_decimal("--fee-bps", args.fee_bps)

@@ -47,7 +47,7 @@ class PaperConfig:
         (``binance-futures``) are margin accounts whatever this says.
     """
 
-    latency_ms: float = attrs.field(default=5.0, validator=attrs.validators.ge(0))
+    latency_ms: float = attrs.field(default=5.0, validator=[attrs.validators.ge(0), attrs.validators.lt(float("inf"))])
     slippage_bps: Decimal = attrs.field(default=Decimal(0), converter=Decimal)
     maker_fee_bps: Decimal = attrs.field(default=Decimal(10), converter=Decimal)
     taker_fee_bps: Decimal = attrs.field(default=Decimal(10), converter=Decimal)

@@ -108,21 +108,30 @@ def _parse_header(path: str, line: bytes) -> dict[str, Any]:
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
-    """The header metadata of the recording at ``path`` (``{}`` without a header).
+    """The header metadata of the recording at ``path`` (``{}`` without a header), once
+    its start is checked: a readable header, and a first data line ``<ns> <frame>``.
     Synchronous (one short read): for building a run, before any event loop.
 
-    :raises DataError: the file cannot be read or its header is corrupt.
+    :raises DataError: the file cannot be read, or does not start as a recording.
     """
     try:
         with open(path, "rb") as raw:
             fh: Any = gzip.GzipFile(fileobj=raw) if raw.read(2) == _GZIP_MAGIC else raw
             raw.seek(0)
             first = fh.readline(1 << 16)
+            data = fh.readline(1 << 16) if first.startswith(HEADER_PREFIX) else first
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(str(path), 0, f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    data = data.rstrip(b"\r\n")
+    if data and not data.startswith(b"#") and parse_line(data) is None:
+        raise DataError(str(path), 0, _not_a_recording(data))
     if not first.startswith(HEADER_PREFIX):
         return {}
     return _parse_header(str(path), first.rstrip(b"\r\n"))
+
+
+def _not_a_recording(line: bytes) -> str:
+    return f"not a botkit recording (docs/recording-format.md): it starts with {line[:40]!r}"
 
 
 def format_line(ts_recv: int, frame: bytes | str) -> bytes:
@@ -284,6 +293,8 @@ class RecordingReader:
         """
         parsed = parse_line(line)
         if parsed is None:
+            if lineno == 1:
+                raise DataError(self.path, 0, _not_a_recording(line))
             raise DataError(
                 self.path, lineno, f"corrupt line: expected '<receive-time-ns> <frame>', got {line[:60]!r}"
             )

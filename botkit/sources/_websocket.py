@@ -22,6 +22,7 @@ from wsproto.frame_protocol import CloseReason
 
 from .._events import ConnectionState, Event, FeedStatus
 from .._exceptions import FeedError, UsageError
+from .._redact import redact_url
 from ..protocol import FrameDecoder, venue_for
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import (
@@ -113,6 +114,8 @@ class WebSocketSource(EventSource):
     ) -> None:
         super().__init__()
         self.url = url
+        #: The URL as logs, errors, summaries and recordings show it (secrets hidden).
+        self.shown_url = redact_url(url)
         self.venue = venue
         self.definition = venue_for(venue)
         self.subscribe = subscribe or []
@@ -157,11 +160,11 @@ class WebSocketSource(EventSource):
 
     def recording_meta(self) -> dict[str, Any]:
         """Header metadata for a recording of this feed (a replay decodes it the same way)."""
-        return {"venue": self.venue, "url": self.url, "backfill": self.decoder.trades.backfill_enabled}
+        return {"venue": self.venue, "url": self.shown_url, "backfill": self.decoder.trades.backfill_enabled}
 
     def describe(self) -> str:
         """The URL being streamed."""
-        return f"live {self.venue} feed {self.url}"
+        return f"live {self.venue} feed {self.shown_url}"
 
     async def stream(self, publish: Publish) -> None:
         """Stream until cancelled, or until the server ends the data (see
@@ -206,7 +209,7 @@ class WebSocketSource(EventSource):
                                headers=self._headers, compression=self._compression)
         except (OSError, HandshakeError, TimeoutError, ValueError) as exc:
             reason = _describe_connect_error(exc)
-            log.warning("connect to %s failed: %s", self.url, reason)
+            log.warning("connect to %s failed: %s", self.shown_url, reason)
             wait = exc.retry_after_s if isinstance(exc, HandshakeRejected) else None
             return machine.handle(ConnectFailed(reason, wait), _mono())
         try:
@@ -250,7 +253,7 @@ class WebSocketSource(EventSource):
                             log.warning("skipped %d frame(s): %s", decoder.parse_errors - errors, decoder.last_error)
                         wrong = decoder.wrong_venue()
                         if wrong is not None:
-                            raise FeedError(f"{self.url}: {wrong}")
+                            raise FeedError(f"{self.shown_url}: {wrong}")
                     if events:
                         await publish(events)
                     if self.decoder.pending_snapshots or self.decoder.trades.pending:

@@ -28,6 +28,7 @@ from wsproto.frame_protocol import FrameProtocol
 from wsproto.handshake import H11Handshake
 from wsproto.utilities import ProtocolError
 
+from .._redact import redact_url
 from .._version import __version__
 from ..protocol._wsframes import (
     CLOSE,
@@ -326,14 +327,14 @@ async def connect(url: str, ssl_context: ssl.SSLContext | None = None, *, timeou
                 if exc.status_code not in _REDIRECTS or not exc.location:
                     raise
                 url = _redirect_target(url, exc.location)
-        raise HandshakeError(f"more than {max_redirects} redirects (last to {url})")
+        raise HandshakeError(f"more than {max_redirects} redirects (last to {redact_url(url)})")
 
 
 async def _connect_once(url: str, ssl_context: ssl.SSLContext | None, disconnect_timeout: float,
                         headers: Sequence[tuple[str, str]], user_agent: str, compression: bool) -> WebSocket:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
-        raise ValueError(f"not a ws:// or wss:// URL: {url!r}")
+        raise ValueError(f"not a ws:// or wss:// URL: {redact_url(url)!r}")
     secure = parts.scheme == "wss"
     port = parts.port or (443 if secure else 80)
     host = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"

@@ -149,7 +149,7 @@ def test_negative_starting_cash_in_the_config_is_refused(capsys, tmp_path, count
     config = tmp_path / "c.toml"
     config.write_text('[paper]\nstarting_cash = { USDT = "-500" }\n')
     code, _, err = cli(capsys, "backtest", counter, "--data", SAMPLE, "--config", config)
-    assert code == 2 and "starting_cash must be >= 0, got -500" in err
+    assert code == 2 and "starting_cash must be a number >= 0, got -500" in err
 
 
 def test_a_return_on_cash_has_the_sign_of_the_gain() -> None:
