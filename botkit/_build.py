@@ -13,7 +13,7 @@ import anyio
 import attrs
 
 from ._engine import Engine, RunSummary
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, DataError
 from ._loader import load_strategy
 from ._redact import redact_url
 from ._runconfig import RunConfig
@@ -21,6 +21,7 @@ from ._runner import subscription_types
 from ._strategy import CHANNELS, Strategy
 from ._symbols import split_symbol
 from .protocol import venue_for
+from .protocol._venue import check_channels
 from .sources import EventSource, FrameRecorder, ReplaySource
 from .sources._recording import read_meta
 
@@ -31,6 +32,7 @@ __all__ = [
 
 Task = Callable[..., Coroutine[Any, Any, None]]
 _DEFAULT_CASH = Decimal(10_000)
+_EMPTY = "holds no frames (an empty recording): nothing to replay"
 
 
 @attrs.frozen
@@ -67,6 +69,11 @@ def build_run(config: RunConfig) -> PreparedRun:
     if not config.speed >= 0:
         raise ConfigError(f"--speed must be >= 0, got {config.speed}")
     strategy = _instantiate(config.strategy_file, load_strategy(config.strategy_file, config.strategy_class))
+    if strategy.venue:
+        try:
+            venue_for(strategy.venue)
+        except ConfigError as exc:
+            raise ConfigError(f"{type(strategy).__name__}.venue: {exc}") from None
     if config.mode == "backtest":
         if config.data is None:
             raise ConfigError("a backtest needs data: pass --data FILE")
@@ -148,6 +155,7 @@ def live_source(venue: str, url: str | None, symbols: Callable[[], list[str]], c
     venues that subscribe by message get their subscriptions for ``symbols`` x ``channels``."""
     from .sources._websocket import WebSocketSource
 
+    check_channels(channels)
     if url is not None:
         check_ws_url(url)
     if url and not venue_for(venue).subscribes_by_message:
@@ -226,7 +234,10 @@ def simulator_data(data: str | None) -> str:
     """The recording a simulator serves: ``data`` or the shipped sample, which must be a
     Binance recording (the simulator's market; it re-encodes it for other venues)."""
     path = _data_or_sample(data)
-    recorded = read_meta(path).get("venue", "binance")
+    meta = read_meta(path)
+    if meta.get("empty"):
+        raise DataError(path, 0, _EMPTY)
+    recorded = meta.get("venue", "binance")
     if recorded != "binance":
         raise ConfigError(f"{path} is a {recorded} recording; the exchange simulator replays Binance recordings "
                           "(backtest it instead: botkit backtest STRATEGY --data FILE)")
@@ -234,5 +245,7 @@ def simulator_data(data: str | None) -> str:
 
 
 def _require_file(path: str, what: str) -> None:
+    if Path(path).is_dir():
+        raise ConfigError(f"{what} is a directory: {path} (pass a recording file)")
     if not Path(path).is_file():
         raise ConfigError(f"{what} not found: {path}")

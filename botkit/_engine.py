@@ -17,6 +17,7 @@ from ._clock import Clock, LiveClock, VirtualClock
 from ._exceptions import BotkitError, BotkitInternalError, UsageError, leaf_errors
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
+from ._suggest import nearest
 from ._symbols import normalise_symbol
 from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S
 from .execution._broker import Broker
@@ -220,7 +221,10 @@ class Engine:
         except BaseExceptionGroup as group:
             error = _first_error(group)
             raise error from error.__cause__
-        return self._summary()
+        summary = self._summary()
+        for warning in self._missing_symbols():
+            log.warning("%s", warning)
+        return summary
 
     def partial_summary(self, error: str) -> RunSummary:
         """The summary of a run that failed with ``error`` (what happened up to then)."""
@@ -268,6 +272,15 @@ class Engine:
                     log.warning("%s received: stopping cleanly (again to force)", name)
                     self.stop(f"signal {name}")
 
+    def _missing_symbols(self) -> list[str]:
+        """A line per strategy symbol the data never held (a typo such as BTC-USTD)."""
+        seen = self.source.stats.symbols
+        if not seen:
+            return []  # no market data at all: nothing to compare with
+        wanted = [normalise_symbol(s) for s in self.strategy.symbols]
+        return [f"{symbol} never appeared in the data{nearest(symbol, seen)}; it has {', '.join(seen[:5])}"
+                + (" ..." if len(seen) > 5 else "") for symbol in wanted if symbol not in seen]
+
     def _summary(self) -> RunSummary:
         elapsed = time.perf_counter() - self._started if self._started else 0.0
         runner = self.runner
@@ -297,8 +310,9 @@ class Engine:
             last_event_ns=runner.last_ts,
             trading=trading_report(self.router, runner.first_ts, self.clock.now_ns()),
             outliers=stats.outliers,
-            warnings=[*stats.warnings, *(f"{hook} blocked the event loop for {seconds:.1f} s (a blocking call "
-                                         "in a plain hook)" for hook, seconds in runner.watchdog.blocked.items())],
+            warnings=[*stats.warnings, *runner.warnings, *self._missing_symbols(),
+                      *(f"{hook} blocked the event loop for {seconds:.1f} s (a blocking call in a plain hook)"
+                        for hook, seconds in runner.watchdog.blocked.items())],
         )
 
 

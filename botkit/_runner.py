@@ -20,7 +20,8 @@ from ._clock import Clock, VirtualClock
 from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
 from ._exceptions import ConfigError, HookTimeout, StrategyError
 from ._orders import Fill, OrderUpdate
-from ._strategy import CHANNELS, Strategy, attach
+from ._strategy import CHANNELS, HOOKS, Strategy, attach
+from ._suggest import nearest as _nearest
 from ._timers import Timers
 from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S, Watchdog
 from .execution._market import MarketState
@@ -46,7 +47,7 @@ def subscription_types(strategy: Strategy) -> frozenset[type]:
     for channel in channels:
         if channel not in CHANNELS:
             raise ConfigError(
-                f"{type(strategy).__name__}.channels: unknown channel {channel!r}; "
+                f"{type(strategy).__name__}.channels: unknown channel {channel!r}{_nearest(channel, CHANNELS)}; "
                 f"use any of {', '.join(CHANNELS)}"
             )
         types.update(CHANNELS[channel][0])
@@ -86,6 +87,7 @@ class StrategyRunner:
         self._event_clock = clock if isinstance(clock, VirtualClock) else None
         self.counts: Counter[type] = Counter()
         self.errors = 0
+        self._error_kinds: dict[tuple[str, type], int] = {}
         self.unprocessed = 0
         self.stop_reason = ""
         self.first_ts = 0
@@ -105,6 +107,11 @@ class StrategyRunner:
                 method = getattr(strategy, hook)
                 table = self._async if inspect.iscoroutinefunction(method) else self._sync
                 table[event_type] = method
+        #: Things about the strategy the user should know (a misspelt hook...).
+        self.warnings = [f"{type(strategy).__name__}.{name} is not a hook botkit calls{_nearest(name, HOOKS)}"
+                         for name in _hook_like(strategy)]
+        for warning in self.warnings:
+            self.log.warning("%s", warning)
         codes = {hook: getattr(type(strategy), hook).__code__
                  for hook in {*self._hooks.values(), "on_start", "on_stop"}
                  if _overrides(strategy, hook) and hasattr(getattr(type(strategy), hook), "__code__")}
@@ -322,9 +329,33 @@ class StrategyRunner:
         name = type(self.strategy).__name__
         if self.errors > self.max_errors:
             raise StrategyError(name, hook, _describe(exc)) from exc
-        self.log.error("%s raised %s (error %d of %d allowed)", hook, _describe(exc), self.errors, self.max_errors,
-                       exc_info=exc)
+        # The first of each kind in full; repeats counted, and said at 10, 100, 1000...
+        key = (hook, type(exc))
+        seen = self._error_kinds[key] = self._error_kinds.get(key, 0) + 1
+        if seen == 1:
+            self.log.error("%s raised %s (error %d of %d allowed)", hook, _describe(exc), self.errors,
+                           self.max_errors, exc_info=exc)
+        elif _power_of_ten(seen):
+            self.log.error("%s raised %s again: %d times so far (%d errors of %d allowed); repeats are not logged",
+                           hook, type(exc).__name__, seen, self.errors, self.max_errors)
         self.risk.on_strategy_error(hook, _describe(exc))
+
+
+def _hook_like(strategy: Strategy) -> list[str]:
+    """Methods of the strategy's classes named like a hook that is not one (``on_trades``)."""
+    names: list[str] = []
+    for cls in type(strategy).__mro__:
+        if cls is Strategy or cls is object:
+            break
+        names += [n for n, v in vars(cls).items() if n.startswith("on_") and callable(v) and n not in HOOKS
+                  and n not in names]
+    return names
+
+
+def _power_of_ten(n: int) -> bool:
+    while n % 10 == 0:
+        n //= 10
+    return n == 1
 
 
 def _describe(exc: BaseException) -> str:

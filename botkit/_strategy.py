@@ -21,7 +21,7 @@ from .execution._portfolio import Portfolio
 from .execution._risk import RiskManager
 from .execution._router import OrderRouter
 
-__all__ = ["CHANNELS", "Strategy", "StrategyContext", "attach"]
+__all__ = ["CHANNELS", "HOOKS", "Strategy", "StrategyContext", "attach"]
 
 _ZERO = Decimal(0)
 
@@ -32,6 +32,11 @@ CHANNELS: dict[str, tuple[tuple[type, ...], str]] = {
     "books": ((BookSnapshot, BookDelta), "on_book"),
     "bars": ((Bar,), "on_bar"),
 }
+
+
+#: Every hook the engine calls.
+HOOKS = frozenset({"on_start", "on_stop", "on_timer", "on_status", "on_gap", "on_order", "on_fill",
+                   *(hook for _, hook in CHANNELS.values())})
 
 
 class StrategyContext(Protocol):

@@ -65,9 +65,10 @@ def test_no_module_imports_trio() -> None:
 
 def test_layers_import_downwards_only() -> None:
     below = {
-        "botkit.protocol": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit.protocol"),
+        "botkit.protocol": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._suggest",
+                            "botkit.protocol"),
         "botkit.sources": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._version",
-                           "botkit.protocol", "botkit.sources"),
+                           "botkit._redact", "botkit._suggest", "botkit.protocol", "botkit.sources"),
         "botkit.execution": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._clock", "botkit._decimals",
                              "botkit._orders", "botkit.execution"),
     }

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from .._exceptions import BotkitError, ConfigError
+from .._suggest import nearest
 from .._version import __version__
 from ..protocol import VENUES
 
@@ -44,7 +45,8 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--strategy", metavar="NAME", help="class to run when the file defines several")
     command.add_argument(
         "--max-errors", type=int, default=0, metavar="N",
-        help="strategy exceptions tolerated (logged, trading halted) before the run fails (default 0)",
+        help="hook exceptions tolerated before the run fails (default 0: the first one fails it). The first "
+             "halts trading for the rest of the run; the first of each kind is logged in full, repeats are counted",
     )
     command.add_argument("--hook-timeout", type=float, metavar="SECONDS",
                          help="cancel an async hook awaiting longer than this and fail the run (default 10)")
@@ -60,7 +62,13 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
 
 def _venue_arg(command: argparse.ArgumentParser, help_text: str) -> None:
     names = ", ".join(VENUES)
-    command.add_argument("--venue", metavar="NAME", choices=sorted(VENUES), help=f"{help_text}; one of: {names}")
+    command.add_argument("--venue", metavar="NAME", type=_venue_name, help=f"{help_text}; one of: {names}")
+
+
+def _venue_name(text: str) -> str:
+    if text not in VENUES:
+        raise argparse.ArgumentTypeError(f"unknown venue {text!r}{nearest(text, VENUES)}; known: {', '.join(VENUES)}")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:

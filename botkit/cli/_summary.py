@@ -37,7 +37,8 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
         table.add_row("backpressure waits", f"{summary.backpressure_waits:,}")
         table.add_row("unprocessed at stop", f"{summary.unprocessed:,}")
     for halt in summary.halts:
-        table.add_row("trading halted", halt["reason"])
+        repeats = halt.get("count", 1)
+        table.add_row("trading halted", halt["reason"] + (f" (x{repeats:,})" if repeats > 1 else ""))
     if summary.error:
         table.add_row("error", summary.error)
     console = console or Console()

@@ -88,11 +88,14 @@ class RiskLimits:
 
 @attrs.frozen
 class Halt:
-    """One halt: when (engine ns), why, and when it was lifted (-1: never)."""
+    """One halt: when (engine ns), why, when it was lifted (-1: never), and how many
+    times its cause recurred while it held (the same hook raising the same error type
+    is one halt, counted, not one per event)."""
 
     ts: int
     reason: str
     lifted_ts: int = -1
+    count: int = 1
 
 
 class RiskManager:
@@ -110,6 +113,7 @@ class RiskManager:
         #: Receive time of the latest market event (updated by the strategy runner).
         self.last_event_ns = 0
         self._active: dict[str, int] = {}  # reason -> index in halts
+        self._error_reasons: dict[str, str] = {}  # "strategy error in HOOK: TYPE" -> its halt's reason
         self.feed_down = False
         self.killed = ""
         self._tokens = float(self.limits.max_orders_per_second or 0)
@@ -145,8 +149,16 @@ class RiskManager:
 
     def on_strategy_error(self, hook: str, error: str) -> None:
         """A strategy hook raised."""
-        if self.limits.halt_on_strategy_error:
-            self.halt(f"strategy error in {hook}: {error}")
+        if not self.limits.halt_on_strategy_error:
+            return
+        kind = error.split(":", 1)[0]
+        key = f"strategy error in {hook}: {kind}"
+        index = self._active.get(self._error_reasons.get(key, ""))
+        if index is not None:  # the same error again: counted on its halt
+            self.halts[index] = attrs.evolve(self.halts[index], count=self.halts[index].count + 1)
+            return
+        self._error_reasons[key] = reason = f"strategy error in {hook}: {error}"
+        self.halt(reason)
 
     def on_feed_status(self, status: FeedStatus) -> None:
         """Track feed health from connection-state events."""

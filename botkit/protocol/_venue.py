@@ -15,15 +15,27 @@ from types import ModuleType
 from typing import TYPE_CHECKING, ClassVar
 
 from .._exceptions import ConfigError
+from .._suggest import nearest
 from .._symbols import normalise_symbol
 
 if TYPE_CHECKING:
     from ._parser import Parser
 
-__all__ = ["CHANNEL_NAMES", "Venue"]
+__all__ = ["CHANNEL_NAMES", "Venue", "check_channels"]
 
 #: botkit's channel names (``--channels`` and what a strategy's hooks imply).
 CHANNEL_NAMES = ("trades", "quotes", "books", "bars")
+
+
+def check_channels(channels: Sequence[str]) -> None:
+    """Every name one of :data:`CHANNEL_NAMES`.
+
+    :raises ConfigError: naming the first unknown one and the nearest valid name.
+    """
+    for channel in channels:
+        if channel not in CHANNEL_NAMES:
+            raise ConfigError(f"unknown channel {channel!r}{nearest(channel, CHANNEL_NAMES)}; "
+                              f"use any of {', '.join(CHANNEL_NAMES)}")
 
 
 class Venue(ABC):
@@ -111,7 +123,8 @@ class Venue(ABC):
         for channel in channels:
             if channel not in self.channels:
                 offered = ", ".join(self.channels)
-                raise ConfigError(f"{self.title} offers no {channel!r} channel; use any of {offered}")
+                raise ConfigError(f"{self.title} offers no {channel!r} channel{nearest(channel, self.channels)}; "
+                                  f"use any of {offered}")
             pairs += [(self.venue_symbol(s), self.channels[channel]) for s in wanted]
         if not pairs:
             raise ConfigError("no channels to subscribe to")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 from .._exceptions import ConfigError, ParseError
+from .._suggest import nearest
 from ._parser import Parser
 from ._venue import Venue
 from .binance._venue import BinanceFutures, BinanceSpot
@@ -31,9 +31,7 @@ def venue_for(name: str) -> Venue:
         return VENUES[name]()
     except KeyError:
         known = ", ".join(sorted(VENUES))
-        close = difflib.get_close_matches(str(name), VENUES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(f"unknown venue {name!r}{hint}; known venues: {known}") from None
+        raise ConfigError(f"unknown venue {name!r}{nearest(str(name), VENUES)}; known venues: {known}") from None
 
 
 def parser_for(venue: str) -> Parser:

@@ -28,6 +28,8 @@ class FeedStats:
     reconnects: int = 0
     stale_detections: int = 0
     outliers: int = 0
+    #: Symbols the data held (trades or books), normalised.
+    symbols: list[str] = attrs.Factory(list)
     #: Things about the data the user should know (a torn last line...), one line each.
     warnings: list[str] = attrs.Factory(list)
 
@@ -39,6 +41,7 @@ class FeedStats:
         self.gaps = decoder.gaps
         self.duplicates = decoder.duplicates
         self.outliers = decoder.outliers
+        self.symbols = decoder.symbols()
 
 
 class EventSource(abc.ABC):

@@ -109,7 +109,8 @@ def _parse_header(path: str, line: bytes) -> dict[str, Any]:
 
 def read_meta(path: str | Path) -> dict[str, Any]:
     """The header metadata of the recording at ``path`` (``{}`` without a header), once
-    its start is checked: a readable header, and a first data line ``<ns> <frame>``.
+    its start is checked: a readable header, and a first data line ``<ns> <frame>``;
+    with ``"empty": True`` when it has no data line at all.
     Synchronous (one short read): for building a run, before any event loop.
 
     :raises DataError: the file cannot be read, or does not start as a recording.
@@ -125,9 +126,8 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     data = data.rstrip(b"\r\n")
     if data and not data.startswith(b"#") and parse_line(data) is None:
         raise DataError(str(path), 0, _not_a_recording(data))
-    if not first.startswith(HEADER_PREFIX):
-        return {}
-    return _parse_header(str(path), first.rstrip(b"\r\n"))
+    meta = _parse_header(str(path), first.rstrip(b"\r\n")) if first.startswith(HEADER_PREFIX) else {}
+    return {**meta, "empty": True} if not data else meta
 
 
 def _not_a_recording(line: bytes) -> str:
