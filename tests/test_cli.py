@@ -42,7 +42,7 @@ def test_backtest_table_summary(capsys, counting: Path, data: Path) -> None:
 
 
 def test_run_without_data_uses_the_shipped_sample(capsys) -> None:
-    code, out, err = run_cli(capsys, "run", SCALPER, "--json", "-q")
+    code, out, err = run_cli(capsys, "run", SCALPER, "--json")
     assert code == 0, err
     assert "running on the shipped sample recording" in err
     assert "the sample recording ended after" in err

@@ -42,13 +42,12 @@ def run(args: argparse.Namespace) -> int:
     prepared = build_run(run_config(args, "live"))
     if prepared.embedded:
         what = "the shipped sample recording" if Path(prepared.embedded) == sample_path() else prepared.embedded
-        print(f"botkit: running on {what} through the embedded exchange simulator ({prepared.embedded}, "
-              "no network needed)", file=sys.stderr)
+        _say(args, f"botkit: running on {what} through the embedded exchange simulator ({prepared.embedded}, "
+                   "no network needed)")
     code, summary = _finish(prepared, args)
     if prepared.embedded and code == 0 and summary.stopped_by == "end of data":
         what = "sample recording" if args.data is None else "recording"
-        print(f"botkit: the {what} ended after {summary.events} events (the simulator closed the feed)",
-              file=sys.stderr)
+        _say(args, f"botkit: the {what} ended after {summary.events} events (the simulator closed the feed)")
     return code
 
 
@@ -64,6 +63,7 @@ def record(args: argparse.Namespace) -> int:
     engine = Engine(_RecordOnly(), source, handle_signals=True)
     monitors = [recorder.run] + ([stop_after(engine, args.duration)] if args.duration else [])
     code, _ = _finish(PreparedRun(engine, "trio", monitors=tuple(monitors)), args)
+    # The result, like the summary: said even with -q.
     print(f"botkit: recorded {recorder.frames} frames to {args.out}", file=sys.stderr)
     return code
 
@@ -121,14 +121,14 @@ def exchange_sim(args: argparse.Namespace) -> int:
 
                 async def stop_on_signal() -> None:
                     async for signum in signals:
-                        print(f"botkit: {signal.Signals(signum).name}: stopping the simulator", file=sys.stderr)
+                        _say(args, f"botkit: {signal.Signals(signum).name}: stopping the simulator")
                         nursery.cancel_scope.cancel()
 
                 nursery.start_soon(stop_on_signal)
                 url = await nursery.start(sim.serve)
                 print(url, flush=True)
-                print(f"botkit: serving {data} on {url} (REST depth: http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)",
-                      file=sys.stderr)
+                _say(args, f"botkit: serving {data} on {url} (REST depth: "
+                           f"http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)")
 
     try:
         anyio.run(main, backend="trio")
@@ -136,8 +136,8 @@ def exchange_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
     except BaseExceptionGroup as group:  # the data went bad while serving: its one line
         raise next((e for e in leaf_errors(group) if isinstance(e, BotkitError)), group) from None
-    print(f"botkit: simulator sent {sim.stats.frames_sent} frames ({sim.stats.trades_sent} trades), "
-          f"faults {sim.stats.faults}", file=sys.stderr)
+    _say(args, f"botkit: simulator sent {sim.stats.frames_sent} frames ({sim.stats.trades_sent} trades), "
+               f"faults {sim.stats.faults}")
     return 0
 
 
@@ -154,7 +154,7 @@ def soak(args: argparse.Namespace) -> int:
     if failures:
         print(f"botkit: soak FAILED: {', '.join(failures)}", file=sys.stderr)
         return 1
-    print("botkit: soak passed: every trade delivered once, in order; books equal; limits kept", file=sys.stderr)
+    _say(args, "botkit: soak passed: every trade delivered once, in order; books equal; limits kept")
     return 0
 
 
@@ -186,7 +186,7 @@ def _finish(
         router = engine.router
         title = f"{type(engine.strategy).__name__} on {engine.source.describe()}"
         paths = write_report(report, summary, router.equity_curve, router.prices, router.fills, title)
-        print(f"botkit: report written: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+        _say(args, f"botkit: report written: {', '.join(str(p) for p in paths)}")
     if args.json:
         print(json.dumps(summary.to_dict(), separators=(",", ":")))
     else:
@@ -197,6 +197,12 @@ def _finish(
         print(f"botkit: error: {error}", file=sys.stderr)
         return 1, summary
     return 0, summary
+
+
+def _say(args: argparse.Namespace, line: str) -> None:
+    """An informational line on stderr (not with -q: only warnings and errors)."""
+    if not args.quiet:
+        print(line, file=sys.stderr)
 
 
 def _interactive(args: argparse.Namespace) -> bool:

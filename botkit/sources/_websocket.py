@@ -275,6 +275,7 @@ class WebSocketSource(EventSource):
                     text = f"closed by peer ({exc.code} {exc.reason or _close_name(exc.code)})"
                 else:  # lost (1006), or we closed it on a protocol error from the server
                     text = f"connection {'lost' if exc.code == _LOST else 'closed'}: {exc.reason} ({exc.code})"
+                log.warning("%s: %s; reconnecting", self.shown_url, text)
                 return machine.handle(PeerClosed(text), _mono())
             finally:
                 nursery.cancel_scope.cancel()
