@@ -247,6 +247,11 @@ class FrameDecoder:
         return self.trades.gaps + self._book_gaps
 
     @property
+    def book_gaps(self) -> int:
+        """Book gaps and checksum mismatches (each made the book wait for a snapshot)."""
+        return self._book_gaps
+
+    @property
     def duplicates(self) -> int:
         """Trades dropped because their id was already delivered."""
         return self.trades.duplicates
