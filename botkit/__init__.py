@@ -41,8 +41,8 @@ from ._exceptions import BotkitInternalError as BotkitInternalError
 from ._exceptions import ConfigError as ConfigError
 from ._exceptions import DataError as DataError
 from ._exceptions import FeedError as FeedError
-from ._exceptions import ParseError as ParseError
 from ._exceptions import HookTimeout as HookTimeout
+from ._exceptions import ParseError as ParseError
 from ._exceptions import StrategyError as StrategyError
 from ._exceptions import UsageError as UsageError
 from ._orders import Fill as Fill

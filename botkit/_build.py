@@ -78,6 +78,8 @@ def build_run(config: RunConfig) -> PreparedRun:
         if config.data is None:
             raise ConfigError("a backtest needs data: pass --data FILE")
         _require_file(config.data, "data file")
+        if read_meta(config.data).get("empty"):  # and a file that is not a recording fails here
+            raise DataError(config.data, 0, _EMPTY)
         source: EventSource = ReplaySource(config.data, venue=config.venue)
         return PreparedRun(_engine(config, strategy, source, config.venue or strategy.venue), config.backend)
     return _live(config, strategy)

@@ -62,9 +62,16 @@ def _non_negative(_: object, attribute: attrs.Attribute, value: object) -> None:
         raise ValueError(f"{attribute.name} must be a number >= 0, got {value}")
 
 
+def _at_most_all(_: object, attribute: attrs.Attribute, value: Decimal) -> None:  # type: ignore[type-arg]
+    if value > 10_000:
+        raise ValueError(f"{attribute.name} must be at most 10000 basis points (100 %), got {value}")
+
+
 def _finite(value: object) -> bool:
     # NaN compares false with everything, so "value < 0" alone lets it through.
-    return math.isfinite(value) if isinstance(value, float | int) else not isinstance(value, Decimal) or value.is_finite()
+    if isinstance(value, float | int):
+        return math.isfinite(value)
+    return not isinstance(value, Decimal) or value.is_finite()
 
 
 @attrs.frozen
@@ -75,7 +82,7 @@ class PaperSection:
                                                     validator=attrs.validators.deep_mapping(
                                                         attrs.validators.instance_of(str), _non_negative))
     latency_ms: float = attrs.field(default=5.0, validator=_non_negative)
-    slippage_bps: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    slippage_bps: Decimal = attrs.field(default=Decimal(0), validator=[_non_negative, _at_most_all])
     margin: bool = False
 
 
@@ -83,8 +90,8 @@ class PaperSection:
 class FeesSection:
     """``[fees]`` in basis points of notional."""
 
-    maker_bps: Decimal = attrs.field(default=Decimal(10), validator=_non_negative)
-    taker_bps: Decimal = attrs.field(default=Decimal(10), validator=_non_negative)
+    maker_bps: Decimal = attrs.field(default=Decimal(10), validator=[_non_negative, _at_most_all])
+    taker_bps: Decimal = attrs.field(default=Decimal(10), validator=[_non_negative, _at_most_all])
 
 
 @attrs.frozen

@@ -24,7 +24,7 @@ from typing import Any
 
 import anyio
 
-__all__ = ["HOOK_TIMEOUT_S", "BLOCK_WARN_S", "Watchdog"]
+__all__ = ["BLOCK_WARN_S", "HOOK_TIMEOUT_S", "Watchdog"]
 
 log = logging.getLogger("botkit.watchdog")
 

@@ -233,7 +233,8 @@ async def test_unknown_channel_is_a_config_error() -> None:
     class Bad(botkit.Strategy):
         channels = ("trade",)
 
-    with pytest.raises(botkit.ConfigError, match="Bad.channels: unknown channel 'trade'; use any of trades"):
+    with pytest.raises(botkit.ConfigError,
+                       match=r"Bad.channels: unknown channel 'trade' \(did you mean 'trades'\?\); use any of trades"):
         botkit.Engine(Bad(), botkit.MemorySource([]))
 
 
@@ -261,4 +262,4 @@ async def test_feed_down_halts_trading_until_live_again() -> None:
     strategy = Watch()
     summary = await run(strategy, botkit.MemorySource([trade(1), down, trade(3), live, trade(5)]))
     assert strategy.halted_at_trade == [False, True, False]
-    assert summary.halts == [{"ts": T0 + 2 * MS, "reason": "feed down: binance", "lifted_ts": T0 + 4 * MS}]
+    assert summary.halts == [{"ts": T0 + 2 * MS, "reason": "feed down: binance", "lifted_ts": T0 + 4 * MS, "count": 1}]

@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
         what = "the shipped sample recording" if Path(prepared.embedded) == sample_path() else prepared.embedded
         _say(args, f"botkit: running on {what} through the embedded exchange simulator ({prepared.embedded}, "
                    "no network needed)")
+        if not args.speed:
+            _say(args, "botkit: the data is sent as fast as the simulator can send it, while timers and order "
+                       "latency run on wall time: results differ from `botkit backtest` on the same file; "
+                       "--speed 1 replays at the recorded pace")
     code, summary = _finish(prepared, args)
     if prepared.embedded and code == 0 and summary.stopped_by == "end of data":
         what = "sample recording" if args.data is None else "recording"
@@ -109,6 +113,8 @@ def exchange_sim(args: argparse.Namespace) -> int:
     faults = [parse_fault(text) for text in args.fault]
     if not args.speed >= 0:
         raise ConfigError(f"--speed must be >= 0, got {args.speed}")
+    if not 0 <= args.port <= 65_535:
+        raise ConfigError(f"--port must be 0 to 65535, got {args.port}")
     if args.batch_bytes < 0:
         raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
     data = simulator_data(args.data)
@@ -186,7 +192,8 @@ def _finish(
         router = engine.router
         title = f"{type(engine.strategy).__name__} on {engine.source.describe()}"
         paths = write_report(report, summary, router.equity_curve, router.prices, router.fills, title)
-        _say(args, f"botkit: report written: {', '.join(str(p) for p in paths)}")
+        # A result, like the summary: said even with -q.
+        print(f"botkit: report written: {', '.join(str(p) for p in paths)}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.to_dict(), separators=(",", ":")))
     else:

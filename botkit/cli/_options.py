@@ -16,6 +16,8 @@ from ..execution._paper import PaperConfig
 
 __all__ = ["run_config"]
 
+_ALL_BPS = Decimal(10_000)  # 100 %: no fee or slippage is more than the whole notional
+
 
 def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
     """The run ``botkit run`` / ``botkit backtest`` was asked for.
@@ -32,9 +34,9 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
             raise ConfigError(f"--latency-ms must be a number >= 0, got {args.latency_ms}")
         changes["latency_ms"] = args.latency_ms
     if args.fee_bps is not None:
-        changes["maker_fee_bps"] = changes["taker_fee_bps"] = _flag_decimal("--fee-bps", args.fee_bps)
+        changes["maker_fee_bps"] = changes["taker_fee_bps"] = _flag_decimal("--fee-bps", args.fee_bps, _ALL_BPS)
     if args.slippage_bps is not None:
-        changes["slippage_bps"] = _flag_decimal("--slippage-bps", args.slippage_bps)
+        changes["slippage_bps"] = _flag_decimal("--slippage-bps", args.slippage_bps, _ALL_BPS)
     paper = attrs.evolve(paper, **changes)
     if args.cash:
         cash = fields.setdefault("starting_cash", dict(Config().paper.starting_cash))
@@ -60,11 +62,13 @@ def _split(text: str | None) -> tuple[str, ...]:
     return tuple(s.strip().upper() for s in text.split(",") if s.strip()) if text else ()
 
 
-def _flag_decimal(flag: str, text: str) -> Decimal:
+def _flag_decimal(flag: str, text: str, most: Decimal | None = None) -> Decimal:
     try:
         value = exact_decimal(text)
     except ValueError:
         raise ConfigError(f"{flag} {text!r}: not a number") from None
     if value < 0:
         raise ConfigError(f"{flag} {text!r}: must be a number >= 0")
+    if most is not None and value > most:
+        raise ConfigError(f"{flag} {text!r}: at most {most} basis points (100 %)")
     return value

@@ -29,7 +29,8 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     table.add_row("parse errors", f"{summary.parse_errors:,}")
     table.add_row("strategy errors", f"{summary.strategy_errors:,}")
     if summary.gaps or summary.duplicates or summary.outliers:
-        table.add_row("gaps / duplicates / outliers", f"{summary.gaps:,} / {summary.duplicates:,} / {summary.outliers:,}")
+        table.add_row("gaps / duplicates / outliers",
+                      f"{summary.gaps:,} / {summary.duplicates:,} / {summary.outliers:,}")
     for warning in summary.warnings:
         table.add_row("warning", warning)
     if summary.conflated or summary.backpressure_waits or summary.unprocessed:

@@ -242,7 +242,8 @@ class TradeSequencer:
         if state.active is None:
             self._accept(state, trade, out)
             return
-        if trade.trade_id > self.last_ids[trade.symbol] and (not state.held or trade.trade_id > state.held[-1].trade_id):
+        tid = trade.trade_id
+        if tid > self.last_ids[trade.symbol] and (not state.held or tid > state.held[-1].trade_id):
             state.held.append(trade)
             if len(state.held) > _MAX_HELD:
                 out += self._give_up(state, "backfill took too long")

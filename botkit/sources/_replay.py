@@ -158,10 +158,9 @@ class ReplaySource(EventSource):
                         batch = []
                 if decoder is not None and decoder.parse_errors:
                     await self._refuse_wrong_venue(decoder, batch, publish)
-            if decoder is None or not decoder.frames:
-                raise DataError(self.path, 0, "holds no frames (an empty recording): nothing to replay")
-            await self._refuse_wrong_venue(decoder, batch, publish, at_end=True)
-            batch += decoder.finish()  # trades still held for a backfill the file lacks
+            if decoder is not None:
+                await self._refuse_wrong_venue(decoder, batch, publish, at_end=True)
+                batch += decoder.finish()  # trades still held for a backfill the file lacks
             if batch:
                 await publish(batch)
         finally:

@@ -118,3 +118,14 @@ def test_a_secret_in_a_feed_url_reaches_no_output_or_recording(capsys, tmp_path,
     code, out, err = cli(capsys, "record", "--url", url, "--symbols", "BTCUSDT", "--out", rec, "--duration", "0.5",
                          "-v")
     assert secret not in out + err and secret not in Path(rec).read_text()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["exchange-sim", "--port", "99999"], "--port must be 0 to 65535, got 99999"),
+    (["backtest", "{counter}", "--data", SAMPLE, "--fee-bps", "1e400"], "at most 10000 basis points"),
+    (["backtest", "{counter}", "--data", SAMPLE, "--slippage-bps", "20000"], "at most 10000 basis points"),
+    (["backtest", "{counter}", "--data", SAMPLE, "--cash", "USDT=nan"], "--cash 'nan': not a number"),
+])
+def test_sibling_values_out_of_range(capsys, counter, argv, message) -> None:
+    code, _, err = cli(capsys, *[str(a).replace("{counter}", str(counter)) for a in argv])
+    assert code == 2 and message in _one_line(err)

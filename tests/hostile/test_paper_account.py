@@ -3,7 +3,6 @@ flattening a trades-only strategy in on_stop, and returns on odd starting cash."
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import anyio
@@ -11,7 +10,7 @@ import pytest
 
 import botkit
 
-from ..helpers import MS, T0
+from ..helpers import T0
 from ..test_execution import Scripted, qt, tr
 from .conftest import cli
 

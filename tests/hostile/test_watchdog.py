@@ -68,5 +68,5 @@ def test_a_plain_hook_that_blocks_the_loop_is_named() -> None:
 
 
 def test_a_busy_backtest_of_quick_hooks_is_not_blamed(capsys, counter) -> None:
-    code, out, err = cli(capsys, "backtest", counter, "--data", SAMPLE, "--json")
+    code, _out, err = cli(capsys, "backtest", counter, "--data", SAMPLE, "--json")
     assert code == 0 and "blocked the event loop" not in err

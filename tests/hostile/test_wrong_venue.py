@@ -64,7 +64,7 @@ def test_a_live_feed_of_another_venue_fails_plainly(capsys, tmp_path, counter) -
     # The embedded simulator serves the file's frames as they are: a Binance client
     # receives Coinbase frames, as with a --url of the wrong venue.
     data = _as_venue(tmp_path / "cb.txt", "coinbase", header=False)
-    code, out, err = cli(capsys, "run", counter, "--data", data, "--json")
+    code, _out, err = cli(capsys, "run", counter, "--data", data, "--json")
     assert code == 1
     assert "(100%) failed to parse as binance" in err and "the data looks like coinbase" in err
 
