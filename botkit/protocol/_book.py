@@ -20,6 +20,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Level
+from ._trades import JUMP_LIMIT
 
 __all__ = ["BookSync", "OrderBook"]
 
@@ -210,6 +211,10 @@ class BookSync:
             # Already contained in the snapshot; except that Binance futures (pu-linked)
             # start from the event whose u equals the snapshot's lastUpdateId.
             if not (self._fresh and delta.last_update_id == last and delta.prev_update_id >= 0):
+                if not self._fresh and last - delta.last_update_id > JUMP_LIMIT:
+                    # Far behind the book: the book's id is what is wrong (one corrupt
+                    # id that chained), or every later diff would be dropped as old.
+                    return self._gap(delta)
                 return []
         if self._fresh:
             # The first diff after a snapshot must straddle it.

@@ -143,3 +143,28 @@ def test_a_coinbase_frame_that_fails_its_checks_does_not_move_the_sequence() -> 
     decoder = botkit.protocol.FrameDecoder(botkit.protocol.parser_for("coinbase"))
     assert decoder.decode(_coinbase_match(1, 500, price="1e400"), 1) == []
     assert ids(decoder.decode(_coinbase_match(1, 500), 2)) == [1]  # the same message, sound
+
+
+def test_one_absurd_okx_book_sequence_costs_one_resync_not_the_book() -> None:
+    """OKX links updates by prevSeqId -> seqId: a corrupt seqId breaks the chain once; the
+    resubscribe's snapshot re-anchors the book and later updates apply."""
+    from botkit.protocol import FrameDecoder, parser_for, venue_for
+
+    encode = venue_for("okx").encoder().encode_book
+    decoder = FrameDecoder(parser_for("okx"))
+
+    def snap(seq: int) -> bytes:
+        return encode(botkit.BookSnapshot("okx", "BTC-USDT", ((D(9), D(1)),), ((D(11), D(1)),), seq, 0, 0)).encode()
+
+    def upd(prev: int, seq: int, price: int = 9) -> bytes:
+        delta = botkit.BookDelta("okx", "BTC-USDT", ((D(price), D(2)),), (), seq, seq, 0, 0, prev)
+        return encode(delta).encode()
+
+    out = decoder.decode(snap(10), 1) + decoder.decode(upd(10, 11), 2)
+    out += decoder.decode(upd(11, 10**15), 3)  # a corrupt seqId: its prevSeqId still chains
+    out = decoder.decode(upd(12, 13), 4)  # the real next one does not chain on it: a break
+    assert isinstance(out[-1], botkit.Gap) and decoder.pending_resubscribe == {"BTC-USDT"}
+    out = decoder.decode(upd(13, 14), 5)  # dropped until the fresh snapshot
+    out += decoder.decode(snap(20), 6) + decoder.decode(upd(20, 21, price=8), 7)
+    assert [type(e).__name__ for e in out] == ["BookSnapshot", "BookDelta"]
+    assert decoder.books["BTC-USDT"].synced and decoder.book_gaps == 1

@@ -17,19 +17,15 @@ def _strategy(tmp_path, body: str):
     return path
 
 
-def test_a_symbol_the_data_never_holds_is_named(capsys, tmp_path) -> None:
-    path = _strategy(tmp_path, "    symbols = ('BTC-USTD',)\n\n    def on_trade(self, trade):\n        pass\n")
-    code, out, err = cli(capsys, "backtest", path, "--data", SAMPLE, "--json")
+@pytest.mark.parametrize(("body", "expected"), [
+    ("    symbols = ('BTC-USTD',)\n\n    def on_trade(self, trade):\n        pass\n",
+     "BTC-USTD never appeared in the data (did you mean 'BTC-USDT'?); it has BTC-USDT"),
+    ("    symbols = ('BTCUSDT',)\n\n    def on_trades(self, trade):\n        pass\n",
+     "S.on_trades is not a hook botkit calls (did you mean 'on_trade'?)"),
+], ids=["symbol", "hook"])
+def test_a_misspelt_symbol_or_hook_is_named(capsys, tmp_path, body, expected) -> None:
+    code, out, err = cli(capsys, "backtest", _strategy(tmp_path, body), "--data", SAMPLE, "--json")
     assert code == 0
-    expected = "BTC-USTD never appeared in the data (did you mean 'BTC-USDT'?); it has BTC-USDT"
-    assert expected in json.loads(out)["warnings"] and expected in err
-
-
-def test_a_misspelt_hook_is_named(capsys, tmp_path) -> None:
-    path = _strategy(tmp_path, "    symbols = ('BTCUSDT',)\n\n    def on_trades(self, trade):\n        pass\n")
-    code, out, err = cli(capsys, "backtest", path, "--data", SAMPLE, "--json")
-    assert code == 0
-    expected = "S.on_trades is not a hook botkit calls (did you mean 'on_trade'?)"
     assert expected in json.loads(out)["warnings"] and expected in err
 
 
