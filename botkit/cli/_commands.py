@@ -45,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
         _say(args, f"botkit: running on {what} through the embedded exchange simulator ({prepared.embedded}, "
                    "no network needed)")
         if not args.speed:
-            _say(args, "botkit: the data is sent as fast as the simulator can send it, while timers and order "
-                       "latency run on wall time: results differ from `botkit backtest` on the same file; "
-                       "--speed 1 replays at the recorded pace")
+            _say(args, "botkit: the data is sent as fast as the simulator can send it, while timers, order "
+                       "latency and the order-rate limit run on wall time: results differ from `botkit backtest` "
+                       "on the same file; --speed 1 replays at the recorded pace")
     code, summary = _finish(prepared, args)
     if prepared.embedded and code == 0 and summary.stopped_by == "end of data":
         what = "sample recording" if args.data is None else "recording"
