@@ -26,10 +26,13 @@ Example ``botkit.toml`` (every key optional)::
     max_drawdown = "300"
     stale_after_ms = 5000
 
-    [instruments.BTCUSDT]
+    [instruments.BTCUSDT]          # the venue's filters (a live run loads them itself)
     tick_size = "0.01"
     lot_size = "0.00001"
     min_notional = "5"
+    max_size = "9000"               # also: min_size, min_price, max_price, max_notional,
+    max_open_orders = 200           # market_min_size, market_max_size, market_lot_size,
+                                    # bid_up, bid_down, ask_up, ask_down
 """
 
 from __future__ import annotations
@@ -117,6 +120,22 @@ class InstrumentSection:
     min_notional: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
     base: str | None = None
     quote: str | None = None
+    # The rest of the venue's filters (see botkit.Instrument); 0 or absent: not checked.
+    min_size: Decimal | None = attrs.field(default=None, validator=_non_negative)
+    max_size: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    min_price: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    max_price: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    max_notional: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    min_notional_market: bool = True
+    max_notional_market: bool = False
+    market_min_size: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    market_max_size: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    market_lot_size: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    bid_up: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    bid_down: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    ask_up: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    ask_down: Decimal = attrs.field(default=Decimal(0), validator=_non_negative)
+    max_open_orders: int = attrs.field(default=0, validator=_non_negative)
 
 
 @attrs.frozen
@@ -156,10 +175,9 @@ class Config:
         instruments = {}
         for symbol, section in self.instruments.items():
             guess = instrument_for(symbol)
+            rules = {k: v for k, v in attrs.asdict(section).items() if k not in ("base", "quote")}
             instruments[guess.symbol] = Instrument(
-                guess.symbol, section.base or guess.base, section.quote or guess.quote,
-                section.tick_size, section.lot_size, section.min_notional,
-            )
+                guess.symbol, section.base or guess.base, section.quote or guess.quote, **rules)
         return {
             "risk": risk,
             "paper": paper,

@@ -33,7 +33,12 @@ class TimeInForce(enum.Enum):
 
 
 class OrderStatus(enum.Enum):
-    """Lifecycle states reported in :class:`OrderUpdate`."""
+    """Lifecycle states reported in :class:`OrderUpdate`.
+
+    ``UNKNOWN`` (live only): the order was sent but its answer was lost; botkit queries
+    the venue and reports what it finds (the order is never sent twice). ``EXPIRED``:
+    the venue ended it (an IOC remainder, a live order's time in force).
+    """
 
     SUBMITTED = "submitted"
     ACCEPTED = "accepted"
@@ -41,6 +46,8 @@ class OrderStatus(enum.Enum):
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"
 
 
 @attrs.frozen

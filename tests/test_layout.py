@@ -71,6 +71,9 @@ def test_layers_import_downwards_only() -> None:
                            "botkit._redact", "botkit._suggest", "botkit.protocol", "botkit.sources"),
         "botkit.execution": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._clock", "botkit._decimals",
                              "botkit._orders", "botkit.execution"),
+        "botkit.live": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._clock", "botkit._decimals",
+                        "botkit._orders", "botkit._redact", "botkit._version", "botkit.protocol", "botkit.sources",
+                        "botkit.execution", "botkit.live"),
     }
     wrong = []
     for name in MODULES:

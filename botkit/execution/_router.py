@@ -27,7 +27,7 @@ log = logging.getLogger("botkit.orders")
 _ZERO = Decimal(0)
 _EQUITY_EVERY_NS = 1_000_000_000  # equity sample period (event time) while a position is open
 _NEVER = 1 << 63  # beyond any engine time in ns
-_FINISHED = frozenset((OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED))
+_FINISHED = frozenset((OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED))
 
 
 class OrderRouter:
@@ -108,7 +108,7 @@ class OrderRouter:
         self._next_id += 1
         client_id = f"bk-{self._next_id}"
         inst = self.instrument(symbol)
-        rounded_size = inst.round_size(size)
+        rounded_size = inst.round_size(size, market=price is None)
         rounded_price = None if price is None else inst.round_price(price, side)
         order = Order(client_id, self.venue, symbol, side, OrderType.MARKET if price is None else OrderType.LIMIT,
                       rounded_size, rounded_price, tif, post_only, now)
@@ -218,11 +218,11 @@ class OrderRouter:
         self._schedule_sample()
 
     def _validate(self, order: Order, inst: Instrument) -> str:
-        if order.size <= 0:
-            return f"size rounds to 0 at lot size {inst.lot_size}"
-        ref = order.price if order.price is not None else self.marks.get(order.symbol)
-        if ref is not None and ref * order.size < inst.min_notional:
-            return f"notional {ref * order.size} below the minimum {inst.min_notional}"
+        # The venue's filters first, as the venue checks them (the same in every broker).
+        open_here = sum(1 for o in self.broker.open_orders() if o.symbol == order.symbol)
+        reason = inst.check(order, self.marks.get(order.symbol), open_here)
+        if reason:
+            return reason
         return self._balance(order, inst) if self.spot_account else ""
 
     def _balance(self, order: Order, inst: Instrument) -> str:
