@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 import anyio
 import attrs
 
+from ._clock import Clock, LiveClock
 from ._engine import Engine, RunSummary
 from ._exceptions import ConfigError, DataError
 from ._loader import load_strategy
@@ -19,8 +21,10 @@ from ._redact import redact_url
 from ._runconfig import RunConfig
 from ._runner import subscription_types
 from ._strategy import CHANNELS, Strategy
-from ._symbols import split_symbol
+from ._symbols import normalise_symbol, split_symbol
+from .execution._broker import Broker
 from .protocol import venue_for
+from .protocol._ratelimit import shared_limiter
 from .protocol._venue import check_channels
 from .sources import EventSource, FrameRecorder, ReplaySource
 from .sources._recording import read_meta
@@ -49,6 +53,8 @@ class PreparedRun:
     embedded: str = ""
     services: tuple[Task, ...] = ()
     monitors: tuple[Task, ...] = ()
+    #: Said at the start of the run (a live run names venue, endpoint and mode).
+    banner: str = ""
 
     async def run(self, *, monitors: Sequence[Task] = ()) -> RunSummary:
         """Run the engine with its services and monitors (plus ``monitors``)."""
@@ -107,6 +113,8 @@ def _instantiate(path: str, cls: type[Strategy]) -> Strategy:
 def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
     from .sources._websocket import WebSocketSource
 
+    if config.live:
+        return _live_trading(config, strategy)
     venue = config.venue or strategy.venue or "binance"
     venue_for(venue)  # validate before connecting
     services: list[Task] = []
@@ -125,13 +133,60 @@ def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
     return PreparedRun(engine, "trio", embedded, tuple(services), monitors)
 
 
-def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: str) -> Engine:
+#: Binance spot's test network: orders (WebSocket API), streams and REST.
+TESTNET_STREAMS = "wss://stream.testnet.binance.vision"
+TESTNET_REST = "https://testnet.binance.vision"
+
+
+def _live_trading(config: RunConfig, strategy: Strategy) -> PreparedRun:
+    """Real orders: the venue's feed (or ``url``) and a live broker on its WebSocket API."""
+    from .live._broker import BinanceBroker
+    from .live._keys import load_credentials
+    from .protocol.binance._wsapi import MAINNET_URL, TESTNET_URL
+    from .sources._websocket import WebSocketSource
+
+    name = type(strategy).__name__
+    venue = config.venue or strategy.venue
+    if not venue:
+        raise ConfigError(f"--live places real orders only where the strategy says: set venue = 'binance' on {name}")
+    if venue != "binance":
+        raise ConfigError(f"--live trades Binance spot (venue 'binance'); {name} trades {venue!r}")
+    if not strategy.symbols:
+        raise ConfigError(f"--live needs the symbols the strategy trades: set symbols = (...) on {name}")
+    credentials = load_credentials(os.environ, config.keys)
+    api_url = config.api_url or (TESTNET_URL if config.testnet else MAINNET_URL)
+    check_ws_url(api_url)
+    symbols = [normalise_symbol(s) for s in strategy.symbols]
+    channels = _channels(strategy)
+    if config.url:
+        source: Any = live_source(venue, config.url, _symbols(config.symbols, strategy), channels)
+    elif config.testnet:
+        source = WebSocketSource.for_venue(venue, list(strategy.symbols), channels, url=TESTNET_STREAMS,
+                                           rest_url=TESTNET_REST)
+    else:
+        source = WebSocketSource.for_venue(venue, list(strategy.symbols), channels)
+    clock = LiveClock()
+    limiter = source.limiter or shared_limiter(urlsplit(source._rest_base()).netloc)
+    broker = BinanceBroker(credentials, api_url, symbols, clock, limiter=limiter,
+                           recv_window_ms=config.recv_window_ms, cancel_timeout_s=config.cancel_timeout_s)
+    engine = _engine(config, strategy, source, venue, broker=broker, clock=clock)
+    monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
+    endpoint = "testnet" if config.testnet and not config.api_url else ("custom endpoint" if config.api_url
+                                                                         else "MAINNET, real money")
+    banner = (f"botkit: LIVE trading {', '.join(symbols)} on binance spot via {redact_url(api_url)} ({endpoint}; "
+              f"{credentials.kind} key from {credentials.source})")
+    return PreparedRun(engine, "trio", monitors=monitors, banner=banner)
+
+
+def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: str, *,
+            broker: Broker | None = None, clock: Clock | None = None) -> Engine:
     quote, cash = _account(config, strategy)
     return Engine(
-        strategy, source, venue=venue, risk=config.risk, paper=config.paper, starting_cash=cash,
-        instruments=config.instruments, quote_asset=quote, max_strategy_errors=config.max_strategy_errors,
-        hook_timeout_s=config.hook_timeout_s,
+        strategy, source, venue=venue, risk=config.risk, starting_cash=cash,
+        instruments=config.instruments, quote_asset=quote,
+        max_strategy_errors=config.max_strategy_errors, hook_timeout_s=config.hook_timeout_s,
         handle_signals=config.handle_signals, record_prices=config.record_prices,
+        paper=config.paper if broker is None else None, broker=broker, clock=clock,
     )
 
 

@@ -30,13 +30,13 @@ import anyio
 import attrs
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from ._events import BookSnapshot, Event, FeedStatus, Gap, Quote, Timer
+from ._events import BookSnapshot, BrokerWake, Event, FeedStatus, Gap, Quote, Timer
 
 __all__ = ["BusStats", "EventBus", "Subscription"]
 
 _CONFLATABLE = frozenset({Quote, BookSnapshot})
 # Engine events reach every subscriber whatever its filters.
-_ALWAYS = frozenset({FeedStatus, Timer, Gap})
+_ALWAYS = frozenset({FeedStatus, Timer, Gap, BrokerWake})
 
 
 @attrs.define

@@ -4,7 +4,7 @@ Example ``botkit.toml`` (every key optional)::
 
     venue = "binance"
     symbols = ["BTCUSDT"]
-    mode = "paper"                  # "live" (real orders) is not available yet
+    mode = "paper"                  # "live": real orders (also needs `botkit run --live`)
     quote_asset = "USDT"
 
     [paper]
@@ -25,6 +25,15 @@ Example ``botkit.toml`` (every key optional)::
     max_daily_loss = "200"
     max_drawdown = "300"
     stale_after_ms = 5000
+    flatten_on_kill = false         # true: the kill switch also sells what is held, at market
+
+    [live]                          # keys are named here, never written here
+    api_key_env = "BOTKIT_BINANCE_API_KEY"
+    api_secret_env = "BOTKIT_BINANCE_API_SECRET"      # HMAC, or:
+    private_key_file = "~/.binance/ed25519.pem"       # Ed25519 (or private_key_env)
+    testnet = true
+    recv_window_ms = 5000
+    cancel_timeout_s = 10
 
     [instruments.BTCUSDT]          # the venue's filters (a live run loads them itself)
     tick_size = "0.01"
@@ -51,6 +60,7 @@ from ._exceptions import ConfigError
 from .execution._instruments import Instrument, instrument_for
 from .execution._paper import PaperConfig
 from .execution._risk import DEFAULT_OPEN_ORDERS, DEFAULT_ORDER_NOTIONAL, DEFAULT_ORDERS_PER_SECOND, RiskLimits
+from .live._keys import API_KEY_ENV, API_SECRET_ENV, PRIVATE_KEY_ENV, KeySettings
 
 __all__ = ["Config", "load_config"]
 
@@ -109,6 +119,7 @@ class RiskSection:
     max_drawdown: Decimal | None = attrs.field(default=None, validator=_positive)
     stale_after_ms: float = attrs.field(default=30_000.0, validator=_positive)
     halt_on_strategy_error: bool = True
+    flatten_on_kill: bool = False
 
 
 @attrs.frozen
@@ -138,6 +149,23 @@ class InstrumentSection:
     max_open_orders: int = attrs.field(default=0, validator=_non_negative)
 
 
+_KEY_MATERIAL = ("api_key", "api_secret", "secret", "private_key", "key", "password")
+
+
+@attrs.frozen
+class LiveSection:
+    """``[live]``: where the keys are (environment variables, a PEM file) and how to trade."""
+
+    api_key_env: str = API_KEY_ENV
+    api_secret_env: str = API_SECRET_ENV
+    private_key_env: str = PRIVATE_KEY_ENV
+    private_key_file: str | None = None
+    testnet: bool = False
+    api_url: str | None = None
+    recv_window_ms: int = attrs.field(default=5_000, validator=[_positive, attrs.validators.le(60_000)])
+    cancel_timeout_s: float = attrs.field(default=10.0, validator=_positive)
+
+
 @attrs.frozen
 class Config:
     """The whole configuration; :meth:`run_fields` maps it onto a :class:`~botkit.RunConfig`."""
@@ -150,23 +178,17 @@ class Config:
     fees: FeesSection = attrs.field(factory=FeesSection)
     risk: RiskSection = attrs.field(factory=RiskSection)
     instruments: dict[str, InstrumentSection] = attrs.field(factory=dict)
+    live: LiveSection = attrs.field(factory=LiveSection)
 
     def run_fields(self) -> dict[str, Any]:
-        """This file's part of a :class:`~botkit.RunConfig` (keyword arguments).
-
-        :raises ConfigError: for ``mode = "live"`` (real orders are not available yet).
-        """
-        if self.mode == "live":
-            raise ConfigError(
-                "mode = 'live': real order placement is not available yet; botkit trades on paper "
-                "(set mode = 'paper')"
-            )
+        """This file's part of a :class:`~botkit.RunConfig` (keyword arguments). ``mode =
+        "live"`` alone places no real order: ``botkit run --live`` must say so too."""
         r = self.risk
         risk = RiskLimits(
             stale_after_s=r.stale_after_ms / 1000, halt_on_strategy_error=r.halt_on_strategy_error,
             max_position=r.max_position, max_order_notional=r.max_order_notional,
             max_open_orders=r.max_open_orders, max_orders_per_second=r.max_orders_per_second,
-            max_daily_loss=r.max_daily_loss, max_drawdown=r.max_drawdown,
+            max_daily_loss=r.max_daily_loss, max_drawdown=r.max_drawdown, flatten_on_kill=r.flatten_on_kill,
         )
         paper = PaperConfig(
             latency_ms=self.paper.latency_ms, slippage_bps=self.paper.slippage_bps,
@@ -178,7 +200,13 @@ class Config:
             rules = {k: v for k, v in attrs.asdict(section).items() if k not in ("base", "quote")}
             instruments[guess.symbol] = Instrument(
                 guess.symbol, section.base or guess.base, section.quote or guess.quote, **rules)
+        live = self.live
         return {
+            "keys": KeySettings(live.api_key_env, live.api_secret_env, live.private_key_env, live.private_key_file),
+            "testnet": live.testnet,
+            "api_url": live.api_url,
+            "recv_window_ms": live.recv_window_ms,
+            "cancel_timeout_s": live.cancel_timeout_s,
             "risk": risk,
             "paper": paper,
             "starting_cash": dict(self.paper.starting_cash),
@@ -208,6 +236,14 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config {path}: not UTF-8 text") from None
+    section = data.get("live") if isinstance(data, dict) else None
+    if isinstance(section, dict):
+        written = [k for k in section if k.lower() in _KEY_MATERIAL]
+        if written:
+            # Never echo the value: it is a secret.
+            raise ConfigError(f"config {path}: [live] {written[0]}: a key never goes in the config file; name the "
+                              "environment variable that holds it (api_key_env, api_secret_env, private_key_env) "
+                              "or the PEM file (private_key_file)")
     try:
         return _converter.structure(data, Config)
     except cattrs.BaseValidationError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import time
@@ -14,13 +15,14 @@ import attrs
 
 from ._bus import EventBus, Subscription
 from ._clock import Clock, LiveClock, VirtualClock
+from ._events import BrokerWake
 from ._exceptions import BotkitError, BotkitInternalError, UsageError, leaf_errors
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
 from ._suggest import nearest
 from ._symbols import normalise_symbol
 from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S
-from .execution._broker import Broker
+from .execution._broker import Broker, LiveBroker
 from .execution._instruments import Instrument
 from .execution._market import MarketState
 from .execution._metrics import trading_report
@@ -153,11 +155,19 @@ class Engine:
         self.broker = broker if broker is not None else PaperBroker(paper, venue)
         paper = paper or PaperConfig()
         definition = VENUES.get(venue)
+        if isinstance(self.broker, LiveBroker):
+            # One mapping: the router rounds and checks with the rules the broker loads
+            # from the venue at connect (they replace configured ones).
+            shared = self.broker.instruments
+            for symbol, rules in (instruments or {}).items():
+                shared.setdefault(symbol, rules)
+            instruments = shared
         self.router = OrderRouter(
             self.clock, self.risk, self.broker, Portfolio(cash), self.market,
             venue=venue, instruments=instruments, quote_asset=quote_asset, record_prices=record_prices,
             spot_account=not (paper.margin or (definition is not None and definition.derivatives)),
             fee_reserve_bps=max(paper.taker_fee_bps, paper.maker_fee_bps),
+            id_prefix=self.broker.id_prefix if isinstance(self.broker, LiveBroker) else "bk-",
         )
         self.runner = StrategyRunner(
             strategy, self.subscription, self.clock, self.risk, self.router, self.market,
@@ -177,6 +187,13 @@ class Engine:
 
     def _on_kill(self, reason: str) -> None:
         self.router.kill(reason)
+
+    async def _wake(self) -> None:
+        """A live broker has updates: an engine event gets the strategy task to them."""
+        try:
+            await self.bus.publish([BrokerWake(self.router.venue, self.clock.now_ns())])
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass  # the run is ending: the strategy task collects them when it settles
 
     def stop(self, reason: str = "stop requested") -> None:
         """Stop the run cleanly (safe to call from any task of the engine's loop)."""
@@ -215,6 +232,9 @@ class Engine:
                 tg.start_soon(self.runner.watchdog.run)
                 for service in services:
                     await tg.start(service)
+                if isinstance(self.broker, LiveBroker):
+                    # Connected and reconciled before the feed starts (and on_start runs).
+                    await tg.start(functools.partial(self.broker.run, self._wake))
                 tg.start_soon(self._feed_task)
                 for monitor in monitors:
                     tg.start_soon(monitor)

@@ -187,8 +187,17 @@ class Gap:
     ts_recv: int
 
 
+@attrs.frozen(weakref_slot=False)
+class BrokerWake:
+    """Engine event: a live broker has order updates or fills for the strategy (the
+    engine hands them over; no hook sees this event)."""
+
+    venue: str
+    ts_recv: int
+
+
 MarketEvent: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar
-Event: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar | Timer | FeedStatus | Gap
+Event: TypeAlias = Trade | Quote | BookSnapshot | BookDelta | Bar | Timer | FeedStatus | Gap | BrokerWake
 
 MARKET_EVENT_TYPES: tuple[type, ...] = (Trade, Quote, BookSnapshot, BookDelta, Bar)
 EVENT_TYPES: tuple[type, ...] = (*MARKET_EVENT_TYPES, Timer, FeedStatus, Gap)

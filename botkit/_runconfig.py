@@ -16,6 +16,7 @@ from ._watchdog import HOOK_TIMEOUT_S
 from .execution._instruments import Instrument
 from .execution._paper import PaperConfig
 from .execution._risk import RiskLimits
+from .live._keys import KeySettings
 
 __all__ = ["RunConfig"]
 
@@ -57,6 +58,12 @@ class RunConfig:
     :param starting_cash: cash per asset; ``None``: 10,000 of the quote asset.
     :param quote_asset: what equity is measured in; ``None``: the strategy's symbols'
         common quote asset (``BTC-USD`` -> USD), else USDT.
+    :param live: place real orders on the venue (Binance spot), with the keys ``keys``
+        points at; the feed is the venue's (or ``url``).
+    :param testnet: with ``live``: Binance's spot test network (orders and feed).
+    :param api_url: with ``live``: the WebSocket API endpoint (e.g. a simulator).
+    :param recv_window_ms: how long a signed request stays valid at the venue.
+    :param cancel_timeout_s: at the end, how long to wait for the venue to confirm cancels.
     """
 
     strategy_file: str
@@ -78,3 +85,9 @@ class RunConfig:
     starting_cash: dict[str, Decimal] | None = None
     instruments: dict[str, Instrument] = attrs.field(factory=dict)
     quote_asset: str | None = None
+    live: bool = False
+    testnet: bool = False
+    api_url: str | None = None
+    keys: KeySettings = attrs.field(factory=KeySettings)
+    recv_window_ms: int = 5_000
+    cancel_timeout_s: float = 10.0

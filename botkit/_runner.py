@@ -17,13 +17,14 @@ from anyio.abc import TaskStatus
 
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
-from ._events import MARKET_EVENT_TYPES, Event, FeedStatus, Gap, Quote, Timer, Trade
+from ._events import MARKET_EVENT_TYPES, BrokerWake, Event, FeedStatus, Gap, Quote, Timer, Trade
 from ._exceptions import ConfigError, HookTimeout, StrategyError
 from ._orders import Fill, OrderUpdate
 from ._strategy import CHANNELS, HOOKS, Strategy, attach
 from ._suggest import nearest as _nearest
 from ._timers import Timers
 from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S, Watchdog
+from .execution._broker import LiveBroker
 from .execution._market import MarketState
 from .execution._risk import RiskManager
 from .execution._router import OrderRouter
@@ -93,6 +94,7 @@ class StrategyRunner:
         self.first_ts = 0
         self.last_ts = 0
         attach(strategy, self)
+        self._live = isinstance(router.broker, LiveBroker)
         # event type -> bound hook, split by plain / async def so the hot loop never asks.
         self._sync: dict[type, Callable[[Any], Any]] = {}
         self._async: dict[type, Callable[[Any], Any]] = {}
@@ -132,8 +134,12 @@ class StrategyRunner:
         started = False
         try:
             if not self.clock.virtual:
+                if isinstance(self.router.broker, LiveBroker):
+                    # Orders, balances and fills are reconciled with the venue first.
+                    await self.router.broker.wait_ready()
                 started = True
                 await self._call("on_start", self.strategy.on_start, None)
+                await self._deliver_broker()
             while not self.stop_reason:
                 batch = await self._next_batch()
                 if batch is None:
@@ -153,6 +159,9 @@ class StrategyRunner:
                     await self._call("on_stop", self.strategy.on_stop, None, fatal=False)
             # Orders still working are cancelled (in-flight ones delivered first), so
             # nothing is left open at the venue and the final portfolio is complete.
+            if isinstance(self.router.broker, LiveBroker):
+                with anyio.CancelScope(shield=True):
+                    await self.router.settle()
             self.router.finish()
             self.router.outbox.clear()
 
@@ -205,6 +214,11 @@ class StrategyRunner:
                 router.on_market(event)
                 if router.outbox:
                     await self._deliver()
+            if event_type is BrokerWake:
+                done += 1
+                if self.stop_reason:
+                    break
+                continue
             if event_type is Trade:
                 last_prices[event.symbol] = event.price  # type: ignore[union-attr]
                 if ts >= router.sample_due:
@@ -273,9 +287,17 @@ class StrategyRunner:
         self.counts[Trade] += i - start
         return i
 
+    async def _deliver_broker(self) -> None:
+        if self.router.broker.busy:
+            self.router.on_market(BrokerWake(self.router.venue, self.clock.now_ns()))
+        await self._deliver()
+
     async def _deliver(self) -> None:
         """Hand order updates and fills to on_order / on_fill, in order (hooks may add more)."""
         outbox = self.router.outbox
+        if self._live:
+            # A live broker's writer sends the order now, not after the rest of the batch.
+            await anyio.lowlevel.checkpoint()
         while outbox:
             item = outbox.pop(0)
             method = self._sync.get(type(item)) or self._async.get(type(item))

@@ -69,9 +69,15 @@ def test_bad_configs_name_the_key_and_value(tmp_path: Path, text: str, message: 
     assert str(info.value).startswith(f"config {tmp_path / 'botkit.toml'}: ")
 
 
-def test_live_mode_is_refused_clearly(tmp_path: Path) -> None:
-    with pytest.raises(botkit.ConfigError, match="real order placement is not available yet"):
-        load_config(write(tmp_path, "mode = 'live'\n")).run_fields()
+def test_the_live_section_names_keys_and_never_holds_one(tmp_path: Path) -> None:
+    fields = load_config(write(tmp_path, "mode = 'live'\n[live]\napi_key_env = 'MY_KEY'\n"
+                                         "private_key_file = 'k.pem'\ntestnet = true\n")).run_fields()
+    assert fields["keys"].api_key_env == "MY_KEY" and fields["keys"].private_key_file == "k.pem"
+    assert fields["testnet"] is True
+    for key in ("api_secret", "api_key", "private_key", "secret"):
+        with pytest.raises(botkit.ConfigError, match=f"\\[live\\] {key}: a key never goes in the config file") as info:
+            load_config(write(tmp_path, f"[live]\n{key} = 'hunter2-very-secret'\n"))
+        assert "hunter2" not in str(info.value)
 
 
 def test_cli_flags_override_the_config_and_report_is_written(capsys, tmp_path: Path, data: Path) -> None:

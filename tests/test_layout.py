@@ -65,8 +65,9 @@ def test_no_module_imports_trio() -> None:
 
 def test_layers_import_downwards_only() -> None:
     below = {
-        "botkit.protocol": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._suggest",
-                            "botkit.protocol"),
+        # _orders: value types like _events (a venue's order messages encode them).
+        "botkit.protocol": ("botkit._events", "botkit._orders", "botkit._exceptions", "botkit._symbols",
+                            "botkit._suggest", "botkit.protocol"),
         "botkit.sources": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._version",
                            "botkit._redact", "botkit._suggest", "botkit.protocol", "botkit.sources"),
         "botkit.execution": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._clock", "botkit._decimals",

@@ -9,6 +9,7 @@ import sys
 import zlib
 from collections import Counter
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,8 @@ def backtest(args: argparse.Namespace) -> int:
 def run(args: argparse.Namespace) -> int:
     """``botkit run``: the live path (embedded simulator, a URL, or the venue itself)."""
     prepared = build_run(run_config(args, "live"))
+    if prepared.banner:
+        print(prepared.banner, file=sys.stderr)  # what a live run trades where: said even with -q
     if prepared.embedded:
         what = "the shipped sample recording" if Path(prepared.embedded) == sample_path() else prepared.embedded
         _say(args, f"botkit: running on {what} through the embedded exchange simulator ({prepared.embedded}, "
@@ -118,8 +121,9 @@ def exchange_sim(args: argparse.Namespace) -> int:
     if args.batch_bytes < 0:
         raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
     data = simulator_data(args.data)
+    trading = _trading_venue(args) if args.trading else None
     sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop,
-                         venue=args.venue or "binance", batch_bytes=args.batch_bytes)
+                         venue=args.venue or "binance", batch_bytes=args.batch_bytes, trading=trading)
 
     async def main() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -135,6 +139,9 @@ def exchange_sim(args: argparse.Namespace) -> int:
                 print(url, flush=True)
                 _say(args, f"botkit: serving {data} on {url} (REST depth: "
                            f"http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)")
+                if trading is not None:
+                    _say(args, f"botkit: trading on {url.rsplit('/', 1)[0]}/ws-api/v3 (botkit run --live --url "
+                               f"{url} --api-url {url.rsplit('/', 1)[0]}/ws-api/v3)")
 
     try:
         anyio.run(main, backend="trio")
@@ -147,10 +154,46 @@ def exchange_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trading_venue(args: argparse.Namespace) -> Any:
+    """The simulator's trading side for ``--trading``: the environment's key, ``--balance``."""
+    import os
+
+    from ..live._keys import load_credentials
+    from ..sim._trading import SimAccount, TradingVenue
+
+    if args.venue not in (None, "binance"):
+        raise ConfigError("--trading serves Binance's spot WebSocket API: use it with --venue binance")
+    balances: dict[str, Decimal] = {}
+    for item in args.balance or ["USDT=10000"]:
+        asset, eq, amount = item.partition("=")
+        try:
+            value = Decimal(amount)
+        except ArithmeticError:
+            value = Decimal(-1)
+        if not eq or not asset or not value.is_finite() or value < 0:
+            raise ConfigError(f"--balance {item!r}: expected ASSET=AMOUNT with an amount >= 0, e.g. USDT=10000")
+        balances[asset.upper()] = value
+    recurring = []
+    for item in args.execution_fault:
+        kind, at, every = item.partition("@")
+        if not at or not every.isdigit() or int(every) < 1:
+            raise ConfigError(f"--execution-fault {item!r}: expected KIND@N, e.g. lost_response@10")
+        recurring.append((kind, int(every)))
+    if args.orders_per_10s < 1:
+        raise ConfigError(f"--orders-per-10s must be >= 1, got {args.orders_per_10s}")
+    account = SimAccount.from_credentials(load_credentials(os.environ), balances)
+    try:
+        return TradingVenue([account], recurring=recurring, orders_per_10s=args.orders_per_10s)
+    except ValueError as exc:
+        raise ConfigError(f"--execution-fault: {exc}") from None
+
+
 def soak(args: argparse.Namespace) -> int:
     """``botkit soak``: the lossless guarantee under N faults."""
     from ._soak import format_report, run_soak, verdict
 
+    if args.orders is not None:
+        return _trade_soak(args)
     if args.faults < 1 or args.every < 50 or args.speed <= 0:
         raise ConfigError("--faults must be >= 1, --every >= 50 and --speed > 0")
     report = anyio.run(lambda: run_soak(args.faults, seed=args.seed, every=args.every, speed=args.speed),
@@ -161,6 +204,26 @@ def soak(args: argparse.Namespace) -> int:
         print(f"botkit: soak FAILED: {', '.join(failures)}", file=sys.stderr)
         return 1
     _say(args, "botkit: soak passed: every trade delivered once, in order; books equal; limits kept")
+    return 0
+
+
+def _trade_soak(args: argparse.Namespace) -> int:
+    from ._soak import format_report
+    from ._trade_soak import MISMATCH_KEYS, run_trade_soak
+
+    if args.orders < 1 or args.faults < 0 or args.speed <= 0:
+        raise ConfigError("--orders must be >= 1, --faults >= 0 and --speed > 0")
+    report = anyio.run(lambda: run_trade_soak(args.orders, args.faults, seed=args.seed, speed=args.speed),
+                       backend="trio")
+    print(format_report(report), flush=True)
+    failures = [key for key in MISMATCH_KEYS if report[key]]
+    if report["execution_faults_injected"] < report["execution_faults_planned"]:
+        failures.append("execution_faults_injected (fewer than planned)")
+    if failures:
+        print(f"botkit: soak FAILED: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    _say(args, "botkit: soak passed: no order twice, no orphan, every fill once, position and balances equal "
+               "to the venue's")
     return 0
 
 
@@ -202,7 +265,7 @@ def _finish(
         print_summary(summary)
     if error is not None:
         print(f"botkit: error: {error}", file=sys.stderr)
-        return 1, summary
+        return 2 if isinstance(error, ConfigError) else 1, summary
     return 0, summary
 
 

@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
     run.add_argument("--speed", type=float, default=0.0, metavar="X",
                      help="embedded simulator pace: 1 = recorded time, 0 = as fast as possible (default)")
+    run.add_argument("--live", action="store_true",
+                     help="place REAL orders on the strategy's venue (Binance spot), keys from the environment "
+                          "(BOTKIT_BINANCE_API_KEY with BOTKIT_BINANCE_API_SECRET or BOTKIT_BINANCE_PRIVATE_KEY)")
+    run.add_argument("--testnet", action="store_true", help="with --live: Binance's spot test network")
+    run.add_argument("--api-url", metavar="URL",
+                     help="with --live: the WebSocket API endpoint for orders (e.g. `botkit exchange-sim --trading`)")
 
     backtest = sub.add_parser(
         "backtest",
@@ -125,6 +131,16 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--loop", action="store_true", help="keep serving after the data ends (no end-of-data close)")
     sim.add_argument("--batch-bytes", type=int, default=0, metavar="N",
                      help="with --speed 0: send frames in writes of about N bytes (default 0: one per frame)")
+    sim.add_argument("--trading", action="store_true",
+                     help="also serve Binance's spot WebSocket API on /ws-api/v3 (orders, user data stream) for the "
+                          "key in BOTKIT_BINANCE_API_KEY (+ _API_SECRET or _PRIVATE_KEY), as `botkit run --live` uses")
+    sim.add_argument("--balance", action="append", default=[], metavar="ASSET=AMOUNT",
+                     help="with --trading: the account's starting balance (repeatable; default USDT=10000)")
+    sim.add_argument("--orders-per-10s", type=int, default=100, metavar="N",
+                     help="with --trading: the ORDERS / 10 SECOND limit it enforces and reports (default 100)")
+    sim.add_argument("--execution-fault", action="append", default=[], metavar="KIND@N",
+                     help="with --trading: inject KIND at every Nth order (lost_response, stream_drop, close, "
+                          "duplicate_report, partial, reject)")
     _common(sim)
 
     decode = sub.add_parser(
@@ -161,6 +177,10 @@ def _parser() -> argparse.ArgumentParser:
         "differs from the simulator's, or a rate limit was exceeded.",
     )
     soak.add_argument("--faults", type=int, required=True, metavar="N", help="faults to inject")
+    soak.add_argument("--orders", type=int, metavar="N",
+                      help="trade instead: N orders live against the trading simulator under --faults execution "
+                           "faults (lost responses, user-stream drops, closes, duplicate reports, partial fills, "
+                           "rejections); exit 1 unless orders, fills and balances converge")
     soak.add_argument("--seed", type=int, default=1, help="market data and fault timing seed")
     soak.add_argument("--every", type=int, default=500, metavar="FRAMES", help="frames between faults (about)")
     soak.add_argument("--speed", type=float, default=40.0, metavar="X", help="market pace (x recorded time)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..execution._paper import PaperConfig
 
 __all__ = ["run_config"]
 
+log = logging.getLogger("botkit.cli")
+
 _ALL_BPS = Decimal(10_000)  # 100 %: no fee or slippage is more than the whole notional
 
 
@@ -26,7 +29,12 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
     """
     if args.max_errors < 0:
         raise ConfigError(f"--max-errors must be >= 0, got {args.max_errors}")
-    fields: dict[str, Any] = load_config(args.config).run_fields() if args.config else {}
+    config = load_config(args.config) if args.config else None
+    fields: dict[str, Any] = config.run_fields() if config else {}
+    live = bool(getattr(args, "live", False))
+    if config is not None and config.mode == "live" and not live and mode == "live":
+        log.warning("config %s says mode = 'live', but real orders need `botkit run --live` too: paper trading",
+                    args.config)
     paper = fields.pop("paper", PaperConfig())
     changes: dict[str, Any] = {}
     if args.latency_ms is not None:
@@ -49,7 +57,14 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
     if args.hook_timeout is not None:
         fields["hook_timeout_s"] = args.hook_timeout
     if mode == "live":
-        fields.update(url=args.url, symbols=_split(args.symbols), duration_s=args.duration, speed=args.speed)
+        fields.update(url=args.url, symbols=_split(args.symbols), duration_s=args.duration, speed=args.speed,
+                      live=live)
+        if args.testnet:
+            fields["testnet"] = True
+        if args.api_url:
+            fields["api_url"] = args.api_url
+        if (args.testnet or args.api_url) and not live:
+            raise ConfigError("--testnet and --api-url choose where real orders go: add --live")
     else:
         fields.update(backend=args.backend)
     return RunConfig(

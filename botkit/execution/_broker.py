@@ -16,14 +16,16 @@ in the strategy task, in event order:
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from .._events import Event
 from .._orders import Fill, Order, OrderUpdate
 from ._instruments import Instrument
 from ._market import MarketState
+from ._tracker import VenueBalances
 
-__all__ = ["Broker"]
+__all__ = ["Broker", "LiveBroker"]
 
 
 @runtime_checkable
@@ -42,8 +44,44 @@ class Broker(Protocol):
     def open_orders(self) -> list[Order]:
         """Orders sent and not yet filled, cancelled, rejected or expired."""
 
-    def on_event(self, event: Event, market: MarketState) -> list[OrderUpdate | Fill]:
+    def on_event(self, event: Event, market: MarketState) -> Sequence[OrderUpdate | Fill | VenueBalances]:
         """Advance to the market ``event``; what happened to our orders, in order."""
 
-    def finish(self, now_ns: int, market: MarketState) -> list[OrderUpdate | Fill]:
+    def finish(self, now_ns: int, market: MarketState) -> Sequence[OrderUpdate | Fill | VenueBalances]:
         """End of the run: deliver orders in flight, cancel what remains open."""
+
+
+@runtime_checkable
+class LiveBroker(Broker, Protocol):
+    """A broker with a venue connection of its own (see :mod:`botkit.live`).
+
+    Its updates may include :class:`~botkit.execution._tracker.VenueBalances`: the
+    router corrects the portfolio to them, in order. The engine runs :meth:`run` in its
+    task group (before the feed) and hands it
+    ``wake``: the broker awaits ``wake()`` when it has updates or fills, and the
+    strategy task then collects them through :meth:`Broker.on_event`. The strategy's
+    ``on_start`` waits for :meth:`wait_ready` (the first reconciliation), and at the end
+    of the run :meth:`settle` cancels what is open at the venue and waits (bounded) for
+    the venue to confirm.
+    """
+
+    #: Client order ids of this run start with it (unique across runs).
+    id_prefix: str
+    #: The venue's rules per normalised symbol, loaded at connect; the router reads them.
+    instruments: dict[str, Instrument]
+
+    async def run(self, wake: Callable[[], Awaitable[None]], *, task_status: Any = ...) -> None:
+        """Connect, reconcile, trade; reconnect and reconcile again; until cancelled."""
+
+    def cancel_everything(self) -> None:
+        """The kill switch: cancel all open orders at the venue and confirm by query."""
+
+    def report(self) -> dict[str, Any]:
+        """Counters for the run summary (``trading.live``): JSON-ready, no secret."""
+
+    async def wait_ready(self) -> None:
+        """Return once orders, balances and fills are reconciled with the venue."""
+
+    async def settle(self) -> Sequence[OrderUpdate | Fill | VenueBalances]:
+        """Cancel every open order at the venue and wait (bounded, as the broker is
+        configured) for confirmation; what happened meanwhile, in order."""

@@ -21,6 +21,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from ._broker import LiveBroker
 from ._router import OrderRouter
 
 __all__ = ["trading_report"]
@@ -61,6 +62,8 @@ def trading_report(router: OrderRouter, start_ns: int, end_ns: int) -> dict[str,
         "cash": {a: str(v) for a, v in sorted(portfolio.cash.items())},
         "rejections": dict(sorted(router.rejections.items())),
         "kill_switch": router.risk.killed,
+        **({"live": {**router.broker.report(), "balance_corrections": router.balance_corrections}}
+           if isinstance(router.broker, LiveBroker) else {}),
     }
 
 

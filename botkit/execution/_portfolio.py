@@ -66,18 +66,28 @@ class Portfolio:
         return pos
 
     def apply(self, fill: Fill, instrument: Instrument) -> Decimal:
-        """Book ``fill``; returns the P&L it realised (before fees)."""
+        """Book ``fill``; returns the P&L it realised (before fees).
+
+        A fee in the base asset (Binance takes a buy's commission from what it
+        delivers) reduces the base received, and the position with it; it is counted
+        in ``fees`` at the fill's price. Any other fee asset is paid from that asset."""
         self.instruments[fill.symbol] = instrument
         pos = self.position(fill.symbol)
-        signed = fill.size if fill.side is Side.BUY else -fill.size
         notional = fill.price * fill.size
         base, quote = instrument.base, instrument.quote
-        self.cash[quote] = self.cash.get(quote, _ZERO) - (notional if signed > 0 else -notional) - fill.fee
+        fee_asset = fill.fee_asset or quote
+        signed = fill.size if fill.side is Side.BUY else -fill.size
+        self.cash[quote] = self.cash.get(quote, _ZERO) - (notional if signed > 0 else -notional)
         self.cash[base] = self.cash.get(base, _ZERO) + signed
+        self.cash[fee_asset] = self.cash.get(fee_asset, _ZERO) - fill.fee
+        fee = fill.fee
+        if fee_asset == base:
+            signed -= fill.fee
+            fee = fill.fee * fill.price
         realised = _ZERO
         if pos.size == 0 or (pos.size > 0) == (signed > 0):
             new_size = pos.size + signed
-            pos.avg_price = (pos.avg_price * abs(pos.size) + fill.price * fill.size) / abs(new_size)
+            pos.avg_price = (pos.avg_price * abs(pos.size) + fill.price * abs(signed)) / abs(new_size)
             pos.size = new_size
         else:
             closed = min(abs(signed), abs(pos.size))
@@ -90,10 +100,20 @@ class Portfolio:
                 pos.avg_price = fill.price  # flipped: the remainder opened at this fill
             pos.size = new_size
         pos.realised_pnl += realised
-        pos.fees += fill.fee
+        pos.fees += fee
         self.realised_pnl += realised
-        self.fees += fill.fee
+        self.fees += fee
         return realised
+
+    def set_balance(self, asset: str, amount: Decimal) -> None:
+        """The venue says ``asset`` totals ``amount``: cash follows, and so does the
+        position of the first symbol whose base it is (a spot position is what is held)."""
+        diff = amount - self.cash.get(asset, _ZERO)
+        self.cash[asset] = amount
+        for symbol, instrument in self.instruments.items():
+            if instrument.base == asset:
+                self.position(symbol).size += diff
+                break
 
     def equity(self, quote: str, marks: dict[str, Decimal]) -> Decimal:
         """Total value in ``quote``: its cash plus every base asset held, marked at

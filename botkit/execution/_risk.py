@@ -74,6 +74,8 @@ class RiskLimits:
     :param max_orders_per_second: order rate (token bucket); default 10.
     :param max_daily_loss: loss from the day's starting equity that trips the kill switch.
     :param max_drawdown: loss from peak equity that trips the kill switch.
+    :param flatten_on_kill: when the kill switch trips, also sell long positions at market
+        (after cancelling every open order).
     """
 
     stale_after_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
@@ -84,6 +86,7 @@ class RiskLimits:
     max_orders_per_second: float | None = DEFAULT_ORDERS_PER_SECOND
     max_daily_loss: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
     max_drawdown: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    flatten_on_kill: bool = False
 
 
 @attrs.frozen

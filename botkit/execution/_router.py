@@ -7,6 +7,7 @@ report. Everything here runs inside the strategy task, in event order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from decimal import Decimal
 
 from .._clock import Clock
@@ -14,11 +15,12 @@ from .._decimals import exact_decimal
 from .._events import Event, Side
 from .._exceptions import UsageError
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
-from ._broker import Broker
+from ._broker import Broker, LiveBroker
 from ._instruments import Instrument, instrument_for
 from ._market import MarketState
 from ._portfolio import Portfolio
 from ._risk import RiskManager
+from ._tracker import VenueBalances
 
 __all__ = ["OrderRouter"]
 
@@ -35,6 +37,8 @@ class OrderRouter:
 
     :param market: the engine's market state (marks for equity and market orders).
     :param record_prices: keep a price series for the report's plots.
+    :param id_prefix: client order ids are this and a counter (a live broker makes it
+        unique per run, so ids never repeat across restarts).
     :param spot_account: check balances as a spot venue does: an order needs the
         balance it would spend (quote for a buy, plus ``fee_reserve_bps``; base for a
         sell) beyond what open orders have reserved. Off: a margin account.
@@ -54,6 +58,7 @@ class OrderRouter:
         record_prices: bool = False,
         spot_account: bool = False,
         fee_reserve_bps: Decimal = _ZERO,
+        id_prefix: str = "bk-",
     ) -> None:
         self.clock = clock
         self.risk = risk
@@ -63,7 +68,8 @@ class OrderRouter:
         self.portfolio = portfolio
         self.venue = venue
         self.quote_asset = quote_asset
-        self._instruments = instruments or {}
+        # The same mapping a live broker fills with the venue's rules at connect.
+        self._instruments = instruments if instruments is not None else {}
         self._next_id = 0
         #: Updates and fills waiting to be delivered to the strategy, in order.
         self.outbox: list[OrderUpdate | Fill] = []
@@ -90,6 +96,9 @@ class OrderRouter:
         self.spot_account = spot_account
         self._fee_reserve = 1 + Decimal(fee_reserve_bps) / 10_000
         self._filled: dict[str, Decimal] = {}  # client id -> filled so far, while open
+        self._id_prefix = id_prefix
+        #: Times the venue's balances differed from ours while nothing was open (live).
+        self.balance_corrections = 0
 
     def instrument(self, symbol: str) -> Instrument:
         """Metadata for ``symbol`` (config overrides, else inferred)."""
@@ -106,7 +115,7 @@ class OrderRouter:
             raise UsageError("post_only needs a limit price")
         now = self.clock.now_ns()
         self._next_id += 1
-        client_id = f"bk-{self._next_id}"
+        client_id = f"{self._id_prefix}{self._next_id}"
         inst = self.instrument(symbol)
         rounded_size = inst.round_size(size, market=price is None)
         rounded_price = None if price is None else inst.round_price(price, side)
@@ -174,6 +183,32 @@ class OrderRouter:
         else:
             self.sample_due = self._last_sample + _EQUITY_EVERY_NS
 
+    async def settle(self) -> None:
+        """A live broker's end of run: cancel what is open at the venue, wait for its
+        confirmation (bounded) and book what happened meanwhile."""
+        broker = self.broker
+        if isinstance(broker, LiveBroker):
+            self._book(await broker.settle())
+
+    def correct_balances(self, snapshot: VenueBalances) -> None:
+        """Make the portfolio's cash the venue's (assets the run trades). The first
+        snapshot is where the run starts; a later difference is logged and counted in
+        :attr:`balance_corrections`."""
+        balances, count = snapshot.balances, not snapshot.first
+        assets = {a for inst in (self.instrument(s) for s in self.portfolio.positions) for a in (inst.base, inst.quote)}
+        assets |= set(self.portfolio.cash) | {self.quote_asset}
+        diffs = {a: balances.get(a, _ZERO) - self.portfolio.cash.get(a, _ZERO) for a in sorted(assets)}
+        diffs = {a: d for a, d in diffs.items() if d}
+        for asset, diff in diffs.items():
+            if count:
+                log.warning("balance of %s corrected to the venue's: %s (ours was off by %s)", asset,
+                            balances.get(asset, _ZERO), diff)
+            self.portfolio.set_balance(asset, balances.get(asset, _ZERO))
+        if diffs and count:
+            self.balance_corrections += 1
+        if snapshot.first:
+            self.portfolio.starting_cash = dict(self.portfolio.cash)
+
     def finish(self) -> None:
         """End of run: deliver in-flight orders, cancel the rest, take a last sample."""
         now = self.clock.now_ns()
@@ -184,8 +219,11 @@ class OrderRouter:
             self._open_since = None
         self._schedule_sample()
 
-    def _book(self, results: list[OrderUpdate | Fill]) -> None:
+    def _book(self, results: Sequence[OrderUpdate | Fill | VenueBalances]) -> None:
         for item in results:
+            if isinstance(item, VenueBalances):  # rare: a live broker's reconciliation
+                self.correct_balances(item)
+                continue
             if type(item) is Fill:
                 if self.spot_account:
                     self._filled[item.client_id] = self._filled.get(item.client_id, _ZERO) + item.size
@@ -258,9 +296,34 @@ class OrderRouter:
         return (price or _ZERO) * remaining * self._fee_reserve
 
     def kill(self, reason: str) -> None:
-        """The kill switch tripped: cancel every open order (the risk gate refuses new ones)."""
-        cancelled = self.cancel_all()
+        """The kill switch tripped: cancel every open order (the risk gate refuses new
+        ones); a live broker cancels everything at the venue and confirms by query. With
+        ``flatten_on_kill``, long positions are then sold at market."""
+        broker = self.broker
+        cancelled = len(broker.open_orders())
+        if isinstance(broker, LiveBroker):
+            broker.cancel_everything()
+        else:
+            self.cancel_all()
         log.error("kill switch (%s): cancelling %d open orders, trading halted", reason, cancelled)
+        if self.risk.limits.flatten_on_kill:
+            self._flatten()
+
+    def _flatten(self) -> None:
+        """Sell what is held (spot: positions are long), past the halted risk gate."""
+        now = self.clock.now_ns()
+        for symbol, position in sorted(self.portfolio.positions.items()):
+            inst = self.instrument(symbol)
+            size = inst.round_size(position.size, market=True)
+            if size <= 0:
+                continue
+            self._next_id += 1
+            order = Order(f"{self._id_prefix}{self._next_id}", self.venue, symbol, Side.SELL, OrderType.MARKET,
+                          size, None, TimeInForce.GTC, False, now)
+            self.orders += 1
+            log.error("kill switch: flattening %s %s at market (%s)", size, symbol, order.client_id)
+            self.outbox.append(OrderUpdate(order.client_id, symbol, OrderStatus.SUBMITTED, _ZERO, size, "", now))
+            self.broker.submit(order, inst, now)
 
 
 def _decimal(value: object, name: str) -> Decimal:

@@ -33,7 +33,7 @@ import attrs
 from .._events import Side
 from .._orders import Fill, Order, OrderStatus, OrderUpdate
 
-__all__ = ["OrderTracker", "TrackedOrder", "VenueFill", "VenueOrder", "VenueStatus"]
+__all__ = ["OrderTracker", "TrackedOrder", "VenueBalances", "VenueFill", "VenueOrder", "VenueStatus"]
 
 log = logging.getLogger("botkit.orders")
 
@@ -98,6 +98,16 @@ class VenueFill:
     ts_ms: int
 
 
+@attrs.frozen
+class VenueBalances:
+    """The venue's balances (total per asset), in the outbox where they were read: the
+    router books the updates and fills before it first, then corrects the portfolio to
+    it. ``first``: the run's starting account."""
+
+    balances: dict[str, Decimal]
+    first: bool = False
+
+
 @attrs.define
 class TrackedOrder:
     """One order as the tracker holds it."""
@@ -138,7 +148,7 @@ class OrderTracker:
         # Fills whose order is not known yet (a myTrades row before the query that gives
         # the order id): kept until it is.
         self._orphans: dict[tuple[str, int], list[VenueFill]] = {}
-        self.outbox: list[OrderUpdate | Fill] = []
+        self.outbox: list[OrderUpdate | Fill | VenueBalances] = []
         #: Messages that changed nothing (duplicates, stale views): counted, harmless.
         self.ignored = 0
         self.fills_delivered = 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import deque
 
-__all__ = ["RestLimiter", "shared_limiter"]
+__all__ = ["OrderLimiter", "RestLimiter", "shared_limiter"]
 
 _MINUTE = 60_000_000_000
 _S = 1_000_000_000
@@ -99,3 +99,57 @@ def shared_limiter(host: str, weight_per_minute: int = 5_000) -> RestLimiter:
     if limiter is None:
         limiter = _SHARED[host] = RestLimiter(weight_per_minute)
     return limiter
+
+
+class OrderLimiter:
+    """The venue's order-rate rules (Binance: ``ORDERS`` per 10 s and per day, from
+    ``exchangeInfo``), kept locally so an order over them is refused before it is sent.
+
+    Each window counts our own placements and adopts the venue's count when a response
+    reports a higher one (another session of the account places orders too). A 429 or
+    418 blocks every order until its ``retryAfter``.
+
+    :param limits: ``(window seconds, orders allowed)`` pairs.
+    """
+
+    def __init__(self, limits: list[tuple[int, int]] | None = None) -> None:
+        self.limits = sorted(limits or [])
+        self._sent: dict[int, deque[int]] = {window: deque() for window, _ in self.limits}
+        self._venue: dict[int, tuple[int, int]] = {}  # window -> (time, count reported)
+        self.blocked_until = 0
+        self.refused = 0
+
+    def refuse(self, now_ns: int) -> str:
+        """Why an order must not be sent now (``""``: it may, and is counted)."""
+        if now_ns < self.blocked_until:
+            self.refused += 1
+            return f"order rate limit: the venue said to wait {(self.blocked_until - now_ns) / _S:.1f} s more"
+        for window, allowed in self.limits:
+            sent = self._sent[window]
+            span = window * _S
+            while sent and sent[0] <= now_ns - span:
+                sent.popleft()
+            count = len(sent)
+            reported_at, reported = self._venue.get(window, (0, 0))
+            if now_ns - reported_at < span:
+                count = max(count, reported + sum(1 for t in sent if t > reported_at))
+            if count >= allowed:
+                self.refused += 1
+                return f"order rate limit: {allowed} orders per {_window_name(window)} (the venue's rule)"
+        for window, _ in self.limits:
+            self._sent[window].append(now_ns)
+        return ""
+
+    def on_counts(self, counts: list[tuple[int, int]], now_ns: int) -> None:
+        """The venue's own counts, ``(window seconds, orders counted)``."""
+        for window, count in counts:
+            if window in self._sent:
+                self._venue[window] = (now_ns, count)
+
+    def block(self, now_ns: int, seconds: float) -> None:
+        """A 429 or 418: no order until ``seconds`` from now."""
+        self.blocked_until = max(self.blocked_until, now_ns + int(seconds * _S))
+
+
+def _window_name(seconds: int) -> str:
+    return {86_400: "day", 60: "minute", 1: "second"}.get(seconds, f"{seconds} s")

@@ -37,6 +37,7 @@ from ._faults import Fault
 from ._rest import RestVenue, http_answer
 from ._stats import SimStats
 from ._stream import ControlledStream
+from ._trading import TradingVenue
 
 __all__ = ["ExchangeSimulator"]
 
@@ -85,6 +86,8 @@ class ExchangeSimulator:
     :param plan: extra faults injected in this order, one every ``plan_every`` frames
         counted from the previous one, each only when a client has been connected for a
         while: every planned fault is a separate outage of a working connection.
+    :param trading: serve Binance's spot WebSocket API on ``/ws-api/v3`` with this
+        trading venue (orders matched against the market served here).
     :param batch_bytes: at speed 0, send market frames in writes of about this many bytes
         (0: one write per frame). One write per frame makes the simulator, not the client
         under test, the bottleneck of a throughput benchmark; per frame keeps a client in
@@ -109,7 +112,10 @@ class ExchangeSimulator:
         plan_every: int = 500,
         venue: str = "binance",
         batch_bytes: int = 0,
+        trading: TradingVenue | None = None,
     ) -> None:
+        #: The WebSocket API (``/ws-api/v3``) and its matching engine, when it trades.
+        self.trading = trading
         self.data = data if isinstance(data, Iterable) and not isinstance(data, str | Path) else str(data)
         self.speed = speed
         self.batch_bytes = batch_bytes
@@ -217,6 +223,8 @@ class ExchangeSimulator:
                     first_ts, started = ts, anyio.current_time()
                 await anyio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
             is_trade = b'@trade"' in frame or b'@aggTrade"' in frame
+            if self.trading is not None:
+                await self._trade_against(frame, ts)
             if is_trade:
                 self._trade_frames.append(frame)
             if is_trade and self._skip_next_trade:
@@ -253,6 +261,16 @@ class ExchangeSimulator:
                 await self._inject(self.stats.frames_sent)
         for client in list(self._clients):
             await self._flush(client)
+
+    async def _trade_against(self, frame: bytes, ts: int) -> None:
+        """Let the trading venue's resting orders meet this market frame."""
+        assert self.trading is not None
+        try:
+            events = self._parser.parse(frame, ts)
+        except ParseError:
+            return
+        if events:
+            await self.trading.on_market(events)
 
     def _encode(self, frame: bytes, ts: int) -> tuple[str | None, str | None]:
         """A market frame in this venue's protocol (trades and book diffs), and the
@@ -430,6 +448,9 @@ class ExchangeSimulator:
                 ws = await accept(stream, head)
             except (HandshakeError, anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await anyio.aclose_forcefully(stream)
+                return
+            if self.trading is not None and head.split(b" ", 2)[1:2] == [b"/ws-api/v3"]:
+                await self.trading.serve(ws)
                 return
             client = _Client(ws, stream)
             self.stats.connections += 1

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import NoReturn, Protocol
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-__all__ = ["Ed25519Signer", "HmacSigner", "Signer", "signature_payload", "signed"]
+__all__ = ["Ed25519Signer", "HmacSigner", "Signer", "ed25519_verify", "signature_payload", "signed"]
 
 
 def _text(value: object) -> str:
@@ -45,6 +46,10 @@ class Signer(Protocol):
 
     def sign(self, payload: str) -> str:
         """The signature of ``payload`` (UTF-8), as Binance expects it."""
+        ...
+
+    def verify(self, payload: str, signature: str) -> bool:
+        """Whether ``signature`` is this key's signature of ``payload``."""
         ...
 
 
@@ -74,6 +79,10 @@ class HmacSigner(_Hidden):
     def sign(self, payload: str) -> str:
         return hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()
 
+    def verify(self, payload: str, signature: str) -> bool:
+        """Whether ``signature`` signs ``payload`` (HMAC signatures are case-insensitive)."""
+        return hmac.compare_digest(self.sign(payload), signature.lower())
+
 
 class Ed25519Signer(_Hidden):
     """Ed25519 with the private key; base64 signature."""
@@ -86,6 +95,19 @@ class Ed25519Signer(_Hidden):
 
     def sign(self, payload: str) -> str:
         return base64.b64encode(self._key.sign(payload.encode())).decode("ascii")
+
+    def verify(self, payload: str, signature: str) -> bool:
+        """Whether ``signature`` signs ``payload`` (checked with the public key)."""
+        return ed25519_verify(self._key.public_key(), payload, signature)
+
+
+def ed25519_verify(key: Ed25519PublicKey, payload: str, signature: str) -> bool:
+    """Whether the base64 ``signature`` is ``key``'s signature of ``payload``."""
+    try:
+        key.verify(base64.b64decode(signature, validate=True), payload.encode())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 def signed(params: Mapping[str, object], api_key: str, signer: Signer, timestamp_ms: int,

@@ -1,0 +1,127 @@
+"""`botkit run --live` end to end, as a user runs it: `botkit exchange-sim --trading` in
+one process, the bot in another, keys in the environment. Every byte the run wrote is
+searched for the keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+from .conftest import API_KEY, HMAC_SECRET
+
+STRATEGY = '''
+import botkit
+
+class Flipper(botkit.Strategy):
+    venue = "binance"
+    symbols = ("BTCUSDT",)
+    n = 0
+
+    def on_trade(self, trade):
+        self.n += 1
+        if self.n == 20:
+            self.buy("0.002")
+        elif self.n == 400:
+            self.sell("0.001")
+        elif self.n == 500:
+            self.buy("0.001", trade.price * 9 / 10)   # still open at the end: cancelled
+'''
+
+
+def _env(**keys: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTKIT_BINANCE")}
+    return {**env, **keys, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(params=["hmac", "ed25519"])
+def key_env(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[dict[str, str], list[bytes]]:
+    """The environment holding the keys, and every secret byte string that must never be written."""
+    if request.param == "hmac":
+        return _env(BOTKIT_BINANCE_API_KEY=API_KEY, BOTKIT_BINANCE_API_SECRET=HMAC_SECRET), [
+            API_KEY.encode(), HMAC_SECRET.encode()]
+    pem = tmp_path / "key.pem"
+    pem_bytes = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    pem.write_bytes(pem_bytes)
+    body = b"".join(pem_bytes.splitlines()[1:-1])
+    return _env(BOTKIT_BINANCE_API_KEY=API_KEY, BOTKIT_BINANCE_PRIVATE_KEY=str(pem)), [API_KEY.encode(), body]
+
+
+@pytest.fixture
+def trading_sim(key_env: tuple[dict[str, str], list[bytes]]) -> Iterator[str]:
+    env, _ = key_env
+    sim = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--trading", "--loop", "--speed", "0",
+                            "--balance", "USDT=5000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        assert sim.stdout is not None
+        url = sim.stdout.readline().decode().strip()
+        assert url.startswith("ws://127.0.0.1:"), url
+        yield url
+    finally:
+        sim.terminate()
+        sim.communicate(timeout=20)
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "botkit", *args], env=env, capture_output=True, timeout=timeout)
+
+
+def test_a_live_session_writes_no_key_anywhere(tmp_path: Path, key_env: tuple, trading_sim: str) -> None:
+    env, secrets = key_env
+    strategy = tmp_path / "flipper.py"
+    strategy.write_text(STRATEGY)
+    report = tmp_path / "report"
+    api = trading_sim.replace("/stream", "/ws-api/v3")
+    done = _run(["run", str(strategy), "--live", "--url", trading_sim, "--api-url", api, "--duration", "4",
+                 "--json", "--report", str(report), "-v"], env)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stderr = done.stderr.decode()
+    banner = next(line for line in stderr.splitlines() if line.startswith("botkit: LIVE trading"))
+    assert "BTC-USDT on binance spot via ws://127.0.0.1:" in banner and "custom endpoint" in banner
+    summary = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert summary["trading"]["fills"] == 2
+    assert summary["trading"]["live"]["orders_sent"] == 3
+    assert summary["trading"]["live"]["not_cancelled"] == []
+    written = [done.stdout, done.stderr, *(p.read_bytes() for p in report.rglob("*") if p.is_file())]
+    assert len(written) > 3
+    for blob in written:
+        for secret in secrets:
+            assert secret not in blob, "a key was written"
+            assert secret[:16] not in blob, "part of a key was written"
+
+
+def test_missing_keys_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    strategy = tmp_path / "flipper.py"
+    strategy.write_text(STRATEGY)
+    done = _run(["run", str(strategy), "--live", "--api-url", "ws://127.0.0.1:9/ws-api/v3", "--url",
+                 "ws://127.0.0.1:9/stream"], _env())
+    assert done.returncode == 2
+    assert done.stderr.decode().strip().splitlines() == [
+        "botkit: error: live trading needs an API key: set BOTKIT_BINANCE_API_KEY, and BOTKIT_BINANCE_API_SECRET "
+        "(HMAC secret) or BOTKIT_BINANCE_PRIVATE_KEY (path of an Ed25519 private key PEM)"]
+
+
+def test_a_rejected_key_is_one_line_exit_2_and_no_order(tmp_path: Path, key_env: tuple, trading_sim: str) -> None:
+    strategy = tmp_path / "flipper.py"
+    strategy.write_text(STRATEGY)
+    wrong = _env(BOTKIT_BINANCE_API_KEY=API_KEY, BOTKIT_BINANCE_API_SECRET="not-the-secret" * 4)
+    done = _run(["run", str(strategy), "--live", "--url", trading_sim, "--api-url",
+                 trading_sim.replace("/stream", "/ws-api/v3"), "--duration", "3"], wrong)
+    assert done.returncode == 2, done.stderr.decode()
+    errors = [line for line in done.stderr.decode().splitlines() if line.startswith("botkit: error:")]
+    assert errors == [errors[0]] and "the venue refused the API key" in errors[0] and "no order was sent" in errors[0]
+    assert "not-the-secret" not in done.stderr.decode()
+
+
+def test_testnet_and_api_url_need_live(tmp_path: Path) -> None:
+    strategy = tmp_path / "flipper.py"
+    strategy.write_text(STRATEGY)
+    done = _run(["run", str(strategy), "--testnet"], _env())
+    assert done.returncode == 2 and b"add --live" in done.stderr
