@@ -146,7 +146,7 @@ class Engine:
         self.subscription = self.bus.subscribe(
             Subscription(subscription_types(strategy), symbols, capacity=queue_capacity, conflate=not source.replay)
         )
-        self.risk = RiskManager(self.clock, risk, on_kill=self._on_kill)
+        self.risk = RiskManager(self.clock, risk, on_kill=self._on_kill, on_stale=self._on_stale)
         cash = starting_cash if starting_cash is not None else {quote_asset: Decimal(10_000)}
         if any(amount < 0 for amount in cash.values()):
             raise UsageError(f"starting cash must be >= 0, got {cash}")
@@ -187,6 +187,11 @@ class Engine:
 
     def _on_kill(self, reason: str) -> None:
         self.router.kill(reason)
+
+    def _on_stale(self, reason: str) -> None:
+        if isinstance(self.broker, LiveBroker):
+            log.error("stale data (%s): cancelling every open order at the venue", reason)
+            self.broker.cancel_everything()
 
     async def _wake(self) -> None:
         """A live broker has updates: an engine event gets the strategy task to them."""

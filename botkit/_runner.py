@@ -94,7 +94,7 @@ class StrategyRunner:
         self.first_ts = 0
         self.last_ts = 0
         attach(strategy, self)
-        self._live = isinstance(router.broker, LiveBroker)
+        self._live = router.broker if isinstance(router.broker, LiveBroker) else None
         # event type -> bound hook, split by plain / async def so the hot loop never asks.
         self._sync: dict[type, Callable[[Any], Any]] = {}
         self._async: dict[type, Callable[[Any], Any]] = {}
@@ -295,9 +295,10 @@ class StrategyRunner:
     async def _deliver(self) -> None:
         """Hand order updates and fills to on_order / on_fill, in order (hooks may add more)."""
         outbox = self.router.outbox
-        if self._live:
-            # A live broker's writer sends the order now, not after the rest of the batch.
-            await anyio.lowlevel.checkpoint()
+        if self._live is not None:
+            # The orders a hook just sent go on the socket from this task, now: not after
+            # the scheduler has run the feed's next batch.
+            await self._live.send_now()
         while outbox:
             item = outbox.pop(0)
             method = self._sync.get(type(item)) or self._async.get(type(item))

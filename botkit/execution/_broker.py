@@ -73,6 +73,10 @@ class LiveBroker(Broker, Protocol):
     async def run(self, wake: Callable[[], Awaitable[None]], *, task_status: Any = ...) -> None:
         """Connect, reconcile, trade; reconnect and reconcile again; until cancelled."""
 
+    async def send_now(self) -> None:
+        """Write the requests queued since the last write (the strategy task calls it
+        right after a hook sent orders)."""
+
     def cancel_everything(self) -> None:
         """The kill switch: cancel all open orders at the venue and confirm by query."""
 

@@ -106,10 +106,14 @@ class RiskManager:
 
     :param on_kill: called with the reason when the kill switch trips (the engine
         cancels every open order through it).
+    :param on_stale: called when the data goes stale on a live clock (the engine cancels
+        a live broker's open orders: quotes resting on a market no one sees are the
+        kill switch's business; the halt lifts when data flows again).
     """
 
     def __init__(self, clock: Clock, limits: RiskLimits | None = None, *,
-                 on_kill: Callable[[str], None] | None = None) -> None:
+                 on_kill: Callable[[str], None] | None = None,
+                 on_stale: Callable[[str], None] | None = None) -> None:
         self.clock = clock
         self.limits = limits or RiskLimits()
         self.halts: list[Halt] = []
@@ -124,6 +128,7 @@ class RiskManager:
         self._peak_equity: Decimal | None = None
         self._day_start: tuple[int, Decimal] | None = None
         self._on_kill = on_kill
+        self._on_stale = on_stale
 
     @property
     def halted(self) -> bool:
@@ -255,6 +260,8 @@ class RiskManager:
             await anyio.sleep(self.limits.stale_after_s / 4)
             age = self.clock.now_ns() - self.last_event_ns
             if age > stale_ns:
+                if _STALE not in self._active and self._on_stale is not None:
+                    self._on_stale(f"no market event for {age / 1e9:.1f} s")
                 self.halt(_STALE)
             else:
                 self.resume(_STALE)

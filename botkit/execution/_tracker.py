@@ -125,7 +125,8 @@ class TrackedOrder:
 
     @property
     def open(self) -> bool:
-        return not self.status.final or self.told not in _FINAL_UPDATES
+        """Not finished as far as the strategy knows (its final update not yet told)."""
+        return self.told not in _FINAL_UPDATES
 
     @property
     def remaining(self) -> Decimal:
@@ -141,6 +142,7 @@ class OrderTracker:
 
     def __init__(self) -> None:
         self.orders: dict[str, TrackedOrder] = {}
+        self._open: dict[str, TrackedOrder] = {}  # the ones not finished (checked per order sent)
         self._by_order_id: dict[tuple[str, int], str] = {}
         self._trade_ids: dict[str, set[int]] = {}  # symbol -> trade ids already delivered
         #: Per symbol, the highest trade id delivered (``myTrades`` resumes after it).
@@ -157,14 +159,14 @@ class OrderTracker:
 
     def submit(self, order: Order, expires_ms: int = 0) -> None:
         """``order`` was sent (it is ``pending``)."""
-        self.orders[order.client_id] = TrackedOrder(order, expires_ms=expires_ms)
+        self.orders[order.client_id] = self._open[order.client_id] = TrackedOrder(order, expires_ms=expires_ms)
 
     def adopt(self, order: Order, view: VenueOrder) -> None:
         """Take over an order found open at the venue (placed by an earlier run)."""
         if order.client_id in self.orders:
             return
         tracked = TrackedOrder(order, adopted=True, told=OrderStatus.ACCEPTED, status=VenueStatus.NEW)
-        self.orders[order.client_id] = tracked
+        self.orders[order.client_id] = self._open[order.client_id] = tracked
         self.apply(view, 0)
 
     # -- what the venue said ------------------------------------------------------------
@@ -247,15 +249,15 @@ class OrderTracker:
 
     def open_orders(self) -> list[Order]:
         """Orders not yet finished (pending and unknown ones included)."""
-        return [t.order for t in self.orders.values() if t.open]
+        return [t.order for t in self._open.values()]
 
     def unknown(self) -> list[str]:
         """Client ids whose placement is unanswered (pending or unknown)."""
-        return [cid for cid, t in self.orders.items() if t.status <= VenueStatus.UNKNOWN]
+        return [cid for cid, t in self._open.items() if t.status <= VenueStatus.UNKNOWN]
 
     def incomplete(self) -> list[TrackedOrder]:
         """Orders the venue executed more of than the fills delivered (fills to fetch)."""
-        return [t for t in self.orders.values() if t.executed > t.delivered]
+        return [t for t in self._open.values() if t.executed > t.delivered]
 
     def forget_finished(self) -> None:
         """Drop finished orders (their trade ids stay, so a late duplicate is still known)."""
@@ -315,5 +317,7 @@ class OrderTracker:
     def _tell(self, tracked: TrackedOrder, status: OrderStatus, reason: str, now_ns: int) -> None:
         tracked.told = status
         order = tracked.order
+        if status in _FINAL_UPDATES:
+            self._open.pop(order.client_id, None)
         self.outbox.append(OrderUpdate(order.client_id, order.symbol, status, tracked.delivered,
                                        max(order.size - tracked.delivered, _ZERO), reason, now_ns))

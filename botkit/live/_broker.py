@@ -108,7 +108,7 @@ class BinanceBroker:
                  connect_timeout_s: float = 10.0, request_timeout_s: float = 10.0, time_sync_s: float = 60.0,
                  ssl_context: Any = None, max_connect_attempts: int = 5,
                  cancel_timeout_s: float = 10.0,
-                 on_written: Callable[[], None] | None = None) -> None:
+                 on_write: Callable[[], None] | None = None) -> None:
         self.credentials = credentials
         self.url = url
         self.symbols = list(symbols)
@@ -131,8 +131,8 @@ class BinanceBroker:
         self.instruments: dict[str, Instrument] = {}
         self._rules_loaded = False
         self.cancel_timeout_s = cancel_timeout_s
-        #: Called each time queued requests were written to the socket (the latency bench).
-        self.on_written = on_written
+        #: Called as queued requests, framed, are handed to the socket (the latency bench).
+        self.on_write = on_write
         self.stats = BrokerStats()
         self.busy = True
         self.offset_ms = 0  # venue clock minus ours
@@ -148,8 +148,10 @@ class BinanceBroker:
         self._held: list[ExecutionReport] = []
         self._retry: list[Order] = []  # placements refused for their timestamp: sent again after a time sync
         self._closing: WebSocket | None = None
+        self._unsent = False  # requests buffered on the connection, not yet written
         self._check_in_s = time_sync_s  # when _periodic looks again
         self._confirming = False  # the kill switch: query until the venue has nothing open
+        self._foreign_symbols: set[str] = set()  # symbols with open orders botkit did not place
         self._resync = anyio.Event()
         self._next_request = 0
         self._wake: Callable[[], Awaitable[None]] | None = None
@@ -196,15 +198,27 @@ class BinanceBroker:
     def open_orders(self) -> list[Order]:
         return self.tracker.open_orders()
 
+    def _cancel_ours(self) -> None:
+        """Cancel every open order of ours: ``openOrders.cancelAll`` on a symbol where
+        the venue showed none but ours, else one by one (others are left alone)."""
+        if self._ws is None:
+            return
+        mine = self.tracker.open_orders()
+        for symbol in sorted({o.symbol for o in mine}):
+            if symbol in self._foreign_symbols:
+                for order in mine:
+                    if order.symbol == symbol:
+                        self.cancel(order.client_id, 0)
+                continue
+            request_id = f"c{self._next_id()}"
+            self._cancelling[request_id] = ""
+            self._send(request_id, "openOrders.cancelAll", {"symbol": self._venue_symbol(symbol)})
+            self.stats.cancels_sent += 1
+
     def cancel_everything(self) -> None:
-        """The kill switch: cancel every open order of the traded symbols at the venue
-        (``openOrders.cancelAll``), then confirm by query until none is open."""
-        if self._ws is not None:
-            for symbol in self.symbols:
-                request_id = f"c{self._next_id()}"
-                self._cancelling[request_id] = ""
-                self._send(request_id, "openOrders.cancelAll", {"symbol": self._venue_symbol(symbol)})
-                self.stats.cancels_sent += 1
+        """The kill switch: cancel every order of ours at the venue (one by one: orders
+        botkit did not place are left alone), then confirm by query until none is open."""
+        self._cancel_ours()
         self._confirming = True
         self._check_in_s = 0.0
         self._resync.set()
@@ -264,13 +278,8 @@ class BinanceBroker:
             while self.tracker.open_orders():
                 await self._ready.wait()  # through a reconnect, if one is under way
                 try:
-                    for symbol in sorted({o.symbol for o in self.tracker.open_orders()}):
-                        try:
-                            await self._call("openOrders.cancelAll", {"symbol": self._venue_symbol(symbol)},
-                                             sign=True)
-                        except _VenueError as exc:
-                            if exc.code != ERR_UNKNOWN_ORDER:  # -2011: nothing open there
-                                log.warning("cancel-all on %s: %s", symbol, exc)
+                    self._cancel_ours()
+                    await self.send_now()
                     await self._reconcile()
                 except _Disconnected:
                     continue
@@ -294,7 +303,7 @@ class BinanceBroker:
                 conn.start_soon(self._flusher, ws)
                 try:
                     await self._open_session()
-                    await self._reconcile()
+                    await self._reconcile(connect=True)
                 except _Disconnected:
                     conn.cancel_scope.cancel()
                     return
@@ -373,7 +382,7 @@ class BinanceBroker:
 
     # -- reconciliation -----------------------------------------------------------------
 
-    async def _reconcile(self) -> None:
+    async def _reconcile(self, *, connect: bool = False) -> None:
         """Make the tracker and the portfolio the venue's (see the module docstring)."""
         tracker = self.tracker
         self._reconciling = True
@@ -384,6 +393,7 @@ class BinanceBroker:
             for symbol in self.symbols:  # per symbol: weight 6 each, not 80 for all
                 open_rows += await self._call("openOrders.status", {"symbol": self._venue_symbol(symbol)}, sign=True)
             seen_open = set()
+            foreign = set()
             for row in open_rows:
                 symbol, client_id, order_id, status, executed = parse_order(row)
                 seen_open.add(client_id)
@@ -394,9 +404,12 @@ class BinanceBroker:
                     tracker.adopt(_order_from(row, symbol, self.venue), view)
                     self.stats.adopted += 1
                     log.warning("adopted open order %s (%s) from an earlier run", client_id, symbol)
-                elif first:
-                    self.stats.foreign_orders += 1
-                    log.warning("open order %s on %s is not botkit's: left alone", client_id, symbol)
+                else:
+                    foreign.add(symbol)
+                    if first:
+                        self.stats.foreign_orders += 1
+                        log.warning("open order %s on %s is not botkit's: left alone", client_id, symbol)
+            self._foreign_symbols = foreign
             for order in tracker.open_orders():
                 if order.client_id in seen_open:
                     continue
@@ -418,6 +431,13 @@ class BinanceBroker:
                 rows = await self._call("myTrades", {"symbol": self._venue_symbol(tracked.order.symbol),
                                                      "orderId": tracked.order_id}, sign=True)
                 tracker.fills((self._fill(r) for r in rows), now)
+            if connect:  # and, as a net, every fill since the last one seen
+                for symbol in self.symbols:
+                    last = tracker.last_trade_id.get(symbol)
+                    if last is not None:
+                        rows = await self._call("myTrades", {"symbol": self._venue_symbol(symbol),
+                                                             "fromId": last + 1, "limit": 1000}, sign=True)
+                        tracker.fills((self._fill(r) for r in rows), now)
             self.stats.recovered_fills += tracker.fills_delivered - before
             self._release_held()
             # Compared only when nothing is open or in flight (so no fill can be missing
@@ -569,6 +589,7 @@ class BinanceBroker:
         if params is not None and sign:
             params = self._sign(params)
         ws.buffer(encode_request(request_id, method, params))
+        self._unsent = True
         self._flush.set()
 
     def _sign(self, params: dict[str, object]) -> dict[str, object]:
@@ -603,7 +624,20 @@ class BinanceBroker:
             return await self._call(method, params, sign=sign)
         raise _VenueError(method, answer.code, answer.msg)
 
+    async def send_now(self) -> None:
+        ws = self._ws
+        if ws is None or not self._unsent:
+            return
+        self._unsent = False
+        if self.on_write is not None:
+            self.on_write()
+        try:
+            await ws.flush()
+        except ConnectionClosed:
+            return  # the reader notices and run() reconnects
+
     async def _flusher(self, ws: WebSocket) -> None:
+        """Writes what other tasks queued (reconciliation, the notifier's cancels)."""
         while True:
             await self._flush.wait()
             self._flush = anyio.Event()
@@ -611,12 +645,8 @@ class BinanceBroker:
                 self._closing = None
                 await ws.aclose(1000, "resubscribing")
                 return
-            try:
-                await ws.flush()
-            except ConnectionClosed:
-                return
-            if self.on_written is not None:
-                self.on_written()
+            if self._ws is ws and self._unsent:
+                await self.send_now()
 
     async def _notifier(self) -> None:
         while True:

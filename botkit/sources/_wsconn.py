@@ -119,7 +119,10 @@ class WebSocket:
         self._reader = FrameReader(client=client, deflate=self.compressed, inflate_reset=peer_resets)
         self._writer = FrameProtocol(client=client, extensions=list(extensions))
         self._failure: FrameError | None = None
-        self._send_lock = anyio.Lock()
+        # fast_acquire: an uncontended send does not yield first (an order goes out now).
+        # A client send that finds the lock free does not yield first (an order goes out
+        # now); the server side keeps the fair, yielding lock.
+        self._send_lock = anyio.Lock(fast_acquire=client)
         self._pending = leftover
         self._out = bytearray()
         self._pong = anyio.Event()

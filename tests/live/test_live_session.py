@@ -187,3 +187,57 @@ async def test_the_venues_filters_are_loaded_and_applied_before_sending(keys: tu
     tiny = [u for u in strategy.updates if u.client_id == strategy.tiny]
     assert [u.status.value for u in tiny] == ["rejected"] and tiny[0].reason.startswith("NOTIONAL: ")
     assert [o.order.client_id for o in venue.orders.values()] == [strategy.ok]
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_orders_of_an_earlier_run_are_adopted_and_others_left_alone(keys: tuple) -> None:
+    creds, account, _ = keys
+    sim, venue, api_url = trading_sim(account)
+    # Open at the venue before the bot starts: one of an earlier botkit run, one placed by hand.
+    for client_id in ("bk0a1b2c-7", "manual-1"):
+        venue._place(account, {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+                               "quantity": "0.001", "price": "30000", "newClientOrderId": client_id})
+    clock = LiveClock()
+    broker = BinanceBroker(creds, api_url, ["BTC-USDT"], clock)
+    strategy = Scripted(lambda s, n, trade: None)
+    engine = botkit.Engine(strategy, WebSocketSource(sim.url, venue="binance", end_on_normal_close=True),
+                           broker=broker, clock=clock)
+    with anyio.fail_after(30):
+        await engine.run(services=[sim.serve])
+    statuses = {o.order.client_id: o.status for o in venue.orders.values()}
+    # Adopted, so cancelled with the rest at the end; the foreign one is untouched.
+    assert statuses == {"bk0a1b2c-7": "CANCELED", "manual-1": "NEW"}
+    assert broker.stats.adopted == 1 and broker.stats.foreign_orders == 1
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_stale_data_cancels_open_orders_at_the_venue(keys: tuple) -> None:
+    from botkit.sim import ExchangeSimulator, sample_path
+    from botkit.sim._trading import TradingVenue
+
+    creds, account, _ = keys
+    venue = TradingVenue([account])
+    # The data ends but the feed stays open and silent: the market has gone stale.
+    sim = ExchangeSimulator(str(sample_path()), speed=0, trading=venue, end_when_done=False)
+    url = sim.listen()
+    clock = LiveClock()
+    broker = BinanceBroker(creds, url.replace("/stream", "/ws-api/v3"), ["BTC-USDT"], clock)
+
+    def script(s: Scripted, n: int, trade: botkit.Trade) -> None:
+        if n == 5:
+            s.buy("0.001", trade.price * 8 / 10)
+
+    strategy = Scripted(script)
+    engine = botkit.Engine(strategy, WebSocketSource(url, venue="binance"), broker=broker, clock=clock,
+                           risk=botkit.RiskLimits(stale_after_s=0.3))
+
+    async def stop_once_cancelled() -> None:
+        while not any(o.status == "CANCELED" for o in venue.orders.values()):
+            await anyio.sleep(0.05)
+        engine.stop("cancelled")
+
+    with anyio.fail_after(30):
+        summary = await engine.run(services=[sim.serve], monitors=[stop_once_cancelled])
+    assert [o.status for o in venue.orders.values()] == ["CANCELED"]
+    assert any(h["reason"] == "stale data" for h in summary.halts)
+    assert summary.trading["kill_switch"] == ""  # a halt that lifts when data flows again, not the kill switch
