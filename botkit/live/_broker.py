@@ -216,11 +216,11 @@ class BinanceBroker:
             self.stats.cancels_sent += 1
 
     def cancel_everything(self) -> None:
-        """The kill switch: cancel every order of ours at the venue (one by one: orders
-        botkit did not place are left alone), then confirm by query until none is open."""
+        """The kill switch: cancel every order of ours at the venue (orders botkit did not
+        place are left alone), then confirm by query until none is open, through
+        reconnects (the cancels are sent again while any is open)."""
         self._cancel_ours()
         self._confirming = True
-        self._check_in_s = 0.0
         self._resync.set()
 
     def on_event(self, event: Event, market: MarketState) -> list[OrderUpdate | Fill | VenueBalances]:
@@ -360,7 +360,8 @@ class BinanceBroker:
         """Time sync every ``time_sync_s`` (or when asked), placements to send again,
         unknown orders and missing fills to settle."""
         while True:
-            with anyio.move_on_after(max(min(self.time_sync_s, self._check_in_s), 0.0)):
+            wait = 0.2 if self._confirming else min(self.time_sync_s, self._check_in_s)
+            with anyio.move_on_after(max(wait, 0.0)):
                 await self._resync.wait()
             self._resync = anyio.Event()
             self._check_in_s = self.time_sync_s
@@ -369,14 +370,14 @@ class BinanceBroker:
                 retry, self._retry = self._retry, []
                 for order in retry:
                     self._place(order, retried=True)
+                if self._confirming:
+                    self._cancel_ours()  # again: a cancel may have been lost with a connection
+                    await self.send_now()
                 if self.tracker.unknown() or self.tracker.incomplete() or self._confirming:
                     await self._reconcile()
-                if self._confirming:
-                    if self.tracker.open_orders():
-                        self._check_in_s = 0.2
-                    else:
-                        self._confirming = False
-                        log.warning("kill switch: the venue confirms no order is open")
+                if self._confirming and not self.tracker.open_orders():
+                    self._confirming = False
+                    log.warning("kill switch: the venue confirms no order of ours is open")
             except _Disconnected:
                 return
 
