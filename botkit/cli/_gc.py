@@ -1,4 +1,5 @@
-"""Garbage-collector settings for a replay, chosen by the command line (never by the library)."""
+"""Garbage-collector settings for a replay or a live run, chosen by the command line
+(never by the library)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ __all__ = ["fewer_gc_passes"]
 
 @contextlib.contextmanager
 def fewer_gc_passes() -> Iterator[None]:
-    """A replay creates millions of short-lived events and almost no reference cycles:
-    collect the youngest generation every 50,000 allocations instead of 700, after moving
-    everything loaded so far out of the collector's way (docs/architecture.md has the
-    measured gain). Restored on exit."""
+    """A replay or a live feed creates millions of short-lived events and almost no
+    reference cycles: collect the youngest generation every 50,000 allocations instead
+    of 700, after moving everything loaded so far out of the collector's way
+    (docs/architecture.md has the measured gain; README's Performance has what it does
+    to the live order latency). Restored on exit."""
     previous = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)

@@ -16,6 +16,7 @@ price the router would fill it at.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from typing import Any
@@ -170,6 +171,12 @@ def instrument_for(symbol: str, overrides: Mapping[str, Instrument] | None = Non
     name = normalise_symbol(symbol)
     if overrides and name in overrides:
         return overrides[name]
+    return _inferred(name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _inferred(name: str) -> Instrument:
+    # Frozen, so one per symbol serves every order and fill (it was built per call).
     base, quote = split_symbol(name)
     return Instrument(name, base, quote, **DEFAULT_RULES)
 

@@ -309,6 +309,19 @@ def text_frame(payload: bytes) -> bytes:
     return bytes((_FIN_TEXT, 127)) + n.to_bytes(8, "big") + payload
 
 
+def masked_text_frame(payload: bytes, key: bytes) -> bytes:
+    """An unfragmented text frame as a client sends it: masked with the 4-byte ``key``
+    (RFC 6455 5.3: the caller draws it from a strong source of entropy, per frame)."""
+    n = len(payload)
+    if n < _SHORT:
+        head = bytes((_FIN_TEXT, 0x80 | n))
+    elif n < 1 << 16:
+        head = bytes((_FIN_TEXT, 0x80 | _SHORT)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((_FIN_TEXT, 0xFF)) + n.to_bytes(8, "big")
+    return head + key + _unmask(payload, key)  # XOR both ways: masking is unmasking
+
+
 def _unmask(payload: bytes, key: bytes) -> bytes:
     n = len(payload)
     stream = (key * (n // 4 + 1))[:n]

@@ -13,6 +13,7 @@ handshake (h11), frames we send are wsproto's encoder.
 from __future__ import annotations
 
 import email.utils
+import os
 import ssl
 import time
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from ..protocol._wsframes import (
     FrameError,
     FrameReader,
     close_payload,
+    masked_text_frame,
     text_frame,
 )
 
@@ -177,8 +179,11 @@ class WebSocket:
     def buffer(self, text: str | bytes) -> int:
         """Queue one text message (``str``, or UTF-8 ``bytes``) for :meth:`flush`: one
         write for many messages. Returns the bytes queued."""
-        if self._client or self.compressed:
+        if self.compressed:
             self._out += self._writer.send_data(text if isinstance(text, str) else text.decode(), True)
+        elif self._client:
+            # Our own framing (wsproto's masking is Python byte by byte): an order's path.
+            self._out += masked_text_frame(text.encode() if isinstance(text, str) else text, os.urandom(4))
         else:
             self._out += text_frame(text.encode() if isinstance(text, str) else text)
         return len(self._out)

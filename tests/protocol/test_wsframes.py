@@ -7,12 +7,20 @@ from __future__ import annotations
 import random
 
 import pytest
+import wsproto.frame_protocol as wsproto_frames
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wsproto.frame_protocol import FrameProtocol
 
 from botkit.protocol import _compiled
-from botkit.protocol._wsframes import FrameError, FrameReader, close_payload, split_frames, text_frame
+from botkit.protocol._wsframes import (
+    FrameError,
+    FrameReader,
+    close_payload,
+    masked_text_frame,
+    split_frames,
+    text_frame,
+)
 
 _sizes = st.one_of(st.integers(0, 300), st.sampled_from([125, 126, 127, 65535, 65536, 70000]))
 # Payload bytes from a seeded generator: hypothesis need not draw 70,000 bytes itself.
@@ -124,3 +132,21 @@ def test_close_payloads() -> None:
     for code in (0, 999, 1004, 1005, 1006, 1015, 2999, 5000, 65535):
         with pytest.raises(FrameError, match=f"invalid close code {code}"):
             close_payload(code.to_bytes(2, "big"))
+
+
+@given(texts=st.lists(st.text(max_size=70_000).map(str.encode)
+                      | st.sampled_from([b"", b"x" * 125, b"y" * 126, b"z" * 65_535, b"w" * 65_536]),
+                      min_size=1, max_size=5),
+       key=st.binary(min_size=4, max_size=4))
+@settings(max_examples=60)
+def test_a_clients_masked_text_frames_read_back_and_match_wsprotos(texts: list[bytes], key: bytes) -> None:
+    wire = b"".join(masked_text_frame(t, key) for t in texts)
+    assert FrameReader(client=False).feed(wire) == texts
+    # Byte for byte what wsproto sends with that masking key.
+    original = wsproto_frames.os.urandom
+    wsproto_frames.os.urandom = lambda n: key
+    try:
+        assert FrameProtocol(client=True, extensions=[]).send_data(texts[0].decode(), True) == wire[
+            : len(masked_text_frame(texts[0], key))]
+    finally:
+        wsproto_frames.os.urandom = original

@@ -25,6 +25,8 @@ __all__ = ["Ed25519Signer", "HmacSigner", "Signer", "ed25519_verify", "signature
 
 
 def _text(value: object) -> str:
+    if type(value) is str:  # most parameters: the per-order signing path
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):

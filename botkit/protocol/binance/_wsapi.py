@@ -115,16 +115,17 @@ def encode_request(request_id: str, method: str, params: Mapping[str, object] | 
 
 def order_params(order: Order, venue_symbol: str) -> dict[str, object]:
     """``order.place`` parameters for ``order`` (before signing)."""
+    # Text once: the signature and the frame both use it.
     params: dict[str, object] = {
         "symbol": venue_symbol, "side": "BUY" if order.side is Side.BUY else "SELL",
-        "quantity": order.size, "newClientOrderId": order.client_id, "newOrderRespType": "FULL",
+        "quantity": f"{order.size:f}", "newClientOrderId": order.client_id, "newOrderRespType": "FULL",
     }
     if order.type is OrderType.MARKET:
         params["type"] = "MARKET"
     elif order.post_only:
-        params.update(type="LIMIT_MAKER", price=order.price)
+        params.update(type="LIMIT_MAKER", price=f"{order.price:f}")
     else:
-        params.update(type="LIMIT", price=order.price,
+        params.update(type="LIMIT", price=f"{order.price:f}",
                       timeInForce="IOC" if order.time_in_force is TimeInForce.IOC else "GTC")
     return params
 
