@@ -161,8 +161,7 @@ def _figures(strategy: _OrderFlow, venue: TradingVenue, account: SimAccount, bro
     # Every venue fill, per order, against every fill the strategy heard of.
     by_order: dict[str, list[Decimal]] = {}
     for row in venue.trades:
-        order = venue._by_id[row["orderId"]]
-        by_order.setdefault(order.order.client_id, []).append(Decimal(row["qty"]))
+        by_order.setdefault(venue.client_id_of(row["orderId"]), []).append(Decimal(row["qty"]))
     heard: dict[str, list[Decimal]] = {}
     for fill in strategy.fills:
         heard.setdefault(fill.client_id, []).append(fill.size)

@@ -207,6 +207,15 @@ class TradingVenue:
                 if matcher.busy:
                     await self._results(self.accounts[key], matcher.on_event(event, self.market))
 
+    def place(self, account: SimAccount, params: dict[str, Any]) -> dict[str, Any]:
+        """Place an order as ``order.place`` would, outside any session (one left open
+        by "an earlier run", in a test); returns the order as the venue answers it."""
+        return self._place(account, params)
+
+    def client_id_of(self, order_id: int) -> str:
+        """The client id of the venue's order ``order_id`` (``myTrades`` rows name only this)."""
+        return self._by_id[order_id].order.client_id
+
     def fault(self, kind: str) -> None:
         """Inject ``kind`` now (or at the next order, report or fill it applies to)."""
         if kind not in EXECUTION_FAULTS:

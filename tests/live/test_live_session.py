@@ -195,7 +195,7 @@ async def test_orders_of_an_earlier_run_are_adopted_and_others_left_alone(keys: 
     sim, venue, api_url = trading_sim(account)
     # Open at the venue before the bot starts: one of an earlier botkit run, one placed by hand.
     for client_id in ("bk0a1b2c-7", "manual-1"):
-        venue._place(account, {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
+        venue.place(account, {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
                                "quantity": "0.001", "price": "30000", "newClientOrderId": client_id})
     clock = LiveClock()
     broker = BinanceBroker(creds, api_url, ["BTC-USDT"], clock)
