@@ -101,6 +101,17 @@ def shared_limiter(host: str, weight_per_minute: int = 5_000) -> RestLimiter:
     return limiter
 
 
+def _since(sent: deque[int], at_ns: int) -> int:
+    """How many of ``sent`` (in time order) are later than ``at_ns``: counted from the
+    newest end, as the venue's last count is recent and the day's window is long."""
+    n = 0
+    for t in reversed(sent):
+        if t <= at_ns:
+            break
+        n += 1
+    return n
+
+
 class OrderLimiter:
     """The venue's order-rate rules (Binance: ``ORDERS`` per 10 s and per day, from
     ``exchangeInfo``), kept locally so an order over them is refused before it is sent.
@@ -132,7 +143,7 @@ class OrderLimiter:
             count = len(sent)
             reported_at, reported = self._venue.get(window, (0, 0))
             if now_ns - reported_at < span:
-                count = max(count, reported + sum(1 for t in sent if t > reported_at))
+                count = max(count, reported + _since(sent, reported_at))
             if count >= allowed:
                 self.refused += 1
                 return f"order rate limit: {allowed} orders per {_window_name(window)} (the venue's rule)"
