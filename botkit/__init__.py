@@ -42,6 +42,7 @@ from ._exceptions import ConfigError as ConfigError
 from ._exceptions import DataError as DataError
 from ._exceptions import FeedError as FeedError
 from ._exceptions import HookTimeout as HookTimeout
+from ._exceptions import JournalError as JournalError
 from ._exceptions import ParseError as ParseError
 from ._exceptions import StrategyError as StrategyError
 from ._exceptions import UsageError as UsageError
@@ -92,6 +93,7 @@ __all__ = [
     "Gap",
     "HookTimeout",
     "Instrument",
+    "JournalError",
     "LiveClock",
     "MarketState",
     "MemorySource",

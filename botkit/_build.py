@@ -30,7 +30,7 @@ from .sources import EventSource, FrameRecorder, ReplaySource
 from .sources._recording import read_meta
 
 __all__ = [
-    "PreparedRun", "Task", "build_run", "live_source", "recording_source", "simulator_data",
+    "PreparedRun", "Task", "build_run", "default_journal", "live_source", "recording_source", "simulator_data",
     "stop_after",
 ]
 
@@ -87,8 +87,33 @@ def build_run(config: RunConfig) -> PreparedRun:
         if read_meta(config.data).get("empty"):  # and a file that is not a recording fails here
             raise DataError(config.data, 0, _EMPTY)
         source: EventSource = ReplaySource(config.data, venue=config.venue)
-        return PreparedRun(_engine(config, strategy, source, config.venue or strategy.venue), config.backend)
+        engine = _engine(config, strategy, source, config.venue or strategy.venue, journal=_journal(config))
+        return PreparedRun(engine, config.backend)
     return _live(config, strategy)
+
+
+def default_journal(strategy_file: str, strategy: Strategy, venue: str, network: str) -> Path:
+    """Where a live run journals when not told: ``journals/`` beside the strategy file,
+    one file per strategy class, venue and network (``mainnet``, ``testnet``, ``custom``),
+    so a restart finds it from any working directory."""
+    path = Path(strategy_file).resolve()
+    return path.parent / "journals" / f"{path.stem}-{type(strategy).__name__}-{venue}-{network}.journal"
+
+
+def _journal(config: RunConfig, default: Path | None = None) -> Any:
+    """The run's journal (opened and locked now), or None."""
+    path = config.journal if config.journal is not None else default
+    if not path:
+        return None
+    from .journal import Journal
+
+    if default is not None and config.journal is None:
+        try:
+            default.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create {default.parent} for the live run's journal: "
+                              f"{exc.strerror or exc}; pass --journal FILE") from None
+    return Journal(path, synchronous=config.journal_sync)
 
 
 def _instantiate(path: str, cls: type[Strategy]) -> Strategy:
@@ -128,7 +153,7 @@ def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
         sim = ExchangeSimulator(embedded, speed=config.speed)
         source = WebSocketSource(sim.listen(), venue=venue, end_on_normal_close=True)
         services.append(sim.serve)
-    engine = _engine(config, strategy, source, venue)
+    engine = _engine(config, strategy, source, venue, journal=_journal(config))
     monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
     return PreparedRun(engine, "trio", embedded, tuple(services), monitors)
 
@@ -169,24 +194,28 @@ def _live_trading(config: RunConfig, strategy: Strategy) -> PreparedRun:
     limiter = source.limiter or shared_limiter(urlsplit(source._rest_base()).netloc)
     broker = BinanceBroker(credentials, api_url, symbols, clock, limiter=limiter,
                            recv_window_ms=config.recv_window_ms, cancel_timeout_s=config.cancel_timeout_s)
-    engine = _engine(config, strategy, source, venue, broker=broker, clock=clock)
+    network = "custom" if config.api_url else "testnet" if config.testnet else "mainnet"
+    journal = _journal(config, default_journal(config.strategy_file, strategy, venue, network))
+    engine = _engine(config, strategy, source, venue, broker=broker, clock=clock, journal=journal)
     monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
     endpoint = "testnet" if config.testnet and not config.api_url else ("custom endpoint" if config.api_url
                                                                          else "MAINNET, real money")
+    where = "no journal" if journal is None else (
+        f"journal {journal.path}" + (" (the default: --journal FILE to choose)" if config.journal is None else ""))
     banner = (f"botkit: LIVE trading {', '.join(symbols)} on binance spot via {redact_url(api_url)} ({endpoint}; "
-              f"{credentials.kind} key from {credentials.source})")
+              f"{credentials.kind} key from {credentials.source}; {where})")
     return PreparedRun(engine, "trio", monitors=monitors, banner=banner)
 
 
 def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: str, *,
-            broker: Broker | None = None, clock: Clock | None = None) -> Engine:
+            broker: Broker | None = None, clock: Clock | None = None, journal: Any = None) -> Engine:
     quote, cash = _account(config, strategy)
     return Engine(
         strategy, source, venue=venue, risk=config.risk, starting_cash=cash,
         instruments=config.instruments, quote_asset=quote,
         max_strategy_errors=config.max_strategy_errors, hook_timeout_s=config.hook_timeout_s,
         handle_signals=config.handle_signals, record_prices=config.record_prices,
-        paper=config.paper if broker is None else None, broker=broker, clock=clock,
+        paper=config.paper if broker is None else None, broker=broker, clock=clock, journal=journal,
     )
 
 

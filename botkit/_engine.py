@@ -8,7 +8,7 @@ import signal
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
@@ -16,7 +16,7 @@ import attrs
 from ._bus import EventBus, Subscription
 from ._clock import Clock, LiveClock, VirtualClock
 from ._events import BrokerWake
-from ._exceptions import BotkitError, BotkitInternalError, UsageError, leaf_errors
+from ._exceptions import BotkitError, BotkitInternalError, JournalError, UsageError, leaf_errors
 from ._runner import StrategyRunner, subscription_types
 from ._strategy import Strategy
 from ._suggest import nearest
@@ -24,6 +24,7 @@ from ._symbols import normalise_symbol
 from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S
 from .execution._broker import Broker, LiveBroker
 from .execution._instruments import Instrument
+from .execution._journaling import RestorableBroker
 from .execution._market import MarketState
 from .execution._metrics import trading_report
 from .execution._paper import PaperBroker, PaperConfig
@@ -32,6 +33,9 @@ from .execution._risk import RiskLimits, RiskManager
 from .execution._router import OrderRouter
 from .protocol import VENUES
 from .sources import EventSource
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 __all__ = ["Engine", "RunSummary"]
 
@@ -112,6 +116,10 @@ class Engine:
         trading halts and the run fails naming it (see :mod:`botkit._watchdog`).
     :param block_warn_s: a plain hook holding the event loop this long in one call is
         warned about by name (0: not watched).
+    :param journal: a :class:`~botkit.journal.Journal` to write everything to; one that
+        holds earlier runs is restored from first (portfolio, open orders, the
+        strategy's ``state``), before the venue is reconciled and ``on_start`` runs.
+        The engine closes it at the end of the run.
     """
 
     def __init__(
@@ -133,6 +141,7 @@ class Engine:
         record_prices: bool = False,
         hook_timeout_s: float = HOOK_TIMEOUT_S,
         block_warn_s: float = BLOCK_WARN_S,
+        journal: Journal | None = None,
     ) -> None:
         if not isinstance(strategy, Strategy):
             raise TypeError(f"strategy must be a botkit.Strategy instance, got {type(strategy).__name__}")
@@ -173,6 +182,14 @@ class Engine:
             strategy, self.subscription, self.clock, self.risk, self.router, self.market,
             max_errors=max_strategy_errors, hook_timeout_s=hook_timeout_s, block_warn_s=block_warn_s,
         )
+        self.journal = journal
+        if journal is not None:
+            self.router.journal = journal
+            self.runner.journal = journal
+            if isinstance(self.broker, LiveBroker):
+                self.broker.journal = journal
+        #: What the journal gave back at the start ("" when nothing: a new journal or none).
+        self.restored_from = ""
         self.handle_signals = handle_signals
         self._feed_scope: anyio.CancelScope | None = None
         self._group_scope: anyio.CancelScope | None = None
@@ -180,12 +197,16 @@ class Engine:
         self._feed_error: BotkitError | None = None
         self._ran = False
         self._started = 0.0
+        self._halts_journaled = 0
+        self._lifts_journaled: set[int] = set()
 
     def kill_switch(self, reason: str = "manual") -> None:
         """Trip the kill switch: cancel every open order and halt trading for the run."""
         self.risk.kill(reason)
 
     def _on_kill(self, reason: str) -> None:
+        if self.journal is not None:
+            self.journal.risk_event("kill", reason, self.clock.now_ns())
         self.router.kill(reason)
 
     def _on_stale(self, reason: str) -> None:
@@ -227,6 +248,12 @@ class Engine:
             raise BotkitError("an Engine runs once; create a new Engine for another run")
         self._ran = True
         self._started = time.perf_counter()
+        if self.journal is not None:
+            try:
+                self._restore(self.journal)
+            except BaseException:
+                self.journal.close()  # refused: the file stays as it was, and unlocked
+                raise
         try:
             async with anyio.create_task_group() as tg:
                 self._group_scope = tg.cancel_scope
@@ -240,16 +267,87 @@ class Engine:
                 if isinstance(self.broker, LiveBroker):
                     # Connected and reconciled before the feed starts (and on_start runs).
                     await tg.start(functools.partial(self.broker.run, self._wake))
+                if self.journal is not None:
+                    tg.start_soon(self.journal.run_writer, self._journal_risk)
                 tg.start_soon(self._feed_task)
                 for monitor in monitors:
                     tg.start_soon(monitor)
         except BaseExceptionGroup as group:
             error = _first_error(group)
+            self._close_journal(f"error: {error}")
             raise error from error.__cause__
+        except BaseException:
+            self._close_journal("interrupted")
+            raise
+        self._close_journal(self._stopped_by or "end of data")
         summary = self._summary()
         for warning in self._missing_symbols():
             log.warning("%s", warning)
         return summary
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def _restore(self, journal: Journal) -> None:
+        """Continue what the journal holds (nothing, for a new one), then open this run in it."""
+        contents = journal.read()
+        name = type(self.strategy).__name__
+        mode = "backtest" if self.clock.virtual else "live" if isinstance(self.broker, LiveBroker) else "paper"
+        venue = self.router.venue
+        if contents.runs:
+            last = contents.runs[-1]
+            if mode == "backtest":
+                raise JournalError(f"{journal.path} holds {len(contents.runs)} earlier runs: a backtest journals "
+                                   "into a new file (the file is left as it is)")
+            if (last["strategy"], last["venue"], last["mode"]) != (name, venue, mode):
+                raise JournalError(f"{journal.path} is the journal of {last['strategy']} on {last['venue']} "
+                                   f"({last['mode']}); this run is {name} on {venue} ({mode}): pass another "
+                                   "--journal (the file is left as it is)")
+            broker = self.broker
+            if contents.open_orders and not isinstance(broker, RestorableBroker):
+                raise JournalError(f"{journal.path} holds {len(contents.open_orders)} open orders, and "
+                                   f"{type(broker).__name__} cannot take them back (it has no restore())")
+            prefix = self.broker.id_prefix if isinstance(self.broker, LiveBroker) else "bk-"
+            self.router.restore(contents.starting_cash, contents.history, contents.orders,
+                                journal.last_id_number(prefix))
+            if isinstance(broker, RestorableBroker):
+                broker.restore(contents.open_orders, contents.last_trade_ids, self.router.instrument,
+                               self.clock.now_ns())
+            self.runner.state.update(contents.state or {})
+            self.runner.restored = True
+            fills = sum(1 for item in contents.history if type(item).__name__ == "Fill")
+            self.restored_from = (f"restored {fills} fills, {len(contents.open_orders)} open orders and the "
+                                  f"strategy state from {len(contents.runs)} earlier runs")
+            log.warning("journal %s: %s", journal.path, self.restored_from)
+            if any(e["kind"] == "kill" for e in contents.risk_events):
+                log.warning("journal %s: the kill switch tripped in an earlier run", journal.path)
+        endpoint = str(self.broker.report().get("endpoint", "")) if isinstance(self.broker, LiveBroker) \
+            else self.source.describe()
+        journal.start_run(mode=mode, strategy=name, venue=venue, endpoint=endpoint,
+                          id_prefix=self.broker.id_prefix if isinstance(self.broker, LiveBroker) else "bk-",
+                          restored=bool(contents.runs), starting_cash=self.router.portfolio.starting_cash,
+                          ts_ns=self.clock.now_ns())
+
+    def _journal_risk(self) -> None:
+        """Halts and lifts since the last look (the journal task asks every 50 ms)."""
+        journal = self.journal
+        assert journal is not None
+        for index, halt in enumerate(self.risk.halts):
+            if index >= self._halts_journaled:
+                journal.risk_event("halt", halt.reason, halt.ts)
+            if halt.lifted_ts >= 0 and index not in self._lifts_journaled:
+                self._lifts_journaled.add(index)
+                journal.risk_event("lifted", halt.reason, halt.lifted_ts)
+        self._halts_journaled = len(self.risk.halts)
+
+    def _close_journal(self, reason: str) -> None:
+        journal = self.journal
+        if journal is None or not journal.run:
+            return
+        try:
+            self._journal_risk()
+            journal.stop_run(reason, self.clock.now_ns())
+        finally:
+            journal.close()
 
     def partial_summary(self, error: str) -> RunSummary:
         """The summary of a run that failed with ``error`` (what happened up to then)."""

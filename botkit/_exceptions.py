@@ -6,6 +6,7 @@
     ├── ConfigError             bad configuration, CLI argument or strategy file
     ├── UsageError              a strategy misused the API (e.g. a timer with a negative delay)
     ├── DataError               a recorded data file is unreadable or corrupt (names file and line)
+    ├── JournalError            a journal is corrupt, newer than this botkit, or in use
     ├── FeedError               the venue or network misbehaved
     │   └── ParseError          a frame could not be turned into events
     ├── StrategyError           a strategy hook raised; the user's exception is ``__cause__``
@@ -23,6 +24,7 @@ __all__ = [
     "DataError",
     "FeedError",
     "HookTimeout",
+    "JournalError",
     "ParseError",
     "StrategyError",
     "UsageError",
@@ -66,6 +68,11 @@ class DataError(BotkitError):
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
         return f"{where}: {self.reason}"
+
+
+class JournalError(BotkitError):
+    """A journal cannot be used: corrupt, of a newer schema, of another strategy or venue,
+    or held by another process. The file is never changed when this is raised."""
 
 
 class FeedError(BotkitError):

@@ -81,7 +81,9 @@ class OrderUpdate:
 
 @attrs.frozen
 class Fill:
-    """Part or all of an order executed. ``fee`` is in ``fee_asset`` (the quote asset)."""
+    """Part or all of an order executed. ``fee`` is in ``fee_asset`` (the quote asset).
+    ``trade_id``: the venue's id of the execution (a paper fill's is made from the order's
+    client id and the size filled before it), unique per venue and symbol."""
 
     client_id: str
     venue: str
@@ -93,3 +95,4 @@ class Fill:
     fee_asset: str
     liquidity: str  # "maker" or "taker"
     ts_recv: int
+    trade_id: str = ""

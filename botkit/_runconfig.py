@@ -64,6 +64,10 @@ class RunConfig:
     :param api_url: with ``live``: the WebSocket API endpoint (e.g. a simulator).
     :param recv_window_ms: how long a signed request stays valid at the venue.
     :param cancel_timeout_s: at the end, how long to wait for the venue to confirm cancels.
+    :param journal: the journal file (restored from when it holds earlier runs); a live
+        run without one uses :func:`~botkit._build.default_journal`; ``""``: none.
+    :param journal_sync: ``"normal"`` (survives the process being killed) or ``"full"``
+        (also a power loss, an fsync per commit).
     """
 
     strategy_file: str
@@ -91,3 +95,5 @@ class RunConfig:
     keys: KeySettings = attrs.field(factory=KeySettings)
     recv_window_ms: int = 5_000
     cancel_timeout_s: float = 10.0
+    journal: str | None = None
+    journal_sync: Literal["normal", "full"] = "normal"

@@ -10,11 +10,12 @@ import inspect
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskStatus
 
+from . import _failpoints
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
 from ._events import MARKET_EVENT_TYPES, BrokerWake, Event, FeedStatus, Gap, Quote, Timer, Trade
@@ -28,6 +29,10 @@ from .execution._broker import LiveBroker
 from .execution._market import MarketState
 from .execution._risk import RiskManager
 from .execution._router import OrderRouter
+from .execution._tracker import VenueBalances
+
+if TYPE_CHECKING:
+    from .journal import Journal
 
 __all__ = ["StrategyRunner", "subscription_types"]
 
@@ -93,6 +98,12 @@ class StrategyRunner:
         self.stop_reason = ""
         self.first_ts = 0
         self.last_ts = 0
+        #: The strategy's ``self.state``: saved in the journal (when there is one) at each
+        #: fill, timer tick and stop, and restored from it.
+        self.state: dict[str, Any] = {}
+        #: The run continues a journaled one (``self.restored``).
+        self.restored = False
+        self.journal: Journal | None = None
         attach(strategy, self)
         self._live = router.broker if isinstance(router.broker, LiveBroker) else None
         # event type -> bound hook, split by plain / async def so the hot loop never asks.
@@ -140,6 +151,8 @@ class StrategyRunner:
                 started = True
                 await self._call("on_start", self.strategy.on_start, None)
                 await self._deliver_broker()
+                if self.journal is not None:
+                    self.journal.ready(self.clock.now_ns())
             while not self.stop_reason:
                 batch = await self._next_batch()
                 if batch is None:
@@ -151,6 +164,8 @@ class StrategyRunner:
                     self.clock.advance(batch[0].ts_recv)
                     await self._call("on_start", self.strategy.on_start, None)
                     await self._deliver()
+                    if self.journal is not None:
+                        self.journal.ready(self.clock.now_ns())
                 await self._dispatch(batch)
         finally:
             self.unprocessed += self.subscription.discard()
@@ -163,6 +178,12 @@ class StrategyRunner:
                 with anyio.CancelScope(shield=True):
                     await self.router.settle()
             self.router.finish()
+            journal = self.journal
+            if journal is not None:  # what the end settled: the strategy hears none of it
+                for item in self.router.outbox:
+                    self._journal(journal, item)
+                if started:
+                    journal.state(self.state, "stop", self.clock.now_ns())
             self.router.outbox.clear()
 
     async def _next_batch(self) -> list[Event] | None:
@@ -299,11 +320,26 @@ class StrategyRunner:
             # The orders a hook just sent go on the socket from this task, now: not after
             # the scheduler has run the feed's next batch.
             await self._live.send_now()
+        journal = self.journal
         while outbox:
             item = outbox.pop(0)
             method = self._sync.get(type(item)) or self._async.get(type(item))
             if method is not None:
                 await self._call(self._hooks[type(item)], method, item)
+            if journal is not None:
+                self._journal(journal, item)
+
+    def _journal(self, journal: Journal, item: OrderUpdate | Fill | VenueBalances) -> None:
+        """After its hook: a fill with the state that hook left (they commit together)."""
+        if type(item) is Fill:
+            if _failpoints.ARMED:
+                _failpoints.hit("fill")
+            journal.state(self.state, "fill", item.ts_recv)  # first: it may refuse a value JSON cannot hold
+            journal.fill(item)
+        elif type(item) is OrderUpdate:
+            journal.update(item)
+        else:
+            journal.balances(item.balances, item.first, self.clock.now_ns())  # type: ignore[union-attr]
 
     async def _fire_timers(self, now_ns: int) -> None:
         while not self.stop_reason and (due := self.timers.pop_due(now_ns)) is not None:
@@ -316,6 +352,8 @@ class StrategyRunner:
                 await self._call("on_timer", method, timer)
                 if self.router.outbox:
                     await self._deliver()
+            if self.journal is not None:
+                self.journal.state(self.state, "timer", due_ns)
 
     async def _call(self, hook: str, method: Callable[..., Any], arg: Any, *, fatal: bool = True) -> None:
         completed = True

@@ -48,6 +48,8 @@ class StrategyContext(Protocol):
     router: OrderRouter
     timers: Timers
     log: logging.Logger
+    state: dict[str, Any]
+    restored: bool
 
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""
@@ -168,6 +170,21 @@ class Strategy:
         """Current net position in ``symbol`` (base units; negative is short)."""
         pos = (self._bk or self._runner).router.portfolio.positions.get(self._symbol(symbol))
         return pos.size if pos is not None else _ZERO
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The strategy's own values that outlive the process: JSON values only (str, int,
+        float, bool, None, lists, dicts with str keys). With a journal (``--journal``)
+        they are saved at each fill (with it, atomically), at each timer tick and at the
+        stop, and put back here when the run restarts; without one it is a plain dict."""
+        return self._runner.state
+
+    @property
+    def restored(self) -> bool:
+        """True when this run continues a journaled one: positions, open orders and
+        :attr:`state` came back from the journal (and, live, were reconciled with the
+        venue) before ``on_start``."""
+        return self._runner.restored
 
     @property
     def portfolio(self) -> Portfolio:

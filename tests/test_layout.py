@@ -73,8 +73,10 @@ def test_layers_import_downwards_only() -> None:
         "botkit.execution": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._clock", "botkit._decimals",
                              "botkit._orders", "botkit.execution"),
         "botkit.live": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit._clock", "botkit._decimals",
-                        "botkit._orders", "botkit._redact", "botkit._version", "botkit.protocol", "botkit.sources",
-                        "botkit.execution", "botkit.live"),
+                        "botkit._orders", "botkit._redact", "botkit._version", "botkit._failpoints", "botkit.protocol",
+                        "botkit.sources", "botkit.execution", "botkit.live"),
+        "botkit.journal": ("botkit._clock", "botkit._events", "botkit._exceptions", "botkit._orders", "botkit._version",
+                           "botkit.execution", "botkit.journal"),
     }
     wrong = []
     for name in MODULES:

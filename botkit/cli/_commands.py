@@ -18,7 +18,7 @@ import anyio
 from .._build import PreparedRun, Task, build_run, recording_source, simulator_data, stop_after
 from .._codec import to_json
 from .._engine import Engine, RunSummary
-from .._exceptions import BotkitError, ConfigError, UsageError, leaf_errors
+from .._exceptions import BotkitError, ConfigError, JournalError, UsageError, leaf_errors
 from .._strategy import Strategy
 from ..protocol import FrameDecoder, parser_for
 from ..sim import sample_path
@@ -247,6 +247,8 @@ def _finish(
     try:
         summary = anyio.run(lambda: prepared.run(monitors=monitors), backend=prepared.backend)
     except BotkitError as exc:
+        if isinstance(exc, JournalError) and engine.journal is not None and not engine.journal.run:
+            raise  # refused before the run began: the one line says it all
         error = exc
         summary = engine.partial_summary(str(exc))
     report = getattr(args, "report", None)

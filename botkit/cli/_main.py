@@ -28,6 +28,7 @@ examples:
   botkit record --venue kraken --symbols BTC-USD --channels trades,books --out btc.txt.gz --duration 60
   botkit decode --venue kraken btc.txt.gz | head
   botkit soak --faults 50                          # lossless-feed proof under injected faults
+  botkit journal strategies/journals/scalper-Scalper-binance-mainnet.journal   # a live bot's history
 
 A strategy file is a Python file with one `class X(botkit.Strategy)`.
 Data files are botkit recordings (docs/recording-format.md), plain or gzip.
@@ -52,6 +53,11 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
                          help="cancel an async hook awaiting longer than this and fail the run (default 10)")
     command.add_argument("--config", metavar="FILE", help="TOML config: risk limits, fees, cash, instruments")
     command.add_argument("--report", metavar="DIR", help="write report.png (equity, drawdown, fills) and report.html")
+    command.add_argument("--journal", metavar="FILE",
+                         help="SQLite journal of every order, fill and state: restored from on restart "
+                              "(a live run has a default one)")
+    command.add_argument("--journal-sync", choices=("normal", "full"),
+                         help="normal: survives the process being killed (default); full: also a power loss")
     command.add_argument("--latency-ms", type=float, metavar="MS", help="paper order latency (overrides config)")
     command.add_argument("--fee-bps", metavar="BPS", help="maker and taker fee in basis points (overrides config)")
     command.add_argument("--slippage-bps", metavar="BPS", help="market order slippage (overrides config)")
@@ -185,6 +191,17 @@ def _parser() -> argparse.ArgumentParser:
     soak.add_argument("--every", type=int, default=500, metavar="FRAMES", help="frames between faults (about)")
     soak.add_argument("--speed", type=float, default=40.0, metavar="X", help="market pace (x recorded time)")
     _common(soak)
+    journal = sub.add_parser(
+        "journal",
+        help="show a journal: its runs, open orders, positions and P&L",
+        description="Read FILE (a journal written by `botkit run --journal` or a live run's default one; "
+        "another process may be writing it) and print its run history, the orders still open, the "
+        "positions, cash and P&L over all its runs. Never writes to FILE.",
+    )
+    journal.add_argument("file", metavar="FILE")
+    journal.add_argument("--report", metavar="DIR", help="write report.png and report.html, as a backtest does")
+    journal.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    _common(journal)
     return parser
 
 
@@ -192,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``botkit`` console script."""
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose, args.quiet)
-    from . import _commands
+    from . import _commands, _journal_view
 
     command = {
         "run": _commands.run,
@@ -201,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "decode": _commands.decode,
         "record": _commands.record,
         "soak": _commands.soak,
+        "journal": _journal_view.journal,
     }[args.command]
     try:
         return command(args)

@@ -56,6 +56,10 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
             cash[asset.upper()] = _flag_decimal("--cash", amount)
     if args.hook_timeout is not None:
         fields["hook_timeout_s"] = args.hook_timeout
+    if args.journal is not None:
+        fields["journal"] = args.journal
+    if args.journal_sync is not None:
+        fields["journal_sync"] = args.journal_sync
     if mode == "live":
         fields.update(url=args.url, symbols=_split(args.symbols), duration_s=args.duration, speed=args.speed,
                       live=live)

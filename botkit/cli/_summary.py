@@ -10,7 +10,7 @@ from rich.table import Table
 
 from .._engine import RunSummary
 
-__all__ = ["print_summary"]
+__all__ = ["print_summary", "trading_table"]
 
 
 def print_summary(summary: RunSummary, console: Console | None = None) -> None:
@@ -46,11 +46,14 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     console.print(table)
     trading = summary.trading
     if trading and trading.get("orders"):
-        console.print(_trading_table(trading))
+        console.print(trading_table(trading))
 
 
-def _trading_table(t: dict[str, Any]) -> Table:
-    table = Table(title=f"trading ({t['quote_asset']}, paper)", show_header=False, title_justify="left")
+def trading_table(t: dict[str, Any], mode: str = "") -> Table:
+    """The ``trading`` section of a summary as a table (``mode``: as the title says it;
+    default live or paper, from the section)."""
+    mode = mode or ("live" if "live" in t else "paper")
+    table = Table(title=f"trading ({t['quote_asset']}, {mode})", show_header=False, title_justify="left")
     table.add_column("what", style="bold")
     table.add_column("value", justify="right")
     pct = f" ({t['return_pct']:+.3f} %)" if t.get("return_pct") is not None else ""

@@ -22,6 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 from .._events import Event
 from .._orders import Fill, Order, OrderUpdate
 from ._instruments import Instrument
+from ._journaling import OrderJournal, RestorableBroker
 from ._market import MarketState
 from ._tracker import VenueBalances
 
@@ -52,7 +53,7 @@ class Broker(Protocol):
 
 
 @runtime_checkable
-class LiveBroker(Broker, Protocol):
+class LiveBroker(Broker, RestorableBroker, Protocol):
     """A broker with a venue connection of its own (see :mod:`botkit.live`).
 
     Its updates may include :class:`~botkit.execution._tracker.VenueBalances`: the
@@ -62,13 +63,17 @@ class LiveBroker(Broker, Protocol):
     strategy task then collects them through :meth:`Broker.on_event`. The strategy's
     ``on_start`` waits for :meth:`wait_ready` (the first reconciliation), and at the end
     of the run :meth:`settle` cancels what is open at the venue and waits (bounded) for
-    the venue to confirm.
+    the venue to confirm. With a :attr:`journal`, it flushes it before every frame it
+    writes, and :meth:`~botkit.execution.RestorableBroker.restore` takes back a
+    journaled run's open orders before :meth:`run`.
     """
 
     #: Client order ids of this run start with it (unique across runs).
     id_prefix: str
     #: The venue's rules per normalised symbol, loaded at connect; the router reads them.
     instruments: dict[str, Instrument]
+    #: Set by the engine when the run has a journal: flushed before every frame written.
+    journal: OrderJournal | None
 
     async def run(self, wake: Callable[[], Awaitable[None]], *, task_status: Any = ...) -> None:
         """Connect, reconcile, trade; reconnect and reconcile again; until cancelled."""

@@ -22,6 +22,7 @@ Rules (deterministic for a given event stream):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 
 import attrs
@@ -29,6 +30,7 @@ import attrs
 from .._events import Event, Quote, Side, Trade
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 from ._instruments import Instrument
+from ._journaling import RestoredOrder
 from ._market import MarketState
 
 __all__ = ["PaperBroker", "PaperConfig"]
@@ -89,6 +91,18 @@ class PaperBroker:
         """Send ``order``; it arrives after the configured latency."""
         self._orders[order.client_id] = _Working(order, instrument, now_ns + self._latency_ns)
         self.busy = True
+
+    def restore(self, orders: Sequence[RestoredOrder], last_trade_ids: Mapping[str, Collection[str]],
+                instrument: Callable[[str], Instrument], now_ns: int) -> None:
+        """Work a journaled run's open orders again: those the simulated venue had
+        accepted rest as they were (less what filled); the others arrive now, after the
+        latency, as if just sent."""
+        for restored in orders:
+            order = restored.order
+            accepted = restored.told is not OrderStatus.SUBMITTED
+            self._orders[order.client_id] = _Working(order, instrument(order.symbol), now_ns + self._latency_ns,
+                                                     restored.filled, live=accepted)
+        self.busy = bool(self._orders)
 
     def cancel(self, client_id: str, now_ns: int) -> None:
         """Send a cancel (idempotent)."""
@@ -205,9 +219,10 @@ class PaperBroker:
         order = working.order
         bps = self.config.maker_fee_bps if liquidity == "maker" else self.config.taker_fee_bps
         fee = price * size * bps / _BPS
+        trade_id = f"{order.client_id}@{working.filled}"  # unique per order, and across a restore
         working.filled += size
         out.append(Fill(order.client_id, order.venue, order.symbol, order.side, price, size, fee,
-                        working.instrument.quote, liquidity, ts))
+                        working.instrument.quote, liquidity, ts, trade_id))
         done = working.remaining <= 0
         if done:
             del self._orders[order.client_id]

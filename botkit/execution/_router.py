@@ -17,6 +17,7 @@ from .._exceptions import UsageError
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
 from ._broker import Broker, LiveBroker
 from ._instruments import Instrument, instrument_for
+from ._journaling import OrderJournal
 from ._market import MarketState
 from ._portfolio import Portfolio
 from ._risk import RiskManager
@@ -71,8 +72,9 @@ class OrderRouter:
         # The same mapping a live broker fills with the venue's rules at connect.
         self._instruments = instruments if instruments is not None else {}
         self._next_id = 0
-        #: Updates and fills waiting to be delivered to the strategy, in order.
-        self.outbox: list[OrderUpdate | Fill] = []
+        #: Updates and fills waiting to be delivered to the strategy, in order (and the
+        #: venue's balance snapshots where they were booked, for the journal).
+        self.outbox: list[OrderUpdate | Fill | VenueBalances] = []
         self.orders = 0
         self.rejected = 0
         #: Rejections by reason (the text before its first colon), the risk gate's included.
@@ -99,6 +101,11 @@ class OrderRouter:
         self._id_prefix = id_prefix
         #: Times the venue's balances differed from ours while nothing was open (live).
         self.balance_corrections = 0
+        #: Where order intents and cancels are written before they are sent (None: nowhere).
+        self.journal: OrderJournal | None = None
+        #: The run continues a journaled one (its portfolio came from :meth:`restore`).
+        self.restored = False
+        self._replaying = False
 
     def instrument(self, symbol: str) -> Instrument:
         """Metadata for ``symbol`` (config overrides, else inferred)."""
@@ -133,13 +140,22 @@ class OrderRouter:
             log.info("order %s rejected: %s", client_id, reason)
             self.outbox.append(OrderUpdate(client_id, symbol, OrderStatus.REJECTED, _ZERO, order.size, reason, now))
             return client_id
-        self.outbox.append(OrderUpdate(client_id, symbol, OrderStatus.SUBMITTED, _ZERO, order.size, "", now))
-        self.broker.submit(order, inst, now)
+        self._send(order, inst, now)
         return client_id
+
+    def _send(self, order: Order, inst: Instrument, now: int) -> None:
+        self.outbox.append(OrderUpdate(order.client_id, order.symbol, OrderStatus.SUBMITTED, _ZERO, order.size, "",
+                                       now))
+        if self.journal is not None:
+            self.journal.intent(order)
+        self.broker.submit(order, inst, now)
 
     def cancel(self, client_id: str) -> None:
         """Cancel an order (idempotent: unknown or finished orders are ignored)."""
-        self.broker.cancel(client_id, self.clock.now_ns())
+        now = self.clock.now_ns()
+        if self.journal is not None and any(o.client_id == client_id for o in self.broker.open_orders()):
+            self.journal.cancel(client_id, now)
+        self.broker.cancel(client_id, now)
 
     def open_orders(self) -> list[Order]:
         """Orders sent and not yet finished (the broker's view)."""
@@ -190,11 +206,31 @@ class OrderRouter:
         if isinstance(broker, LiveBroker):
             self._book(await broker.settle())
 
+    def restore(self, starting_cash: dict[str, Decimal], history: Sequence[Fill | VenueBalances], orders: int,
+                next_id: int) -> None:
+        """Continue a journaled run: the account it started with, its fills and balance
+        snapshots booked again in order (positions, P&L, the equity curve), ``orders``
+        sent so far, and client ids from ``next_id`` on. The risk limits are not fed
+        the past: they watch this run."""
+        self.portfolio.cash = dict(starting_cash)
+        self.portfolio.starting_cash = dict(starting_cash)
+        self._replaying = True
+        try:
+            self._book(history)
+        finally:
+            self._replaying = False
+        self.outbox.clear()
+        self.orders = orders
+        self._next_id = max(self._next_id, next_id)
+        self.restored = True
+
     def correct_balances(self, snapshot: VenueBalances) -> None:
         """Make the portfolio's cash the venue's (assets the run trades). The first
-        snapshot is where the run starts; a later difference is logged and counted in
-        :attr:`balance_corrections`."""
-        balances, count = snapshot.balances, not snapshot.first
+        snapshot is where the run starts (unless it continues a journaled run); a later
+        difference is logged and counted in :attr:`balance_corrections` (not when
+        booked again from a journal: it was then)."""
+        starts = snapshot.first and not self.restored and not self._replaying
+        balances, count = snapshot.balances, not starts and not self._replaying
         assets = {a for inst in (self.instrument(s) for s in self.portfolio.positions) for a in (inst.base, inst.quote)}
         assets |= set(self.portfolio.cash) | {self.quote_asset}
         diffs = {a: balances.get(a, _ZERO) - self.portfolio.cash.get(a, _ZERO) for a in sorted(assets)}
@@ -206,7 +242,7 @@ class OrderRouter:
             self.portfolio.set_balance(asset, balances.get(asset, _ZERO))
         if diffs and count:
             self.balance_corrections += 1
-        if snapshot.first:
+        if starts:
             self.portfolio.starting_cash = dict(self.portfolio.cash)
 
     def finish(self) -> None:
@@ -223,6 +259,8 @@ class OrderRouter:
         for item in results:
             if isinstance(item, VenueBalances):  # rare: a live broker's reconciliation
                 self.correct_balances(item)
+                if not self._replaying:
+                    self.outbox.append(item)  # journaled in its place among the fills
                 continue
             if type(item) is Fill:
                 if self.spot_account:
@@ -234,7 +272,10 @@ class OrderRouter:
                 if (before and abs(after) < abs(before)) or (before and after and (before > 0) != (after > 0)):
                     self.closing_pnls.append(realised - item.fee)
                 self._track_exposure(before, after, item.ts_recv)
-                self.marks.setdefault(item.symbol, item.price)
+                if self._replaying:  # the past's equity at the past's prices: the feed marks it from now on
+                    self.marks[item.symbol] = item.price
+                else:
+                    self.marks.setdefault(item.symbol, item.price)
                 self._sample(item.ts_recv)
             elif item.status in _FINISHED:  # type: ignore[union-attr]
                 self._filled.pop(item.client_id, None)
@@ -252,7 +293,8 @@ class OrderRouter:
         equity = self.portfolio.equity(self.quote_asset, self.marks)
         self._last_sample = now
         self.equity_curve.append((now, equity))
-        self.risk.on_equity(equity, now)
+        if not self._replaying:
+            self.risk.on_equity(equity, now)
         self._schedule_sample()
 
     def _validate(self, order: Order, inst: Instrument) -> str:
@@ -322,8 +364,7 @@ class OrderRouter:
                           size, None, TimeInForce.GTC, False, now)
             self.orders += 1
             log.error("kill switch: flattening %s %s at market (%s)", size, symbol, order.client_id)
-            self.outbox.append(OrderUpdate(order.client_id, symbol, OrderStatus.SUBMITTED, _ZERO, size, "", now))
-            self.broker.submit(order, inst, now)
+            self._send(order, inst, now)
 
 
 def _decimal(value: object, name: str) -> Decimal:

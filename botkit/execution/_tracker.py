@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 import attrs
 
 from .._events import Side
 from .._orders import Fill, Order, OrderStatus, OrderUpdate
+from ._journaling import RestoredOrder
 
 __all__ = ["OrderTracker", "TrackedOrder", "VenueBalances", "VenueFill", "VenueOrder", "VenueStatus"]
 
@@ -154,6 +155,8 @@ class OrderTracker:
         #: Messages that changed nothing (duplicates, stale views): counted, harmless.
         self.ignored = 0
         self.fills_delivered = 0
+        #: Called with every view of a known order, before it is merged (the journal).
+        self.observer: Callable[[str, VenueOrder], None] | None = None
 
     # -- what the bot did ---------------------------------------------------------------
 
@@ -168,6 +171,27 @@ class OrderTracker:
         tracked = TrackedOrder(order, adopted=True, told=OrderStatus.ACCEPTED, status=VenueStatus.NEW)
         self.orders[order.client_id] = self._open[order.client_id] = tracked
         self.apply(view, 0)
+
+    def restore(self, restored: RestoredOrder) -> None:
+        """Hold again an order a journal kept as open (a run that ended without settling):
+        its last known state, the fills already delivered counted. An order the venue
+        never answered is ``UNKNOWN``: queried, never sent again."""
+        order = restored.order
+        status = VenueStatus[restored.venue_status] if restored.venue_status else VenueStatus.UNKNOWN
+        tracked = TrackedOrder(order, status=max(status, VenueStatus.UNKNOWN), order_id=restored.order_id,
+                               executed=max(restored.executed, restored.filled), delivered=restored.filled,
+                               told=restored.told, expires_ms=restored.expires_ms)
+        self.orders[order.client_id] = self._open[order.client_id] = tracked
+        if restored.order_id >= 0:
+            self._by_order_id[(order.symbol, restored.order_id)] = order.client_id
+        self.seen(order.symbol, restored.trade_ids)
+
+    def seen(self, symbol: str, trade_ids: Iterable[str]) -> None:
+        """Trade ids already delivered in an earlier run (a report of them again is a duplicate)."""
+        ids = {int(t) for t in trade_ids}
+        if ids:
+            self._trade_ids.setdefault(symbol, set()).update(ids)
+            self.last_trade_id[symbol] = max(max(ids), self.last_trade_id.get(symbol, -1))
 
     # -- what the venue said ------------------------------------------------------------
 
@@ -210,6 +234,8 @@ class OrderTracker:
         if tracked is None:
             self.ignored += 1
             return
+        if self.observer is not None:
+            self.observer(tracked.order.client_id, view)
         changed = False
         if view.order_id >= 0 and tracked.order_id < 0:
             tracked.order_id = view.order_id
@@ -286,7 +312,8 @@ class OrderTracker:
         tracked.executed = max(tracked.executed, tracked.delivered)
         self.fills_delivered += 1
         self.outbox.append(Fill(order.client_id, order.venue, order.symbol, order.side, fill.price, fill.size,
-                                fill.fee, fill.fee_asset, "maker" if fill.maker else "taker", now_ns))
+                                fill.fee, fill.fee_asset, "maker" if fill.maker else "taker", now_ns,
+                                str(fill.trade_id)))
         if tracked.delivered >= order.size:
             if not tracked.status.final:
                 tracked.status = VenueStatus.FILLED  # all of it executed, whatever report was missed

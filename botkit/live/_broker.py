@@ -21,7 +21,7 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,12 +29,14 @@ import anyio
 import attrs
 from anyio.abc import TaskStatus
 
+from .. import _failpoints
 from .._clock import Clock
 from .._events import Event, Side
 from .._exceptions import ConfigError, FeedError
 from .._orders import Fill, Order, OrderType, OrderUpdate, TimeInForce
 from .._redact import redact_url
 from ..execution._instruments import Instrument, instrument_from_exchange_info
+from ..execution._journaling import OrderJournal, RestoredOrder
 from ..execution._market import MarketState
 from ..execution._tracker import OrderTracker, VenueBalances, VenueFill, VenueOrder, VenueStatus
 from ..protocol._ratelimit import OrderLimiter, RestLimiter
@@ -155,6 +157,10 @@ class BinanceBroker:
         self._resync = anyio.Event()
         self._next_request = 0
         self._wake: Callable[[], Awaitable[None]] | None = None
+        #: Written before every frame (order intents are durable before they can reach the
+        #: venue); told each placement's expiry and every view of an order.
+        self.journal: OrderJournal | None = None
+        self.tracker.observer = self._observe
 
     # -- the Broker protocol (strategy task, synchronous) -------------------------------
 
@@ -176,6 +182,8 @@ class BinanceBroker:
             return
         self._place(order, retried=False)
         self.stats.orders_sent += 1
+        if self.journal is not None:
+            self.journal.sent(order.client_id, tracker.orders[order.client_id].expires_ms)
 
     def _place(self, order: Order, *, retried: bool) -> None:
         request_id = f"o{order.client_id}" + ("r" if retried else "")
@@ -197,6 +205,21 @@ class BinanceBroker:
 
     def open_orders(self) -> list[Order]:
         return self.tracker.open_orders()
+
+    def restore(self, orders: Sequence[RestoredOrder], last_trade_ids: Mapping[str, Collection[str]],
+                instrument: Callable[[str], Instrument], now_ns: int) -> None:
+        """Hold a journaled run's open orders again; the reconciliation at connect asks
+        the venue about each (one never answered is queried, never sent again). The
+        trade ids journaled are known, so the venue's fills after them are fetched and
+        none before them is delivered twice."""
+        for restored in orders:
+            self.tracker.restore(restored)
+        for symbol, ids in last_trade_ids.items():
+            self.tracker.seen(symbol, ids)
+
+    def _observe(self, client_id: str, view: VenueOrder) -> None:
+        if self.journal is not None:
+            self.journal.venue_view(client_id, view.order_id, view.status.name, view.executed, view.reason)
 
     def _cancel_ours(self) -> None:
         """Cancel every open order of ours: ``openOrders.cancelAll`` on a symbol where
@@ -630,12 +653,18 @@ class BinanceBroker:
         if ws is None or not self._unsent:
             return
         self._unsent = False
+        if self.journal is not None:
+            self.journal.flush()  # what the frames are about is durable before they leave
+        if _failpoints.ARMED:
+            _failpoints.hit("before-write")
         if self.on_write is not None:
             self.on_write()
         try:
             await ws.flush()
         except ConnectionClosed:
             return  # the reader notices and run() reconnects
+        if _failpoints.ARMED:
+            _failpoints.hit("after-write")
 
     async def _flusher(self, ws: WebSocket) -> None:
         """Writes what other tasks queued (reconciliation, the notifier's cancels)."""
