@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import backtest, breakdown, engine, live, orders, parse
+from . import backtest, breakdown, engine, journal, live, orders, parse
 
 
 def main() -> None:
@@ -22,6 +22,7 @@ def main() -> None:
     rows += _breakdown(ours[0][1])
     rows += live.run()
     rows += orders.run()
+    rows += journal.run()
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         shown = "n/a" if math.isnan(value) else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")

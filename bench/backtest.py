@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from botkit.sources import RecordingWriter
@@ -46,15 +47,16 @@ def _median(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
     return rate, max(r[1] for r in runs), fills
 
 
-def _backtest_once(strategy: Path, data: Path) -> tuple[float, float, int]:
-    """(trades/s, peak RSS MB, fills) of one ``botkit backtest`` process."""
+def _backtest_once(strategy: Path, data: Path, extra: Sequence[str] = ()) -> tuple[float, float, int]:
+    """(trades/s, peak RSS MB, fills) of one ``botkit backtest`` process (``extra``: more flags)."""
     # VmHWM: this process's own peak RSS (ru_maxrss can carry the parent's over exec).
     code = (
         "import sys; from botkit.cli._main import main; rc = main(sys.argv[1:]); "
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]; "
         "print(hwm, file=sys.stderr); sys.exit(rc)"
     )
-    out = subprocess.run([sys.executable, "-c", code, "backtest", str(strategy), "--data", str(data), "--json", "-q"],
+    out = subprocess.run([sys.executable, "-c", code, "backtest", str(strategy), "--data", str(data), "--json", "-q",
+                          *extra],
                          capture_output=True, text=True, check=True)
     summary = json.loads(out.stdout)
     rss_kb = int(out.stderr.strip().splitlines()[-1])

@@ -81,7 +81,7 @@ def _strategy(stamps: dict[str, int], every: int, total: int):
     return Sender()
 
 
-async def _session(url: str, env: dict[str, str], total: int) -> tuple[dict[str, int], list[int]]:
+async def _session(url: str, env: dict[str, str], total: int, journal: str | None) -> tuple[dict[str, int], list[int]]:
     import botkit
     from botkit._clock import LiveClock
     from botkit.live._broker import BinanceBroker
@@ -99,7 +99,8 @@ async def _session(url: str, env: dict[str, str], total: int) -> tuple[dict[str,
                            on_write=on_write)
     strategy = _strategy(stamps, 3, total)
     engine = botkit.Engine(strategy, WebSocketSource(url, venue="binance", end_on_normal_close=True),
-                           broker=broker, clock=clock, risk=botkit.RiskLimits(max_orders_per_second=100_000))
+                           broker=broker, clock=clock, risk=botkit.RiskLimits(max_orders_per_second=100_000),
+                           journal=None if journal is None else botkit.Journal(journal))
     async with anyio.create_task_group() as tg:
         async def enough() -> None:
             while len(stamps) < total:
@@ -114,13 +115,16 @@ async def _session(url: str, env: dict[str, str], total: int) -> tuple[dict[str,
     return stamps, writes
 
 
-def _measure(env: dict[str, str], data: str, total: int, speed: float) -> tuple[list[float], list[float]]:
+def _measure(env: dict[str, str], data: str, total: int, speed: float,
+             journal: str | None = None) -> tuple[list[float], list[float]]:
+    """Sorted latencies in us: (buy() -> write, buy() -> read by the venue); with a
+    journal at ``journal`` when given (its intent is committed before each write)."""
     sim = subprocess.Popen([sys.executable, "-c", SIM, data, str(speed)], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True, env={**os.environ, **env})
     assert sim.stdout is not None
     try:
         url = sim.stdout.readline().strip()
-        sent, writes = anyio.run(_session, url, env, total, backend="trio")
+        sent, writes = anyio.run(_session, url, env, total, journal, backend="trio")
     finally:
         sim.terminate()
     read = json.loads(sim.communicate(timeout=20)[0].strip().splitlines()[-1])

@@ -63,6 +63,7 @@ from .execution._paper import PaperConfig as PaperConfig
 from .execution._portfolio import Portfolio as Portfolio
 from .execution._portfolio import Position as Position
 from .execution._risk import RiskLimits as RiskLimits
+from .journal import Journal as Journal
 from .protocol._book import OrderBook as OrderBook
 from .protocol._ratelimit import RestLimiter as RestLimiter
 from .protocol._reconnect import ReconnectPolicy as ReconnectPolicy
@@ -93,6 +94,7 @@ __all__ = [
     "Gap",
     "HookTimeout",
     "Instrument",
+    "Journal",
     "JournalError",
     "LiveClock",
     "MarketState",

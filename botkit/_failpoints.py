@@ -2,8 +2,9 @@
 
 ``BOTKIT_FAILPOINT=NAME:N`` makes the process SIGKILL itself the N-th time it reaches
 the point ``NAME``: the soak's way to die exactly between an order's journal entry and
-its frame (``before-write``), between a placement and its answer (``after-write``), or
-between a fill reaching the strategy and its journal entry (``fill``). Unset (every run
+its frame (``before-write``: frames holding an ``order.place``), between a placement and
+its answer (``after-write``), or between a fill reaching the strategy and its journal
+entry (``fill``). Unset (every run
 outside the soak) a point costs one test of :data:`ARMED`.
 """
 

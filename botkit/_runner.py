@@ -98,8 +98,8 @@ class StrategyRunner:
         self.stop_reason = ""
         self.first_ts = 0
         self.last_ts = 0
-        #: The strategy's ``self.state``: saved in the journal (when there is one) at each
-        #: fill, timer tick and stop, and restored from it.
+        #: The strategy's ``self.state``: saved in the journal (when there is one) after
+        #: on_start, at each fill, timer tick and stop, and restored from it.
         self.state: dict[str, Any] = {}
         #: The run continues a journaled one (``self.restored``).
         self.restored = False
@@ -151,8 +151,7 @@ class StrategyRunner:
                 started = True
                 await self._call("on_start", self.strategy.on_start, None)
                 await self._deliver_broker()
-                if self.journal is not None:
-                    self.journal.ready(self.clock.now_ns())
+                self._journal_ready()
             while not self.stop_reason:
                 batch = await self._next_batch()
                 if batch is None:
@@ -164,8 +163,7 @@ class StrategyRunner:
                     self.clock.advance(batch[0].ts_recv)
                     await self._call("on_start", self.strategy.on_start, None)
                     await self._deliver()
-                    if self.journal is not None:
-                        self.journal.ready(self.clock.now_ns())
+                    self._journal_ready()
                 await self._dispatch(batch)
         finally:
             self.unprocessed += self.subscription.discard()
@@ -185,6 +183,13 @@ class StrategyRunner:
                 if started:
                     journal.state(self.state, "stop", self.clock.now_ns())
             self.router.outbox.clear()
+
+    def _journal_ready(self) -> None:
+        """Restored, reconciled and started: the state ``on_start`` left is saved with it."""
+        if self.journal is not None:
+            now = self.clock.now_ns()
+            self.journal.state(self.state, "start", now)
+            self.journal.ready(now)
 
     async def _next_batch(self) -> list[Event] | None:
         if self.clock.virtual or not len(self.timers):
@@ -321,25 +326,31 @@ class StrategyRunner:
             # the scheduler has run the feed's next batch.
             await self._live.send_now()
         journal = self.journal
+        filled = False
         while outbox:
             item = outbox.pop(0)
             method = self._sync.get(type(item)) or self._async.get(type(item))
             if method is not None:
                 await self._call(self._hooks[type(item)], method, item)
             if journal is not None:
-                self._journal(journal, item)
+                filled |= self._journal(journal, item)
+        if filled:
+            journal.flush()  # type: ignore[union-attr]  # a fill (and the state after it) is saved when told
 
-    def _journal(self, journal: Journal, item: OrderUpdate | Fill | VenueBalances) -> None:
-        """After its hook: a fill with the state that hook left (they commit together)."""
+    def _journal(self, journal: Journal, item: OrderUpdate | Fill | VenueBalances) -> bool:
+        """After its hook: a fill with the state that hook left (they commit together).
+        True for a fill."""
         if type(item) is Fill:
             if _failpoints.ARMED:
                 _failpoints.hit("fill")
             journal.state(self.state, "fill", item.ts_recv)  # first: it may refuse a value JSON cannot hold
             journal.fill(item)
-        elif type(item) is OrderUpdate:
+            return True
+        if type(item) is OrderUpdate:
             journal.update(item)
         else:
             journal.balances(item.balances, item.first, self.clock.now_ns())  # type: ignore[union-attr]
+        return False
 
     async def _fire_timers(self, now_ns: int) -> None:
         while not self.stop_reason and (due := self.timers.pop_due(now_ns)) is not None:
@@ -354,6 +365,7 @@ class StrategyRunner:
                     await self._deliver()
             if self.journal is not None:
                 self.journal.state(self.state, "timer", due_ns)
+                self.journal.flush()
 
     async def _call(self, hook: str, method: Callable[..., Any], arg: Any, *, fatal: bool = True) -> None:
         completed = True

@@ -175,8 +175,9 @@ class Strategy:
     def state(self) -> dict[str, Any]:
         """The strategy's own values that outlive the process: JSON values only (str, int,
         float, bool, None, lists, dicts with str keys). With a journal (``--journal``)
-        they are saved at each fill (with it, atomically), at each timer tick and at the
-        stop, and put back here when the run restarts; without one it is a plain dict."""
+        they are saved after ``on_start``, at each fill (with it, atomically), at each
+        timer tick and at the stop, and put back here when the run restarts; without one
+        it is a plain dict."""
         return self._runner.state
 
     @property

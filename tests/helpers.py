@@ -5,7 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 import botkit
+from botkit.cli._main import main
 from botkit.protocol.binance import encode_quote, encode_trade
 from botkit.sources import RecordingWriter
 
@@ -36,3 +39,10 @@ def write_recording(path: Path, events: list[botkit.Trade | botkit.Quote], *, ex
         with open(path, "ab") as fh:
             fh.writelines(line + b"\n" for line in extra)
     return path
+
+
+def cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
+    """``botkit ARGV...`` in this process: (exit code, stdout, stderr)."""
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err

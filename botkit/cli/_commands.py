@@ -193,6 +193,13 @@ def soak(args: argparse.Namespace) -> int:
     """``botkit soak``: the lossless guarantee under N faults."""
     from ._soak import format_report, run_soak, verdict
 
+    if args.kills is not None:
+        if args.faults is not None or args.orders is not None:
+            raise ConfigError("--kills runs on its own: not with --faults or --orders")
+        return _kill_soak(args)
+    if args.faults is None:
+        raise ConfigError("botkit soak needs --faults N (the feed), --orders N --faults K (trading) or --kills N")
+    args.speed = 40.0 if args.speed is None else args.speed
     if args.orders is not None:
         return _trade_soak(args)
     if args.faults < 1 or args.every < 50 or args.speed <= 0:
@@ -225,6 +232,27 @@ def _trade_soak(args: argparse.Namespace) -> int:
         return 1
     _say(args, "botkit: soak passed: no order twice, no orphan, every fill once, position and balances equal "
                "to the venue's")
+    return 0
+
+
+def _kill_soak(args: argparse.Namespace) -> int:
+    from ._kill_soak import KILL_KEYS, run_kill_soak
+    from ._soak import format_report
+
+    if args.kills < 1 or (args.speed is not None and args.speed <= 0):
+        raise ConfigError("--kills must be >= 1 and --speed > 0")
+    speed = 10.0 if args.speed is None else args.speed
+    report = anyio.run(lambda: run_kill_soak(args.kills, seed=args.seed, speed=speed), backend="trio")
+    errors = report.pop("first_errors")
+    print(format_report(report), flush=True)
+    failures = [key for key in KILL_KEYS if report[key]]
+    if failures:
+        for line in errors:
+            print(f"botkit: {line}", file=sys.stderr)
+        print(f"botkit: soak FAILED: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    _say(args, f"botkit: soak passed: {args.kills} kills, no order twice, no orphan, every fill journaled once, "
+               "position and balances equal to the venue's, the strategy state restored each time")
     return 0
 
 

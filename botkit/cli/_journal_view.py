@@ -79,7 +79,8 @@ def _as_json(path: str, book: JournalHistory) -> dict[str, Any]:
 
 def _print(path: str, book: JournalHistory) -> None:
     console = Console()
-    runs = Table(title=f"journal {path}: {len(book.contents.runs)} runs", title_justify="left")
+    console.print(f"journal {path}: {len(book.contents.runs)} runs", markup=False, soft_wrap=True)
+    runs = Table()
     for name in ("run", "started (UTC)", "mode", "strategy", "venue", "restored", "ended"):
         runs.add_column(name)
     for run in _runs(book):
@@ -99,9 +100,9 @@ def _print(path: str, book: JournalHistory) -> None:
     for asset, amount in book.trading["cash"].items():
         console.print(f"cash {asset}: {Decimal(amount):,.8f}".rstrip("0").rstrip("."))
     for event in book.contents.risk_events:
-        console.print(f"risk {event['kind']} at {_time(event['ts_ns'])}: {event['reason']}")
+        console.print(f"risk {event['kind']} at {_time(event['ts_ns'])}: {event['reason']}", markup=False)
     state = book.contents.state
-    console.print(f"strategy state: {json.dumps(state) if state is not None else 'never saved'}")
+    console.print(f"strategy state: {json.dumps(state) if state is not None else 'never saved'}", markup=False)
 
 
 def _summary(path: str, book: JournalHistory) -> RunSummary:

@@ -182,14 +182,19 @@ def _parser() -> argparse.ArgumentParser:
         "`name: value` per line. Exit 1 if any trade is missing, duplicated or out of order, a book "
         "differs from the simulator's, or a rate limit was exceeded.",
     )
-    soak.add_argument("--faults", type=int, required=True, metavar="N", help="faults to inject")
+    soak.add_argument("--faults", type=int, metavar="N", help="faults to inject")
     soak.add_argument("--orders", type=int, metavar="N",
                       help="trade instead: N orders live against the trading simulator under --faults execution "
                            "faults (lost responses, user-stream drops, closes, duplicate reports, partial fills, "
                            "rejections); exit 1 unless orders, fills and balances converge")
+    soak.add_argument("--kills", type=int, metavar="N",
+                      help="crash instead: a live bot on a journal, SIGKILLed N times at random moments (between "
+                           "intent and send, send and answer, mid-fill, any time) and restarted; exit 1 unless "
+                           "nothing was lost or done twice")
     soak.add_argument("--seed", type=int, default=1, help="market data and fault timing seed")
     soak.add_argument("--every", type=int, default=500, metavar="FRAMES", help="frames between faults (about)")
-    soak.add_argument("--speed", type=float, default=40.0, metavar="X", help="market pace (x recorded time)")
+    soak.add_argument("--speed", type=float, metavar="X",
+                      help="market pace (x recorded time; default 40, with --kills 10)")
     _common(soak)
     journal = sub.add_parser(
         "journal",

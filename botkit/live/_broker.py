@@ -151,6 +151,7 @@ class BinanceBroker:
         self._retry: list[Order] = []  # placements refused for their timestamp: sent again after a time sync
         self._closing: WebSocket | None = None
         self._unsent = False  # requests buffered on the connection, not yet written
+        self._placements_unsent = False  # and among them an order.place (the soak's crash points)
         self._check_in_s = time_sync_s  # when _periodic looks again
         self._confirming = False  # the kill switch: query until the venue has nothing open
         self._foreign_symbols: set[str] = set()  # symbols with open orders botkit did not place
@@ -191,6 +192,7 @@ class BinanceBroker:
         if retried:
             self.tracker.orders[order.client_id].expires_ms = self._venue_ms() + self.recv_window_ms
         self._send(request_id, "order.place", order_params(order, self._venue_symbol(order.symbol)))
+        self._placements_unsent = True
 
     def cancel(self, client_id: str, now_ns: int) -> None:
         """Send a cancel by client id (finished or unknown orders: nothing is sent)."""
@@ -653,9 +655,10 @@ class BinanceBroker:
         if ws is None or not self._unsent:
             return
         self._unsent = False
+        placing, self._placements_unsent = self._placements_unsent, False
         if self.journal is not None:
             self.journal.flush()  # what the frames are about is durable before they leave
-        if _failpoints.ARMED:
+        if _failpoints.ARMED and placing:
             _failpoints.hit("before-write")
         if self.on_write is not None:
             self.on_write()
@@ -663,7 +666,7 @@ class BinanceBroker:
             await ws.flush()
         except ConnectionClosed:
             return  # the reader notices and run() reconnects
-        if _failpoints.ARMED:
+        if _failpoints.ARMED and placing:
             _failpoints.hit("after-write")
 
     async def _flusher(self, ws: WebSocket) -> None:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from botkit.cli._main import main
-
+from ..helpers import cli as cli
 from ..test_cli import ROOT
 
 SAMPLE = ROOT / "examples" / "data" / "binance-btcusdt-sample.txt.gz"
@@ -68,7 +67,3 @@ def counter(tmp_path: Path) -> Path:
     return path
 
 
-def cli(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err

@@ -85,12 +85,16 @@ def test_a_live_session_writes_no_key_anywhere(tmp_path: Path, key_env: tuple, t
     stderr = done.stderr.decode()
     banner = next(line for line in stderr.splitlines() if line.startswith("botkit: LIVE trading"))
     assert "BTC-USDT on binance spot via ws://127.0.0.1:" in banner and "custom endpoint" in banner
+    journal = tmp_path / "journals" / "flipper-Flipper-binance-custom.journal"
+    assert banner.endswith(f"; journal {journal} (the default: --journal FILE to choose))")
     summary = json.loads(done.stdout.decode().strip().splitlines()[-1])
     assert summary["trading"]["fills"] == 2
     assert summary["trading"]["live"]["orders_sent"] == 3
     assert summary["trading"]["live"]["not_cancelled"] == []
-    written = [done.stdout, done.stderr, *(p.read_bytes() for p in report.rglob("*") if p.is_file())]
-    assert len(written) > 3
+    # Every file the run wrote: the report and the journal (with its WAL and lock) too.
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.suffix not in (".py", ".pem")]
+    assert journal in files and len(files) > 3
+    written = [done.stdout, done.stderr, *(p.read_bytes() for p in files)]
     for blob in written:
         for secret in secrets:
             assert secret not in blob, "a key was written"
