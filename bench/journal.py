@@ -33,17 +33,21 @@ def _order_rows(total: int, speed: float, repeat: int) -> list[tuple[str, float,
                 journaled = orders._measure(env, str(sample_path()), total, speed, journal=path)[0]
             if not plain or not journaled:
                 return [("journal: orders measured", float("nan"), "no order measured")]
-            without.append(_p99(plain))
-            with_journal.append(_p99(journaled))
+            without.append((_p99(plain), plain[len(plain) // 2]))
+            with_journal.append((_p99(journaled), journaled[len(journaled) // 2]))
             conn = open_for_reading(path)
             commits.append(read_journal(conn).orders)
             conn.close()
-    p99_without, p99_with = statistics.median(without), statistics.median(with_journal)
+    p99_without, p99_with = (statistics.median(p99 for p99, _ in runs) for runs in (without, with_journal))
+    p50_without, p50_with = (statistics.median(p50 for _, p50 in runs) for runs in (without, with_journal))
     return [
-        ("orders: buy() -> write (hmac), no journal", p99_without, f"us p99, median of {repeat} runs"),
+        ("orders: buy() -> write (hmac), no journal", p99_without,
+         f"us p99 (p50 {p50_without:.0f} us), medians of {repeat} runs"),
         ("orders: buy() -> write (hmac), journal", p99_with,
-         f"us p99, median of {repeat} runs ({statistics.median(commits):.0f} intents journaled a run)"),
-        ("journal: added per order, p99", p99_with - p99_without, "us (target < 1,000)"),
+         f"us p99 (p50 {p50_with:.0f} us), medians of {repeat} runs, {statistics.median(commits):.0f} intents "
+         "journaled a run"),
+        ("journal: added per order, p99", p99_with - p99_without,
+         f"us (p50 {p50_with - p50_without:+.0f} us; target p99 < 1,000)"),
     ]
 
 
@@ -98,7 +102,7 @@ def _p99(sorted_values: list[float]) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * 0.99))]
 
 
-def run(total: int = 1_000, speed: float = 50.0, repeat: int = 3, trades: int = 1_000_000) -> list[tuple[str, float, str]]:
+def run(total: int = 1_000, speed: float = 50.0, repeat: int = 5, trades: int = 1_000_000) -> list[tuple[str, float, str]]:
     return [_commit_row(), *_order_rows(total, speed, repeat), *_backtest_rows(trades, 5)]
 
 

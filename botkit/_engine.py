@@ -328,7 +328,7 @@ class Engine:
                           ts_ns=self.clock.now_ns())
 
     def _journal_risk(self) -> None:
-        """Halts and lifts since the last look (the journal task asks every 50 ms)."""
+        """Halts and lifts since the last look (the journal task asks every 10 ms)."""
         journal = self.journal
         assert journal is not None
         for index, halt in enumerate(self.risk.halts):

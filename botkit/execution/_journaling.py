@@ -33,8 +33,9 @@ class OrderJournal(Protocol):
     def cancel(self, client_id: str, ts_ns: int) -> None:
         """A cancel was sent."""
 
-    def flush(self) -> None:
-        """Make everything written so far durable (one transaction)."""
+    def flush_intents(self) -> None:
+        """Make the intents (and their ``sent``) written so far durable: before a frame
+        with those orders is written."""
 
 
 @attrs.frozen

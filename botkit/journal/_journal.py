@@ -1,11 +1,14 @@
 """The journal writer: one SQLite file (WAL) that a run writes everything it does to.
 
 Rows collect in memory and are written in one transaction by :meth:`Journal.flush`:
-every 50 ms from the engine's journal task, before every frame the live broker writes
-(so an order's intent is durable before the order can reach the venue), and at the
-stop. A fill and the strategy state saved after its ``on_fill`` are added together, so
-they always commit together: after a crash either both are there or neither is, and the
-fill is then fetched from the venue again. Commits use ``synchronous=NORMAL`` by default:
+every 10 ms from the engine's journal task, at each fill and timer tick, and at the
+stop. Before a frame with an order leaves, :meth:`Journal.flush_intents` commits just
+the order intents waiting (so an order is durable before it can reach the venue; the
+other rows, which a restart re-learns from the venue, wait for the next batch).
+
+A fill and the strategy state saved after its ``on_fill`` are added together, so they
+always commit together: after a crash either both are there or neither is, and the fill
+is then fetched from the venue again. Commits use ``synchronous=NORMAL`` by default:
 durable against the process dying (SIGKILL, OOM), not against the machine losing power
 (``synchronous="full"`` fsyncs every commit, at a cost per order; see docs/journal.md).
 
@@ -34,7 +37,7 @@ from ._schema import migrate
 
 __all__ = ["Journal", "JournalStats"]
 
-_FLUSH_EVERY_S = 0.05
+_FLUSH_EVERY_S = 0.01
 _CHECKPOINT_EVERY_S = 5.0
 
 _INTENT = ("INSERT INTO orders (client_id, seq, run, ts_ns, strategy, venue, symbol, side, type, size, price, "
@@ -97,6 +100,7 @@ class Journal:
         self.run = 0
         self.stats = JournalStats()
         self._rows: list[tuple[str, tuple[Any, ...]]] = []
+        self._intents: list[tuple[str, tuple[Any, ...]]] = []  # committed first: before the frame
         self._state: tuple[Any, ...] | None = None
         self._closed = False
 
@@ -131,13 +135,13 @@ class Journal:
         return self.run
 
     def intent(self, order: Order) -> None:
-        self._rows.append((_INTENT, (
+        self._intents.append((_INTENT, (
             order.client_id, self._next(), self.run, order.ts_submitted, self.strategy, order.venue, order.symbol,
             order.side.value, order.type.value, str(order.size), None if order.price is None else str(order.price),
             order.time_in_force.value, int(order.post_only))))
 
     def sent(self, client_id: str, expires_ms: int) -> None:
-        self._rows.append((_SENT, (expires_ms, client_id)))
+        self._intents.append((_SENT, (expires_ms, client_id)))
 
     def venue_view(self, client_id: str, order_id: int, status: str, executed: Decimal, reason: str) -> None:
         self._rows.append((_VIEW, (self._next(), self.run, client_id, order_id, status, str(executed), reason,
@@ -194,15 +198,25 @@ class Journal:
 
     @property
     def pending(self) -> bool:
-        return bool(self._rows) or self._state is not None
+        return bool(self._rows or self._intents) or self._state is not None
 
     def flush(self) -> None:
         """Write what is pending in one transaction."""
-        rows, state = self._rows, self._state
-        if not rows and state is None:
+        if not self._rows and not self._intents and self._state is None:
             return
+        rows, state = [*self._intents, *self._rows], self._state
+        self._rows, self._intents, self._state = [], [], None
+        self._commit(rows, state)
+
+    def flush_intents(self) -> None:
+        """Commit the order intents waiting (and when they were sent), alone: what must
+        be durable before an order's frame is written."""
+        if self._intents:
+            rows, self._intents = self._intents, []
+            self._commit(rows, None)
+
+    def _commit(self, rows: list[tuple[str, tuple[Any, ...]]], state: tuple[Any, ...] | None) -> None:
         started = time.perf_counter_ns()
-        self._rows, self._state = [], None
         conn = self._conn
         try:
             conn.execute("BEGIN")
@@ -222,7 +236,7 @@ class Journal:
         stats.flush_ns += time.perf_counter_ns() - started
 
     async def run_writer(self, poll: Any = None) -> None:
-        """Flush every 50 ms (after ``poll()``, which may add rows) and checkpoint the WAL
+        """Flush every 10 ms (after ``poll()``, which may add rows) and checkpoint the WAL
         into the database every 5 s from a worker thread, until cancelled."""
         checkpoint_at = time.monotonic() + _CHECKPOINT_EVERY_S
         while True:

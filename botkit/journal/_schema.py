@@ -54,8 +54,7 @@ CREATE TABLE orders (
     expires_ms INTEGER,               -- live: venue time after which it cannot be accepted
     status TEXT NOT NULL,             -- the last update the strategy was told
     filled TEXT NOT NULL
-);
-CREATE INDEX orders_open ON orders (status) WHERE status NOT IN ('filled', 'cancelled', 'rejected', 'expired');
+) WITHOUT ROWID;
 -- Every update the strategy was told (on_order), in order.
 CREATE TABLE order_updates (
     seq INTEGER PRIMARY KEY, run INTEGER NOT NULL, client_id TEXT NOT NULL, status TEXT NOT NULL,

@@ -190,7 +190,9 @@ class BinanceBroker:
         request_id = f"o{order.client_id}" + ("r" if retried else "")
         self._placing[request_id] = (order, retried)
         if retried:
-            self.tracker.orders[order.client_id].expires_ms = self._venue_ms() + self.recv_window_ms
+            expires = self.tracker.orders[order.client_id].expires_ms = self._venue_ms() + self.recv_window_ms
+            if self.journal is not None:
+                self.journal.sent(order.client_id, expires)
         self._send(request_id, "order.place", order_params(order, self._venue_symbol(order.symbol)))
         self._placements_unsent = True
 
@@ -656,8 +658,8 @@ class BinanceBroker:
             return
         self._unsent = False
         placing, self._placements_unsent = self._placements_unsent, False
-        if self.journal is not None:
-            self.journal.flush()  # what the frames are about is durable before they leave
+        if self.journal is not None and placing:
+            self.journal.flush_intents()  # the orders are durable before they can reach the venue
         if _failpoints.ARMED and placing:
             _failpoints.hit("before-write")
         if self.on_write is not None:
