@@ -315,8 +315,10 @@ class Engine:
             self.runner.state.update(contents.state or {})
             self.runner.restored = True
             fills = sum(1 for item in contents.history if type(item).__name__ == "Fill")
-            self.restored_from = (f"restored {fills} fills, {len(contents.open_orders)} open orders and the "
-                                  f"strategy state from {len(contents.runs)} earlier runs")
+            runs, orders = len(contents.runs), len(contents.open_orders)
+            self.restored_from = (f"restored {fills} fill{'s' * (fills != 1)}, {orders} open order"
+                                  f"{'s' * (orders != 1)} and the strategy state from {runs} earlier "
+                                  f"run{'s' * (runs != 1)}")
             log.warning("journal %s: %s", journal.path, self.restored_from)
             if any(e["kind"] == "kill" for e in contents.risk_events):
                 log.warning("journal %s: the kill switch tripped in an earlier run", journal.path)

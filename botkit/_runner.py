@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["StrategyRunner", "subscription_types"]
 
 _ON_STOP_TIMEOUT_S = 10.0
+_END_PASSES = 3  # the stop's own results, then refusals of what hooks sent in answer
 
 
 def _overrides(strategy: Strategy, hook: str) -> bool:
@@ -176,13 +177,35 @@ class StrategyRunner:
                 with anyio.CancelScope(shield=True):
                     await self.router.settle()
             self.router.finish()
+            if started:
+                with anyio.move_on_after(_ON_STOP_TIMEOUT_S, shield=True):
+                    await self._tell_the_end()
             journal = self.journal
-            if journal is not None:  # what the end settled: the strategy hears none of it
-                for item in self.router.outbox:
+            if journal is not None:
+                for item in self.router.outbox:  # not told: a hook's refusals beyond the last pass, or not started
                     self._journal(journal, item)
                 if started:
                     journal.state(self.state, "stop", self.clock.now_ns())
             self.router.outbox.clear()
+
+    async def _tell_the_end(self) -> None:
+        """What the stop settled (orders cancelled, last fills) reaches ``on_order`` and
+        ``on_fill`` after ``on_stop``, so the strategy and its state know the whole run.
+        Orders are refused from here on; what a hook does about a refusal is told in at
+        most two more passes."""
+        self.router.closed = "the run is stopping: order not sent"
+        outbox, journal = self.router.outbox, self.journal
+        for _ in range(_END_PASSES):
+            items = list(outbox)
+            if not items:
+                return
+            outbox.clear()
+            for item in items:
+                method = self._sync.get(type(item)) or self._async.get(type(item))
+                if method is not None:
+                    await self._call(self._hooks[type(item)], method, item, fatal=False)
+                if journal is not None:
+                    self._journal(journal, item)
 
     def _journal_ready(self) -> None:
         """Restored, reconciled and started: the state ``on_start`` left is saved with it."""

@@ -142,9 +142,10 @@ async def test_cancel_is_idempotent_and_shutdown_cancels_the_rest() -> None:
     s = Scripted(script)
     summary = await run(s, [qt(1, "100", "101", 0), tr(2, "100", 5), tr(3, "100", 10)])
     assert s.statuses(s.ids["a"]) == ["submitted", "accepted", "cancelled"]
-    # Still open at the end: cancelled by the engine (after on_stop, so the strategy is
-    # not called again), and nothing is left working.
-    assert s.statuses(s.ids["b"]) == ["submitted", "accepted"]
+    # Still open at the end: cancelled by the engine after on_stop, and the strategy is
+    # told (reason "shutdown"); nothing is left working.
+    assert s.statuses(s.ids["b"]) == ["submitted", "accepted", "cancelled"]
+    assert s.updates[-1].reason == "shutdown"
     assert summary.trading["orders"] == 2 and summary.trading["fills"] == 0
 
 
@@ -451,3 +452,19 @@ async def test_build_run_backtests_a_config_written_in_code() -> None:
     with anyio.fail_after(60):
         summary = await prepared.run()
     assert summary.stopped_by == "end of data" and summary.trading["orders"] > 0
+
+
+async def test_orders_sent_while_the_stop_is_told_are_refused_and_the_telling_ends() -> None:
+    class Stubborn(Scripted):
+        def on_order(self, update: botkit.OrderUpdate) -> None:
+            super().on_order(update)
+            if update.status is not botkit.OrderStatus.SUBMITTED and update.status is not botkit.OrderStatus.ACCEPTED:
+                self.buy("1", "90")  # answers every end with a new order, forever if let
+
+    s = Stubborn(at(0, lambda s: s.ids.setdefault("a", s.buy("1", "90"))))
+    with anyio.fail_after(10):
+        summary = await run(s, [qt(1, "100", "101", 0), tr(2, "100", 5)])
+    assert s.statuses(s.ids["a"]) == ["submitted", "accepted", "cancelled"]
+    refused = [u for u in s.updates if u.reason == "the run is stopping: order not sent"]
+    assert len(refused) == 2  # the stop's pass, then two passes of refusals told, then it ends
+    assert summary.trading["fills"] == 0 and not summary.trading["positions"]

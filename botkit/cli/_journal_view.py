@@ -79,7 +79,8 @@ def _as_json(path: str, book: JournalHistory) -> dict[str, Any]:
 
 def _print(path: str, book: JournalHistory) -> None:
     console = Console()
-    console.print(f"journal {path}: {len(book.contents.runs)} runs", markup=False, soft_wrap=True)
+    runs_count = len(book.contents.runs)
+    console.print(f"journal {path}: {runs_count} run{'s' * (runs_count != 1)}", markup=False, soft_wrap=True)
     runs = Table()
     for name in ("run", "started (UTC)", "mode", "strategy", "venue", "restored", "ended"):
         runs.add_column(name)

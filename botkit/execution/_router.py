@@ -106,6 +106,8 @@ class OrderRouter:
         #: The run continues a journaled one (its portfolio came from :meth:`restore`).
         self.restored = False
         self._replaying = False
+        #: Set when the run is stopping: every order is refused with this reason.
+        self.closed = ""
 
     def instrument(self, symbol: str) -> Instrument:
         """Metadata for ``symbol`` (config overrides, else inferred)."""
@@ -129,7 +131,7 @@ class OrderRouter:
         order = Order(client_id, self.venue, symbol, side, OrderType.MARKET if price is None else OrderType.LIMIT,
                       rounded_size, rounded_price, tif, post_only, now)
         self.orders += 1
-        reason = self._validate(order, inst)
+        reason = self.closed or self._validate(order, inst)
         if not reason:
             ref = self.marks.get(symbol)
             reason = self.risk.check_order(order, self.portfolio.position(symbol).size, self.broker.open_orders(), ref)

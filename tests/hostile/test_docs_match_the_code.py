@@ -39,7 +39,7 @@ def test_the_hook_table_lists_every_hook() -> None:
 def test_the_readme_gives_the_suites_real_duration() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "in seconds" not in readme
-    assert "The suite runs offline in about two minutes" in readme
+    assert "The suite runs offline in about five minutes" in readme
 
 
 def test_the_max_errors_help_says_what_happens() -> None:

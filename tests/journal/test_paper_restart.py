@@ -98,7 +98,7 @@ def test_a_run_killed_mid_fill_restarts_with_each_fill_once(capsys, keeper: Path
     assert [t for t, _, _ in before] == ["bk-1@0"]
     code, out, err = cli(capsys, "run", keeper, "--journal", journal, "--json", "-q")
     assert code == 0, err
-    assert "restored 1 fills, 2 open orders" in err or "restored 1 fills, 1 open orders" in err
+    assert "restored 1 fill, 2 open orders" in err or "restored 1 fill, 1 open order " in err
     shown = _journal_json(capsys, journal)
     state = shown["state"]
     assert state["restored"] == [False, True]  # the first run's saved state came back
@@ -120,7 +120,7 @@ def test_the_journal_command_prints_runs_orders_and_pnl_and_writes_a_report(caps
     before = journal.read_bytes()
     code, out, err = cli(capsys, "journal", journal, "--report", tmp_path / "report")
     assert code == 0, err
-    assert "1 runs" in out and "open orders: 0" in out and "Keeper" in out and "total return" in out
+    assert "1 run\n" in out and "open orders: 0" in out and "Keeper" in out and "total return" in out
     assert (tmp_path / "report" / "report.png").stat().st_size > 1000
     assert "Keeper on binance (paper)" in (tmp_path / "report" / "report.html").read_text()
     assert journal.read_bytes() == before  # read, never written
