@@ -16,6 +16,7 @@ link diffs with ``pu`` (Binance futures) are checked on that instead.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -30,70 +31,155 @@ _ZERO = Decimal(0)
 class OrderBook:
     """An L2 book: price -> size per side. Size 0 in an update removes the level.
 
+    Built for reading on every update: the best level is O(1), the top ``n`` levels
+    O(n), a level change O(log n) (a change of size at an existing price O(1)), at any
+    depth; prices and sizes stay the exact ``Decimal`` the venue sent.
+
     Example::
 
         book = OrderBook()
         book.reset(snapshot)
         book.apply(delta)
-        book.best_bid(), book.best_ask()
+        book.best_bid(), book.best_ask(), book.mid(), book.levels(10)
     """
 
+    # Each side keeps its levels in a dict by sort key and the keys in a sorted list
+    # with the best level LAST: bids by price, asks by minus the price. Books change
+    # mostly near the top, so an insert or removal there moves only a few list slots,
+    # and the levels stored are the venue's own (price, size) tuples (nothing copied).
+    __slots__ = ("_ask_keys", "_ask_levels", "_bid_keys", "_bid_levels", "last_update_id")
+
     def __init__(self) -> None:
-        self.bids: dict[Decimal, Decimal] = {}
-        self.asks: dict[Decimal, Decimal] = {}
+        self._bid_keys: list[Decimal] = []
+        self._bid_levels: dict[Decimal, Level] = {}
+        self._ask_keys: list[Decimal] = []
+        self._ask_levels: dict[Decimal, Level] = {}
         #: Exchange update id the book reflects (-1: unknown).
         self.last_update_id = -1
 
     def reset(self, snapshot: BookSnapshot) -> None:
         """Replace the book by ``snapshot``."""
-        self.bids = {p: s for p, s in snapshot.bids if s}
-        self.asks = {p: s for p, s in snapshot.asks if s}
+        self._bid_levels = {level[0]: level for level in snapshot.bids if level[1]}
+        self._bid_keys = sorted(self._bid_levels)
+        self._ask_levels = {-level[0]: level for level in snapshot.asks if level[1]}
+        self._ask_keys = sorted(self._ask_levels)
         self.last_update_id = snapshot.last_update_id
 
     def apply(self, delta: BookDelta) -> None:
         """Apply ``delta`` (no sequence check: :class:`BookSync` does that)."""
-        _update(self.bids, delta.bids)
-        _update(self.asks, delta.asks)
+        if delta.bids:
+            _update_bids(self._bid_keys, self._bid_levels, delta.bids)
+        if delta.asks:
+            _update_asks(self._ask_keys, self._ask_levels, delta.asks)
         self.last_update_id = delta.last_update_id
 
     def best_bid(self) -> Level | None:
         """Highest bid ``(price, size)``."""
-        if not self.bids:
-            return None
-        price = max(self.bids)
-        return price, self.bids[price]
+        keys = self._bid_keys
+        return self._bid_levels[keys[-1]] if keys else None
 
     def best_ask(self) -> Level | None:
         """Lowest ask ``(price, size)``."""
-        if not self.asks:
-            return None
-        price = min(self.asks)
-        return price, self.asks[price]
+        keys = self._ask_keys
+        return self._ask_levels[keys[-1]] if keys else None
 
     def levels(self, depth: int | None = None) -> tuple[tuple[Level, ...], tuple[Level, ...]]:
         """``(bids best-first, asks best-first)``, at most ``depth`` each."""
-        bids = sorted(self.bids.items(), reverse=True)[:depth]
-        asks = sorted(self.asks.items())[:depth]
-        return tuple(bids), tuple(asks)
+        return _top(self._bid_keys, self._bid_levels, depth), _top(self._ask_keys, self._ask_levels, depth)
+
+    @property
+    def bids(self) -> dict[Decimal, Decimal]:
+        """A copy of the bids, price -> size, best first (O(n): for inspection)."""
+        return dict(_top(self._bid_keys, self._bid_levels, None))
+
+    @property
+    def asks(self) -> dict[Decimal, Decimal]:
+        """A copy of the asks, price -> size, best first (O(n): for inspection)."""
+        return dict(_top(self._ask_keys, self._ask_levels, None))
+
+    def depth(self) -> tuple[int, int]:
+        """``(bid levels, ask levels)``."""
+        return len(self._bid_keys), len(self._ask_keys)
+
+    def size_at(self, price: Decimal) -> Decimal:
+        """The size resting at ``price`` (on either side), 0 if none."""
+        level = self._bid_levels.get(price) or self._ask_levels.get(-price)
+        return level[1] if level else _ZERO
+
+    def bid_volume(self, down_to: Decimal) -> Decimal:
+        """Total bid size at prices ``>= down_to``: what a sell sweeping down to that
+        price could take."""
+        keys, levels = self._bid_keys, self._bid_levels
+        return sum([levels[key][1] for key in keys[bisect_left(keys, down_to):]], _ZERO)
+
+    def ask_volume(self, up_to: Decimal) -> Decimal:
+        """Total ask size at prices ``<= up_to``: what a buy sweeping up to that price
+        could take."""
+        keys, levels = self._ask_keys, self._ask_levels
+        return sum([levels[key][1] for key in keys[bisect_left(keys, -up_to):]], _ZERO)
+
+    def mid(self) -> Decimal | None:
+        """``(best bid + best ask) / 2``, None while a side is empty."""
+        if not (self._bid_keys and self._ask_keys):
+            return None
+        return (self._bid_levels[self._bid_keys[-1]][0] + self._ask_levels[self._ask_keys[-1]][0]) / 2
+
+    def spread(self) -> Decimal | None:
+        """``best ask - best bid``, None while a side is empty."""
+        if not (self._bid_keys and self._ask_keys):
+            return None
+        return self._ask_levels[self._ask_keys[-1]][0] - self._bid_levels[self._bid_keys[-1]][0]
+
+    def imbalance(self, depth: int = 1) -> Decimal | None:
+        """``(bid size - ask size) / (bid size + ask size)`` over the best ``depth``
+        levels of each side, from -1 (all asks) to 1 (all bids); None on an empty book."""
+        bids = sum([level[1] for level in _top(self._bid_keys, self._bid_levels, depth)], _ZERO)
+        asks = sum([level[1] for level in _top(self._ask_keys, self._ask_levels, depth)], _ZERO)
+        total = bids + asks
+        return (bids - asks) / total if total else None
 
     def truncate(self, depth: int) -> None:
         """Keep the best ``depth`` levels per side (what a depth-limited venue keeps)."""
-        for side, best_first in ((self.bids, True), (self.asks, False)):
-            if len(side) > depth:
-                for price in sorted(side, reverse=not best_first)[: len(side) - depth]:
-                    del side[price]
+        for keys, levels in ((self._bid_keys, self._bid_levels), (self._ask_keys, self._ask_levels)):
+            excess = len(keys) - max(depth, 0)
+            if excess > 0:
+                for key in keys[:excess]:
+                    del levels[key]
+                del keys[:excess]
 
     def crossed(self) -> bool:
         """True if the best bid is at or above the best ask."""
-        return bool(self.bids and self.asks) and max(self.bids) >= min(self.asks)
+        bids, asks = self._bid_keys, self._ask_keys
+        return bool(bids and asks) and self._bid_levels[bids[-1]][0] >= self._ask_levels[asks[-1]][0]
 
 
-def _update(side: dict[Decimal, Decimal], levels: tuple[Level, ...]) -> None:
-    for price, size in levels:
-        if size:
-            side[price] = size
-        else:
-            side.pop(price, None)
+def _top(keys: list[Decimal], levels: dict[Decimal, Level], depth: int | None) -> tuple[Level, ...]:
+    """The best ``depth`` levels of a side (all for None), best first."""
+    chosen = keys[::-1] if depth is None else keys[: -max(depth, 0) - 1 : -1]
+    return tuple(map(levels.__getitem__, chosen))
+
+
+# Two copies of one loop, for speed: bids are keyed by price, asks by minus the price.
+def _update_bids(keys: list[Decimal], levels: dict[Decimal, Level], changes: tuple[Level, ...]) -> None:
+    for level in changes:
+        price = level[0]
+        if level[1]:
+            if price not in levels:
+                insort(keys, price)
+            levels[price] = level
+        elif levels.pop(price, None) is not None:
+            del keys[bisect_left(keys, price)]
+
+
+def _update_asks(keys: list[Decimal], levels: dict[Decimal, Level], changes: tuple[Level, ...]) -> None:
+    for level in changes:
+        key = -level[0]
+        if level[1]:
+            if key not in levels:
+                insort(keys, key)
+            levels[key] = level
+        elif levels.pop(key, None) is not None:
+            del keys[bisect_left(keys, key)]
 
 
 class BookSync:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -51,14 +51,27 @@ def check(price: Decimal, size: Decimal) -> None:
                          f"a size 0 to {MAX_VALUE:.0E})")
 
 
+def levels_in_range(levels: Sequence[Sequence[Decimal]]) -> bool:
+    """:func:`in_range` for every level of ``levels`` (``[[price, size, ...], ...]``),
+    on the columns' extremes: ``min``/``max`` run in C where a call per level would not
+    (a depth diff carries dozens). A NaN makes the comparisons raise: out of range."""
+    if not levels:
+        return True
+    try:
+        prices, sizes = list(zip(*levels))[:2]
+        return bool(min(prices) >= MIN_PRICE and max(prices) <= MAX_VALUE
+                and min(sizes) >= _ZERO and max(sizes) <= MAX_VALUE)
+    except (ArithmeticError, ValueError, TypeError):  # NaN (InvalidOperation), a short level
+        return False
+
+
 def check_levels(levels: Iterable[Any]) -> tuple[Level, ...]:
     """``[[price, size, ...extra], ...]`` (Decimals) as checked ``(price, size)`` levels."""
-    out = []
-    for level in levels:
-        price, size = level[0], level[1]
-        check(price, size)
-        out.append((price, size))
-    return tuple(out)
+    out = tuple([(level[0], level[1]) for level in levels])
+    if not levels_in_range(out):
+        for price, size in out:
+            check(price, size)  # raises for the first bad level
+    return out
 
 
 def wire(value: Decimal) -> str:

@@ -63,3 +63,22 @@ def test_the_sample_with_one_absurd_price_counts_one_parse_error(capsys, variant
     summary = json.loads(out)
     assert summary["parse_errors"] == 1 and summary["events_by_type"]["Trade"] == SAMPLE_TRADES - 1
     assert summary["halts"] == [] and not summary["trading"].get("kill_switch")
+
+
+@pytest.mark.parametrize("bad", [*HUGE, *TINY, "NaN", "sNaN", "Infinity", "-1", "0"])
+@pytest.mark.parametrize("column", [0, 1])
+def test_a_book_level_out_of_range_anywhere_in_a_diff_is_a_parse_error(bad: str, column: int) -> None:
+    # The levels of a diff are checked on their columns' extremes: the bad one may be
+    # the only level, the first or the last; a size of 0 (a removal) or a tiny one stays
+    # valid, as in_range has it.
+    from botkit.protocol.binance._spot import _check_levels
+
+    good = [(Decimal("100.5"), Decimal("0")), (Decimal("101"), Decimal("2"))]
+    level = (Decimal(bad), Decimal(1)) if column == 0 else (Decimal(100), Decimal(bad))
+    if column == 1 and (bad == "0" or bad in TINY):
+        assert _check_levels([level, *good]) == (level, *good)
+        return
+    for levels in ([level], [level, *good], [*good, level]):
+        with pytest.raises(botkit.ParseError, match="out of range"):
+            _check_levels(levels)
+    assert _check_levels(good) == tuple(good)

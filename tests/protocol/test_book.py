@@ -150,3 +150,55 @@ def test_order_book_levels_and_crossing() -> None:
     book.apply(botkit.BookDelta("binance", "X", ((D(10), D(5)),), (), 2, 2, 0, 0))
     assert book.crossed()
     assert json.dumps(str(book.best_bid()))  # printable
+
+
+_any_prices = st.decimals(min_value=D("0.01"), max_value=D(100), places=2, allow_nan=False, allow_infinity=False)
+_changes = st.lists(st.tuples(_any_prices, st.sampled_from([D(0), D("0.5"), D(1), D(3)])), max_size=8)
+
+
+@given(st.lists(st.tuples(_changes, _changes), min_size=1, max_size=40), st.integers(0, 6), _any_prices)
+def test_every_read_of_the_book_equals_the_naive_dict_book(steps: list, depth: int, probe: Decimal) -> None:
+    # The naive book the fast one replaced: dicts, with max/min/sorted on every read.
+    bids: dict[Decimal, Decimal] = {}
+    asks: dict[Decimal, Decimal] = {}
+    book = OrderBook()
+    for i, (b, a) in enumerate(steps):
+        for side, changes in ((bids, b), (asks, a)):
+            for price, size in changes:
+                if size:
+                    side[price] = size
+                else:
+                    side.pop(price, None)
+        book.apply(botkit.BookDelta("binance", "X", tuple(b), tuple(a), i, i, 0, 0))
+        best_bids = sorted(bids.items(), reverse=True)
+        best_asks = sorted(asks.items())
+        assert book.best_bid() == (best_bids[0] if best_bids else None)
+        assert book.best_ask() == (best_asks[0] if best_asks else None)
+        assert book.levels(depth) == (tuple(best_bids[:depth]), tuple(best_asks[:depth]))
+        assert book.levels() == (tuple(best_bids), tuple(best_asks))
+        assert book.bids == bids and book.asks == asks and book.depth() == (len(bids), len(asks))
+        assert book.size_at(probe) == bids.get(probe, asks.get(probe, D(0)))
+        assert book.bid_volume(probe) == sum((s for p, s in bids.items() if p >= probe), D(0))
+        assert book.ask_volume(probe) == sum((s for p, s in asks.items() if p <= probe), D(0))
+        assert book.crossed() == bool(bids and asks and max(bids) >= min(asks))
+        if bids and asks:
+            assert book.mid() == (max(bids) + min(asks)) / 2
+            assert book.spread() == min(asks) - max(bids)
+        else:
+            assert book.mid() is None and book.spread() is None
+        top_b = sum((s for _, s in best_bids[:depth]), D(0))
+        top_a = sum((s for _, s in best_asks[:depth]), D(0))
+        expected = (top_b - top_a) / (top_b + top_a) if top_b + top_a else None
+        assert book.imbalance(depth) == expected
+    book.truncate(depth)
+    assert book.levels() == (tuple(sorted(bids.items(), reverse=True)[:depth]), tuple(sorted(asks.items())[:depth]))
+
+
+def test_a_snapshot_replaces_the_book_and_keeps_the_venues_decimals() -> None:
+    book = OrderBook()
+    book.apply(botkit.BookDelta("binance", "X", ((D(5), D(1)),), ((D(6), D(1)),), 1, 1, 0, 0))
+    book.reset(botkit.BookSnapshot("binance", "X", ((D("9.10"), D("1.000")), (D(8), D(0))),
+                                   ((D("10.5"), D(2)),), 7, 0, 0))
+    assert book.levels() == (((D("9.10"), D("1.000")),), ((D("10.5"), D(2)),))
+    assert str(book.best_bid()[0]) == "9.10" and book.last_update_id == 7  # type: ignore[index]
+    assert book.size_at(D(8)) == 0  # a zero size in a snapshot is no level

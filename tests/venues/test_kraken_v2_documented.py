@@ -48,14 +48,14 @@ def test_book_snapshot_and_update_are_checked_and_kept_at_the_subscribed_depth()
     decoder = FrameDecoder(parser_for("kraken-v2"))
     decoder.decode(ACK, 0)
     book = botkit.OrderBook()  # the venue's view, kept at depth 10 as Kraken does
-    book.bids = {Decimal(p): Decimal(q) for p, q in bids[:10]}
-    book.asks = {Decimal(p): Decimal(q) for p, q in asks[:10]}
+    book.reset(botkit.BookSnapshot("kraken", "BTC-USD", tuple((Decimal(p), Decimal(q)) for p, q in bids[:10]),
+                                   tuple((Decimal(p), Decimal(q)) for p, q in asks[:10]), 0, 0, 0))
     snapshot = (f'{{"channel":"book","type":"snapshot","data":[{{"symbol":"BTC/USD","bids":[{levels(bids[:10])}],'
                 f'"asks":[{levels(asks[:10])}],"checksum":{book_checksum(book)}}}]}}').encode()
     assert [type(e).__name__ for e in decoder.decode(snapshot, 1)] == ["BookSnapshot"]
     # The best ask is taken out; Kraken publishes the level that comes into the top 10.
-    del book.asks[Decimal(asks[0][0])]
-    book.asks[Decimal(asks[10][0])] = Decimal(asks[10][1])
+    book.apply(botkit.BookDelta("kraken", "BTC-USD", (), ((Decimal(asks[0][0]), Decimal(0)),
+                                                          (Decimal(asks[10][0]), Decimal(asks[10][1]))), -1, -1, 0, 0))
     update = (f'{{"channel":"book","type":"update","data":[{{"symbol":"BTC/USD","bids":[],'
               f'"asks":[{{"price":{asks[0][0]},"qty":0}},{{"price":{asks[10][0]},"qty":{asks[10][1]}}}],'
               f'"checksum":{book_checksum(book)},"timestamp":"2023-10-06T17:35:55.440295Z"}}]}}').encode()

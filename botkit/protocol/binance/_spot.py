@@ -21,7 +21,7 @@ from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, 
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
 from .. import _compiled
-from .._common import BOUNDS, MAX_VALUE, MIN_PRICE, SymbolNames, check
+from .._common import BOUNDS, MAX_VALUE, MIN_PRICE, SymbolNames, check, levels_in_range
 from .._parser import ParserRules
 from . import _messages as m
 
@@ -71,8 +71,9 @@ def _checked(price: Decimal, size: Decimal) -> bool:
 
 
 def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
-    for price, size in levels:
-        check(price, size)
+    if not levels_in_range(levels):
+        for price, size in levels:
+            check(price, size)  # raises for the first bad level
     return tuple(levels)
 
 
