@@ -117,6 +117,28 @@ def test_negative_batch_bytes_is_a_clear_error(capsys: pytest.CaptureFixture[str
     assert code == 2 and "--batch-bytes must be >= 0, got -1" in err and "Traceback" not in err
 
 
+def test_market_and_data_together_is_a_clear_error(capsys: pytest.CaptureFixture[str], market: Path) -> None:
+    code, _, err = run_cli(capsys, "exchange-sim", "--market", "--data", str(market))
+    assert code == 2 and "--market and --data both choose" in err and "Traceback" not in err
+
+
+def test_the_generated_market_is_served_without_end(counting: Path) -> None:
+    # --market: the endless generated market, a feed for long runs (no recording to end).
+    proc = subprocess.Popen([*BOTKIT, "exchange-sim", "--port", "0", "--market", "--speed", "0", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        out = subprocess.run([*BOTKIT, "run", str(counting), "--url", url, "--duration", "3", "--json", "-q"],
+                             capture_output=True, text=True, timeout=60)
+        summary = json.loads(out.stdout.strip().splitlines()[-1])
+        assert summary["stopped_by"] == "duration 3 s reached", summary
+        assert summary["events_by_type"].get("Trade", 0) > 100 and summary["gaps"] == 0
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
 def test_decode_help_lists_the_venues(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["decode", "--help"])

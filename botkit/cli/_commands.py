@@ -112,7 +112,7 @@ def decode(args: argparse.Namespace) -> int:
 
 def exchange_sim(args: argparse.Namespace) -> int:
     """``botkit exchange-sim``: serve a recording on loopback until Ctrl-C (or its end)."""
-    from ..sim import ExchangeSimulator, parse_fault
+    from ..sim import ExchangeSimulator, market_frames, parse_fault
 
     faults = [parse_fault(text) for text in args.fault]
     if not args.speed >= 0:
@@ -121,7 +121,9 @@ def exchange_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"--port must be 0 to 65535, got {args.port}")
     if args.batch_bytes < 0:
         raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
-    data = simulator_data(args.data)
+    if args.market and args.data:
+        raise ConfigError("--market and --data both choose what the simulator serves: give one")
+    data = market_frames() if args.market else simulator_data(args.data)
     trading = _trading_venue(args) if args.trading else None
     sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop,
                          venue=args.venue or "binance", batch_bytes=args.batch_bytes, trading=trading)

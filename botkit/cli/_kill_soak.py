@@ -46,7 +46,7 @@ import anyio.abc
 
 from .._exceptions import JournalError
 from ..journal import open_for_reading
-from ..sim._sample import market_frames
+from ..sim import market_frames
 from ..sim._trading import SimAccount, TradingVenue
 
 __all__ = ["KILL_KEYS", "run_kill_soak"]

@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=0, help="TCP port (0: pick a free one)")
     _venue_arg(sim, "protocol to speak (default binance)")
     sim.add_argument("--data", metavar="FILE", help="recording to serve (default: the shipped sample)")
+    sim.add_argument("--market", action="store_true",
+                     help="serve an endless generated market instead of a recording (about 4 frames/s at --speed 1; "
+                          "for soaks and long runs)")
     sim.add_argument("--speed", type=float, default=1.0, metavar="X", help="1 = recorded pace, 0 = flat out")
     sim.add_argument("--fault", action="append", default=[], metavar="KIND@N",
                      help="inject KIND every N frames (repeatable)")

@@ -22,7 +22,7 @@ from .._strategy import Strategy
 from ..protocol._book import OrderBook
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import ReconnectPolicy
-from ..sim._sample import market_frames
+from ..sim import market_frames
 
 __all__ = ["KINDS", "run_soak"]
 

@@ -31,7 +31,7 @@ from ..live._keys import Credentials
 from ..protocol._ratelimit import RestLimiter
 from ..protocol._reconnect import ReconnectPolicy
 from ..protocol.binance._signing import HmacSigner
-from ..sim._sample import market_frames
+from ..sim import market_frames
 from ..sim._trading import EXECUTION_FAULTS, SimAccount, TradingVenue
 
 __all__ = ["MISMATCH_KEYS", "run_trade_soak"]
