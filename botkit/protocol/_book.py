@@ -21,6 +21,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Level
+from . import _compiled
 from ._trades import JUMP_LIMIT
 
 __all__ = ["BookSync", "OrderBook"]
@@ -67,10 +68,17 @@ class OrderBook:
 
     def apply(self, delta: BookDelta) -> None:
         """Apply ``delta`` (no sequence check: :class:`BookSync` does that)."""
-        if delta.bids:
-            _update_bids(self._bid_keys, self._bid_levels, delta.bids)
-        if delta.asks:
-            _update_asks(self._ask_keys, self._ask_levels, delta.asks)
+        bids, asks = delta.bids, delta.asks
+        if _update_side is not None and type(bids) is tuple and type(asks) is tuple:
+            if bids:
+                _update_side(self._bid_keys, self._bid_levels, bids, False)
+            if asks:
+                _update_side(self._ask_keys, self._ask_levels, asks, True)
+        else:
+            if bids:
+                _update_bids(self._bid_keys, self._bid_levels, bids)
+            if asks:
+                _update_asks(self._ask_keys, self._ask_levels, asks)
         self.last_update_id = delta.last_update_id
 
     def best_bid(self) -> Level | None:
@@ -157,6 +165,10 @@ def _top(keys: list[Decimal], levels: dict[Decimal, Level], depth: int | None) -
     """The best ``depth`` levels of a side (all for None), best first."""
     chosen = keys[::-1] if depth is None else keys[: -max(depth, 0) - 1 : -1]
     return tuple(map(levels.__getitem__, chosen))
+
+
+# The compiled update loop (_cbook.c), or None; the two loops below are its reference.
+_update_side = _compiled.update_side
 
 
 # Two copies of one loop, for speed: bids are keyed by price, asks by minus the price.

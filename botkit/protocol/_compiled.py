@@ -1,8 +1,9 @@
 """The optional compiled hot paths, or ``None`` where they are not built.
 
-Three C modules, one job each: ``protocol/_cframes.c`` splits the WebSocket reader's
+Four C modules, one job each: ``protocol/_cframes.c`` splits the WebSocket reader's
 common frames, ``protocol/binance/_ctrades.c`` turns Binance trade frames into events,
-``sources/_clines.c`` runs recording lines through the latter. Everything they do has a
+``sources/_clines.c`` runs recording lines through the latter, ``protocol/_cbook.c``
+applies level changes to an order book side. Everything they do has a
 pure-Python twin that stays the reference: the tests run both and compare.
 ``BOTKIT_PURE_PYTHON=1`` turns them off at run time (to compare, or to rule them out
 when chasing a problem).
@@ -15,7 +16,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-__all__ = ["HotPath", "TradeDecoder", "available", "load", "split_frames"]
+__all__ = ["HotPath", "TradeDecoder", "available", "load", "split_frames", "update_side"]
 
 
 def load(name: str) -> ModuleType | None:
@@ -30,11 +31,14 @@ def load(name: str) -> ModuleType | None:
 
 _frames = load("botkit.protocol._cframes")
 _trades = load("botkit.protocol.binance._ctrades")
+_book = load("botkit.protocol._cbook")
+update_side: Any = _book.update_side if _book is not None else None
 split_frames: Any = _frames.split_frames if _frames is not None else None
 TradeDecoder: Any = _trades.TradeDecoder if _trades is not None else None
 HotPath: Any = _trades.HotPath if _trades is not None else None
 #: The modules a build with a C compiler makes.
-MODULES = ("botkit.protocol._cframes", "botkit.protocol.binance._ctrades", "botkit.sources._clines")
+MODULES = ("botkit.protocol._cframes", "botkit.protocol.binance._ctrades", "botkit.sources._clines",
+           "botkit.protocol._cbook")
 
 
 def available() -> bool:

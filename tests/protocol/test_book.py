@@ -6,11 +6,12 @@ import gzip
 import json
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import botkit
-from botkit.protocol import BinanceSpotParser, FrameDecoder
+from botkit.protocol import BinanceSpotParser, FrameDecoder, _compiled
 from botkit.protocol._book import BookSync, OrderBook
 
 from ..conftest import shared_file
@@ -202,3 +203,29 @@ def test_a_snapshot_replaces_the_book_and_keeps_the_venues_decimals() -> None:
     assert book.levels() == (((D("9.10"), D("1.000")),), ((D("10.5"), D(2)),))
     assert str(book.best_bid()[0]) == "9.10" and book.last_update_id == 7  # type: ignore[index]
     assert book.size_at(D(8)) == 0  # a zero size in a snapshot is no level
+
+
+@pytest.mark.skipif(_compiled.update_side is None, reason="the C accelerator is not built")
+@given(st.lists(_changes, min_size=1, max_size=30), st.booleans())
+def test_the_compiled_update_loop_equals_the_python_one(steps: list, asks: bool) -> None:
+    from botkit.protocol import _book
+
+    python_loop = _book._update_asks if asks else _book._update_bids
+    ours: tuple[list[Decimal], dict] = ([], {})
+    reference: tuple[list[Decimal], dict] = ([], {})
+    for changes in steps:
+        _compiled.update_side(*ours, tuple(changes), asks)
+        python_loop(*reference, tuple(changes))
+        assert ours == reference
+        assert ours[0] == sorted(ours[0]) and set(ours[0]) == set(ours[1])
+
+
+@pytest.mark.skipif(_compiled.update_side is None, reason="the C accelerator is not built")
+def test_the_compiled_loop_refuses_what_is_not_a_level_and_passes_errors_on() -> None:
+    keys: list[Decimal] = [D(1)]
+    levels = {D(1): (D(1), D(1))}
+    with pytest.raises(TypeError, match="a book level must be a"):
+        _compiled.update_side(keys, levels, ([D(2), D(1)],), False)
+    with pytest.raises(ArithmeticError):  # Decimal's own: a NaN has no place in the order
+        _compiled.update_side(keys, levels, ((D("NaN"), D(1)),), False)
+    assert keys == [D(1)] and levels == {D(1): (D(1), D(1))}
