@@ -1,4 +1,4 @@
-"""``python -m bench [--big]``: parse, bus and backtest figures as one table.
+"""``python -m bench [--big] [--long]``: parse, bus and backtest figures as one table.
 
 Each figure is a median of repeated runs; comparisons are ratios measured in the same run.
 Install the comparison libraries with ``pip install -e '.[bench]'``.
@@ -9,20 +9,25 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import backtest, breakdown, engine, journal, live, orders, parse
+from . import backtest, book, breakdown, engine, journal, live, longrun, orders, parse, realmix
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--big", action="store_true", help="also backtest 5M trades (memory flatness)")
+    parser.add_argument("--long", action="store_true", help="also the 30-minute live run (memory growth)")
     args = parser.parse_args()
     rows = parse.run() + engine.run()
     ours = backtest.run((1_000_000, 5_000_000) if args.big else (1_000_000,))
     rows += ours
     rows += _breakdown(ours[0][1])
+    rows += book.run()
+    rows += realmix.run()
     rows += live.run()
     rows += orders.run()
     rows += journal.run()
+    if args.long:
+        rows += longrun.run()
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         shown = "n/a" if math.isnan(value) else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")
