@@ -80,9 +80,8 @@ def _chunks(changes: list) -> list[list]:
     return [changes[start:start + 36] for start in range(0, len(changes), 36)]
 
 
-def _dict_book(bids: list, asks: list, changes: list) -> dict[str, Callable[[], Any]]:
-    b, a = dict(bids), dict(asks)
-
+def _mapping_apply(b: Any, a: Any) -> Callable[[list], None]:
+    """Level by level into two mappings with ``dict``'s API (a dict, a SortedDict)."""
     def apply(chunk: list) -> None:
         for bid, price, size in chunk:
             side = b if bid else a
@@ -90,6 +89,12 @@ def _dict_book(bids: list, asks: list, changes: list) -> dict[str, Callable[[], 
                 side[price] = size
             else:
                 side.pop(price, None)
+    return apply
+
+
+def _dict_book(bids: list, asks: list, changes: list) -> dict[str, Callable[[], Any]]:
+    b, a = dict(bids), dict(asks)
+    apply = _mapping_apply(b, a)
 
     def best() -> Any:
         return (max(b), b[max(b)]), (min(a), a[min(a)])
@@ -103,14 +108,7 @@ def _sorted_containers(bids: list, asks: list, changes: list) -> dict[str, Calla
     except ImportError:
         return "sortedcontainers not installed"
     b, a = SortedDict(bids), SortedDict(asks)
-
-    def apply(chunk: list) -> None:
-        for bid, price, size in chunk:
-            side = b if bid else a
-            if size:
-                side[price] = size
-            else:
-                side.pop(price, None)
+    apply = _mapping_apply(b, a)
     return {"best": lambda: (b.peekitem(-1), a.peekitem(0)),
             "top": lambda: (b.items()[-1:-11:-1], a.items()[:10]), "apply": apply, "deltas": _chunks(changes)}
 

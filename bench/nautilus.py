@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from typing import Any
 
 
 def run(n: int = 1_000_000) -> list[tuple[str, float, str]]:
     try:
-        from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-        from nautilus_trader.config import LoggingConfig, StrategyConfig
+        from nautilus_trader.config import StrategyConfig
         from nautilus_trader.model.currencies import BTC, USDT
         from nautilus_trader.model.data import TradeTick
-        from nautilus_trader.model.enums import AccountType, AggressorSide, OmsType
-        from nautilus_trader.model.identifiers import TradeId, Venue
+        from nautilus_trader.model.enums import AccountType, AggressorSide
+        from nautilus_trader.model.identifiers import TradeId
         from nautilus_trader.model.objects import Money, Price, Quantity
         from nautilus_trader.test_kit.providers import TestInstrumentProvider
         from nautilus_trader.trading.strategy import Strategy
@@ -40,21 +40,33 @@ def run(n: int = 1_000_000) -> list[tuple[str, float, str]]:
                   t0 + i * 1_000_000)
         for i in range(n)
     ]
-    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
-    engine.add_venue(Venue("BINANCE"), oms_type=OmsType.NETTING, account_type=AccountType.CASH,
-                     starting_balances=[Money(1_000_000, USDT), Money(10, BTC)])
-    engine.add_instrument(instrument)
-    engine.add_data(ticks)
     strategy = Counter()
+    elapsed = _engine_run(instrument, ticks, strategy, account_type=AccountType.CASH,
+                          starting_balances=[Money(1_000_000, USDT), Money(10, BTC)])
+    assert strategy.n == n, strategy.n
+    hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()[1]
+    return [(f"backtest {n:,} trades: NautilusTrader BacktestEngine, counting (pre-built ticks)", n / elapsed,
+             f"ticks/s, process peak RSS {int(hwm) / 1024:.0f} MB")]
+
+
+def _engine_run(instrument: Any, data: list, strategy: Any, **venue: Any) -> float:
+    """Seconds of one BacktestEngine run of ``strategy`` on ``data`` (a BINANCE venue
+    with ``venue``'s settings), the engine disposed after."""
+    from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
+    from nautilus_trader.config import LoggingConfig
+    from nautilus_trader.model.enums import OmsType
+    from nautilus_trader.model.identifiers import Venue
+
+    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
+    engine.add_venue(Venue("BINANCE"), oms_type=OmsType.NETTING, **venue)
+    engine.add_instrument(instrument)
+    engine.add_data(data)
     engine.add_strategy(strategy)
     start = time.perf_counter()
     engine.run()
     elapsed = time.perf_counter() - start
-    assert strategy.n == n, strategy.n
-    hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM")][0].split()[1]
     engine.dispose()
-    return [(f"backtest {n:,} trades: NautilusTrader BacktestEngine, counting (pre-built ticks)", n / elapsed,
-             f"ticks/s, process peak RSS {int(hwm) / 1024:.0f} MB")]
+    return elapsed
 
 
 def events_of(path: str) -> list:
@@ -84,8 +96,7 @@ def run_mix(path: str) -> list[tuple[str, float, str]]:
     snapshot as a CLEAR and ADDs), into a strategy that reads the best bid and ask of
     the engine-managed L2 book on every delta, reads every quote and counts trades."""
     try:
-        from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-        from nautilus_trader.config import LoggingConfig, StrategyConfig
+        from nautilus_trader.config import StrategyConfig
         from nautilus_trader.model.currencies import BTC, USDT
         from nautilus_trader.model.data import BookOrder, OrderBookDelta, OrderBookDeltas, QuoteTick, TradeTick
         from nautilus_trader.model.enums import (
@@ -93,11 +104,10 @@ def run_mix(path: str) -> list[tuple[str, float, str]]:
             AggressorSide,
             BookAction,
             BookType,
-            OmsType,
             OrderSide,
             RecordFlag,
         )
-        from nautilus_trader.model.identifiers import TradeId, Venue
+        from nautilus_trader.model.identifiers import TradeId
         from nautilus_trader.model.objects import Money, Price, Quantity
         from nautilus_trader.test_kit.providers import TestInstrumentProvider
         from nautilus_trader.trading.strategy import Strategy
@@ -176,20 +186,11 @@ def run_mix(path: str) -> list[tuple[str, float, str]]:
         def on_trade_tick(self, tick: TradeTick) -> None:
             self.n += 1
 
-    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
-    engine.add_venue(Venue("BINANCE"), oms_type=OmsType.NETTING,
-                     account_type=AccountType.MARGIN if futures else AccountType.CASH,
-                     starting_balances=[Money(1_000_000, USDT)] + ([] if futures else [Money(10, BTC)]),
-                     book_type=BookType.L2_MBP)
-    engine.add_instrument(instrument)
-    engine.add_data(data)
     strategy = Reader()
-    engine.add_strategy(strategy)
-    start = time.perf_counter()
-    engine.run()
-    elapsed = time.perf_counter() - start
+    elapsed = _engine_run(instrument, data, strategy, account_type=AccountType.MARGIN if futures else AccountType.CASH,
+                          starting_balances=[Money(1_000_000, USDT)] + ([] if futures else [Money(10, BTC)]),
+                          book_type=BookType.L2_MBP)
     books = sum(isinstance(d, OrderBookDeltas) for d in data)
     assert strategy.books >= books - 2, (strategy.books, books)
-    engine.dispose()
     return [("real mix: NautilusTrader BacktestEngine, book reader (pre-built data)", len(data) / elapsed,
              f"events/s ({books:,} book updates)")]
