@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -246,3 +247,22 @@ def test_binance_stream_url() -> None:
         "wss://stream.binance.com:9443/stream?streams="
         "btcusdt@trade/ethusdt@trade/btcusdt@depth@100ms/ethusdt@depth@100ms"
     )
+
+
+@pytest.mark.parametrize("cpus", ["99", "x", ",", "0,99"])
+def test_cpu_out_of_reach_is_a_clear_error(cpus: str, capsys: pytest.CaptureFixture[str], counting: Path) -> None:
+    code, _, err = run_cli(capsys, "run", str(counting), "--cpu", cpus, "--duration", "1")
+    assert code == 2 and "--cpu" in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux only")
+def test_cpu_pins_the_bot(tmp_path: Path) -> None:
+    cpu = min(os.sched_getaffinity(0))
+    strategy = tmp_path / "where.py"
+    strategy.write_text("import os, botkit\n\nclass Where(botkit.Strategy):\n"
+                        "    def on_start(self):\n        print('CPUS', sorted(os.sched_getaffinity(0)))\n"
+                        "        self.stop('seen')\n")
+    out = subprocess.run([*BOTKIT, "run", str(strategy), "--cpu", str(cpu), "-q"], capture_output=True, text=True,
+                         timeout=60)
+    assert f"CPUS [{cpu}]" in out.stdout, out.stderr

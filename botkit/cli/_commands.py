@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import zlib
@@ -40,6 +41,8 @@ def backtest(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """``botkit run``: the live path (embedded simulator, a URL, or the venue itself)."""
+    if args.cpu is not None:
+        _pin_to(args.cpu)
     prepared = build_run(run_config(args, "live"))
     if prepared.banner:
         print(prepared.banner, file=sys.stderr)  # what a live run trades where: said even with -q
@@ -57,6 +60,20 @@ def run(args: argparse.Namespace) -> int:
         what = "sample recording" if args.data is None else "recording"
         _say(args, f"botkit: the {what} ended after {summary.events} events (the simulator closed the feed)")
     return code
+
+
+def _pin_to(cpus: str) -> None:
+    """Pin this process to ``cpus`` (``"1"``, ``"0,2"``), or raise a one-line ConfigError."""
+    if not hasattr(os, "sched_setaffinity"):
+        raise ConfigError("--cpu: this platform cannot pin a process to CPUs (Linux can)")
+    try:
+        wanted = {int(c) for c in cpus.split(",") if c.strip()}
+    except ValueError:
+        raise ConfigError(f"--cpu takes CPU numbers like 1 or 0,2, got {cpus!r}") from None
+    offered = os.sched_getaffinity(0)
+    if not wanted or not wanted <= offered:
+        raise ConfigError(f"--cpu {cpus}: this process may run on CPUs {','.join(map(str, sorted(offered)))} only")
+    os.sched_setaffinity(0, wanted)
 
 
 def record(args: argparse.Namespace) -> int:

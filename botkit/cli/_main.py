@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="place REAL orders on the strategy's venue (Binance spot), keys from the environment "
                           "(BOTKIT_BINANCE_API_KEY with BOTKIT_BINANCE_API_SECRET or BOTKIT_BINANCE_PRIVATE_KEY)")
     run.add_argument("--testnet", action="store_true", help="with --live: Binance's spot test network")
+    run.add_argument("--cpu", metavar="N[,M]",
+                     help="run the bot on these CPUs only (Linux): away from a busy core, its tail latency holds")
     run.add_argument("--api-url", metavar="URL",
                      help="with --live: the WebSocket API endpoint for orders (e.g. `botkit exchange-sim --trading`)")
 
