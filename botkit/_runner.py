@@ -242,7 +242,7 @@ class StrategyRunner:
         n = len(batch)
         done = 0
         while done < n:
-            if fast:
+            if fast and type(batch[done]) is Trade:
                 done = self._trade_run(batch, done, on_trade)
                 if router.outbox:
                     await self._deliver()
