@@ -182,8 +182,8 @@ def run(changes: int = 36_000) -> list[tuple[str, float, str]]:
         best = _best_of(ops["best"]) / 2
         top = _best_of(ops["top"])
         # Each library replays the stream on a fresh book, a few times: the best run.
-        update = min(_replay(make(bids, asks, stream), read=False) for _ in range(3)) / len(stream)
-        read_after = min(_replay(make(bids, asks, stream), read=True) for _ in range(3)) / len(ops["deltas"])
+        update = min(_replay(make(bids, asks, stream), read=False) for _ in range(5)) / len(stream)
+        read_after = min(_replay(make(bids, asks, stream), read=True) for _ in range(5)) / len(ops["deltas"])
         target = " (targets <= 0.15 / 3.0 / 1.0)" if name.startswith("botkit") else ""
         rows.append((f"book 5k levels: {name}: best bid or ask", best, "us per side" + target))
         rows.append((f"book 5k levels: {name}: top 10 of both sides", top, "us"))

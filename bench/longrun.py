@@ -1,5 +1,6 @@
 """A long live run: ``botkit run`` against ``botkit exchange-sim`` at about 10k frames/s
-with reconnect faults (a close every 100k frames, a stall every 250k), reporting the
+with reconnect faults (a close every 100k frames, a stall every 1M: the client sees
+the silence, reconnects and backfills), reporting the
 client's RSS at start, after the first minute (the warm-up) and at the end.
 
 ``python -m bench.longrun [--minutes 30]``; ``python -m bench --long`` includes it. The
@@ -52,7 +53,7 @@ def run(minutes: float = 30, speed: int = 3_000) -> list[tuple[str, float, str]]
         # The endless generated market, about 4 frames/s at its own pace: x3,000 is
         # about 10k frames/s (trades and quotes), for as long as the run lasts.
         sim = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--port", "0", "--market",
-                                "--speed", str(speed), "--fault", "close@100000", "--fault", "stall@250000",
+                                "--speed", str(speed), "--fault", "close@100000", "--fault", "stall@1000000",
                                 "-q"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             assert sim.stdout is not None
