@@ -72,21 +72,17 @@ def _engine_run(instrument: Any, data: list, strategy: Any, **venue: Any) -> flo
 def events_of(path: str) -> list:
     """botkit's events of a recording (decoded once, outside any timing)."""
     import gzip
-    import json
 
     from botkit.protocol import FrameDecoder, parser_for
+    from botkit.sources._recording import parse_line, read_meta
 
-    decoder = None
+    decoder = FrameDecoder(parser_for(read_meta(path).get("venue", "binance")))
     events: list = []
     with gzip.open(path) as lines:
         for line in lines:
-            if line.startswith(b"#"):  # the header: "#botkit-recording 1 {meta}"
-                if decoder is None:
-                    meta = json.loads(line.split(b" ", 2)[2]) if line.count(b" ") >= 2 else {}
-                    decoder = FrameDecoder(parser_for(meta.get("venue", "binance")))
-                continue
-            ts, _, frame = line.rstrip(b"\n").partition(b" ")
-            events += decoder.decode(frame, int(ts))  # type: ignore[union-attr]
+            parsed = None if line.startswith(b"#") else parse_line(line.rstrip(b"\n"))
+            if parsed is not None:
+                events += decoder.decode(parsed[1], parsed[0])
     return events
 
 
