@@ -26,23 +26,17 @@ import botkit
 
 
 class BookReader(botkit.Strategy):
-    \"\"\"Keeps its own book from the deltas and reads it on every one (best levels,
-    imbalance over 5 levels); reads every quote; counts every trade.\"\"\"
+    \"\"\"Reads the engine's book on every delta (best levels, imbalance over 5 levels);
+    reads every quote; counts every trade.\"\"\"
 
     channels = ("quotes", "trades", "books")
     n = 0
     leaning = 0
 
-    def on_start(self):
-        self.book = botkit.OrderBook()
-
     def on_book(self, event):
-        if isinstance(event, botkit.BookSnapshot):
-            self.book.reset(event)
-        else:
-            self.book.apply(event)
-        if self.book.best_bid() and self.book.best_ask():
-            self.leaning += self.book.imbalance(5) > 0
+        book = self.order_book(event.symbol)
+        if book.best_bid() and book.best_ask():
+            self.leaning += book.imbalance(5) > 0
 
     def on_quote(self, quote):
         self.n += quote.ask_price > quote.bid_price

@@ -16,9 +16,21 @@ import anyio
 from anyio.abc import TaskStatus
 
 from . import _failpoints
+from ._books import Books
 from ._bus import Subscription
 from ._clock import Clock, VirtualClock
-from ._events import MARKET_EVENT_TYPES, BrokerWake, Event, FeedStatus, Gap, Quote, Timer, Trade
+from ._events import (
+    MARKET_EVENT_TYPES,
+    BookDelta,
+    BookSnapshot,
+    BrokerWake,
+    Event,
+    FeedStatus,
+    Gap,
+    Quote,
+    Timer,
+    Trade,
+)
 from ._exceptions import ConfigError, HookTimeout, StrategyError
 from ._orders import Fill, OrderUpdate
 from ._strategy import CHANNELS, HOOKS, Strategy, attach
@@ -87,6 +99,8 @@ class StrategyRunner:
         self.risk = risk
         self.router = router
         self.market = market
+        #: Each symbol's order book, kept from the book events as they are dispatched.
+        self.books = Books()
         self.max_errors = max_errors
         self.log = logging.getLogger(f"botkit.strategy.{type(strategy).__name__}")
         self.timers = Timers()
@@ -231,6 +245,8 @@ class StrategyRunner:
         timers = self.timers
         last_prices = self.market.last_prices
         last_quotes = self.market.last_quotes
+        books = self.books
+        on_book = books.on_book
         counts = self.counts
         router = self.router
         broker = router.broker
@@ -276,6 +292,10 @@ class StrategyRunner:
                     router.sample_price(event.price, ts)  # type: ignore[union-attr]
             elif event_type is Quote:
                 last_quotes[event.symbol] = event  # type: ignore[union-attr,assignment]
+            elif event_type is BookDelta or event_type is BookSnapshot:
+                on_book(event)  # type: ignore[arg-type]
+            elif event_type is Gap:
+                books.on_gap(event)  # type: ignore[arg-type]
             elif event_type is FeedStatus:
                 self.risk.on_feed_status(event)  # type: ignore[arg-type]
             done += 1

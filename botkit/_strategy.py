@@ -10,6 +10,7 @@ import logging
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
+from ._books import Books
 from ._clock import Clock
 from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Side, Timer, Trade
 from ._exceptions import UsageError
@@ -20,6 +21,7 @@ from .execution._market import MarketState
 from .execution._portfolio import Portfolio
 from .execution._risk import RiskManager
 from .execution._router import OrderRouter
+from .protocol._book import OrderBook
 
 __all__ = ["CHANNELS", "HOOKS", "Strategy", "StrategyContext", "attach"]
 
@@ -45,6 +47,7 @@ class StrategyContext(Protocol):
     clock: Clock
     risk: RiskManager
     market: MarketState
+    books: Books
     router: OrderRouter
     timers: Timers
     log: logging.Logger
@@ -165,6 +168,13 @@ class Strategy:
     def last_price(self, symbol: str | None = None) -> Decimal | None:
         """Price of the latest trade seen for ``symbol`` (default: the first symbol)."""
         return (self._bk or self._runner).market.last_prices.get(self._symbol(symbol))
+
+    def order_book(self, symbol: str | None = None) -> OrderBook | None:
+        """The order book of ``symbol`` (default: the first symbol), kept by the engine
+        from the ``books`` channel's events: as the events delivered so far left it (in
+        ``on_book``, with the event just applied). None before the first snapshot and
+        after a book gap until the next one. Read it, don't change it."""
+        return (self._bk or self._runner).books.get(self._symbol(symbol))
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""

@@ -21,7 +21,8 @@ def test_a_mix_recording_replays_without_a_gap(kind: str, depth_share: float, tm
     strategy = tmp_path / "reader.py"
     strategy.write_text(BOOK_READER + """
     def on_stop(self):
-        assert not self.book.crossed() and self.book.depth() > (4_000, 4_000)
+        book = self.order_book("BTC-USDT")
+        assert not book.crossed() and book.depth() > (4_000, 4_000)
         print("LEANING", self.leaning)
 """)
     assert main(["backtest", str(strategy), "--data", str(data), "--json", "-q"]) == 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal as D
 from pathlib import Path
 
 import anyio
+import attrs
 import pytest
 
 import botkit
@@ -263,3 +265,43 @@ async def test_feed_down_halts_trading_until_live_again() -> None:
     summary = await run(strategy, botkit.MemorySource([trade(1), down, trade(3), live, trade(5)]))
     assert strategy.halted_at_trade == [False, True, False]
     assert summary.halts == [{"ts": T0 + 2 * MS, "reason": "feed down: binance", "lifted_ts": T0 + 4 * MS, "count": 1}]
+
+
+async def test_the_engine_keeps_each_symbols_book_as_the_delivered_events_left_it() -> None:
+    def delta(i: int, bids: tuple, asks: tuple = ()) -> botkit.BookDelta:
+        return botkit.BookDelta("binance", "BTC-USDT", bids, asks, i, i, T0 + i * MS, T0 + i * MS)
+
+    snapshot = botkit.BookSnapshot("binance", "BTC-USDT", ((D(99), D(1)), (D(98), D(2))), ((D(101), D(1)),), 1, 0,
+                                   T0 + MS)
+    events: list[botkit.Event] = [
+        delta(0, ((D(97), D(1)),)),  # before any snapshot: no book yet
+        snapshot,
+        delta(2, ((D(100), D(3)),), ((D(101), D(0)), (D(102), D(4)))),
+        botkit.Gap("binance", "BTC-USDT", "books", 4, 5, T0 + 5 * MS),
+        delta(6, ((D(50), D(1)),)),  # after a gap, until the next snapshot: none
+        attrs.evolve(snapshot, ts_recv=T0 + 7 * MS),
+    ]
+
+    class Reader(botkit.Strategy):
+        symbols = ("BTC-USDT",)
+        channels = ("books",)
+        def __init__(self) -> None:
+            self.seen: list[object] = []
+
+        def on_book(self, event: botkit.BookSnapshot | botkit.BookDelta) -> None:
+            book = self.order_book()
+            self.seen.append(None if book is None else (book.best_bid(), book.best_ask(), book.depth()))
+
+        def on_gap(self, gap: botkit.Gap) -> None:
+            self.seen.append(self.order_book())
+
+    strategy = Reader()
+    await run(strategy, botkit.MemorySource(events, batch_size=2))
+    assert strategy.seen == [
+        None,
+        ((D(99), D(1)), (D(101), D(1)), (2, 1)),
+        ((D(100), D(3)), (D(102), D(4)), (3, 1)),  # the delta is applied before on_book sees it
+        None,
+        None,
+        ((D(99), D(1)), (D(101), D(1)), (2, 1)),  # a snapshot starts it afresh
+    ]

@@ -17,8 +17,9 @@ link diffs with ``pu`` (Binance futures) are checked on that instead.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
+from operator import neg
 
 from .._events import BookDelta, BookSnapshot, Event, Gap, Level
 from . import _compiled
@@ -44,10 +45,11 @@ class OrderBook:
         book.best_bid(), book.best_ask(), book.mid(), book.levels(10)
     """
 
-    # Each side keeps its levels in a dict by sort key and the keys in a sorted list
-    # with the best level LAST: bids by price, asks by minus the price. Books change
-    # mostly near the top, so an insert or removal there moves only a few list slots,
-    # and the levels stored are the venue's own (price, size) tuples (nothing copied).
+    # Each side keeps its levels in a dict by price and the prices in a sorted list with
+    # the best level LAST: bids ascending, asks descending. Books change mostly near the
+    # top, so an insert or removal there moves only a few list slots (and the search
+    # starts at that end), and the levels stored are the venue's own (price, size)
+    # tuples (nothing copied).
     __slots__ = ("_ask_keys", "_ask_levels", "_bid_keys", "_bid_levels", "last_update_id")
 
     def __init__(self) -> None:
@@ -62,23 +64,18 @@ class OrderBook:
         """Replace the book by ``snapshot``."""
         self._bid_levels = {level[0]: level for level in snapshot.bids if level[1]}
         self._bid_keys = sorted(self._bid_levels)
-        self._ask_levels = {-level[0]: level for level in snapshot.asks if level[1]}
-        self._ask_keys = sorted(self._ask_levels)
+        self._ask_levels = {level[0]: level for level in snapshot.asks if level[1]}
+        self._ask_keys = sorted(self._ask_levels, reverse=True)
         self.last_update_id = snapshot.last_update_id
 
     def apply(self, delta: BookDelta) -> None:
         """Apply ``delta`` (no sequence check: :class:`BookSync` does that)."""
         bids, asks = delta.bids, delta.asks
-        if _update_side is not None and type(bids) is tuple and type(asks) is tuple:
-            if bids:
-                _update_side(self._bid_keys, self._bid_levels, bids, False)
-            if asks:
-                _update_side(self._ask_keys, self._ask_levels, asks, True)
-        else:
-            if bids:
-                _update_bids(self._bid_keys, self._bid_levels, bids)
-            if asks:
-                _update_asks(self._ask_keys, self._ask_levels, asks)
+        update = _compiled_update if type(bids) is tuple and type(asks) is tuple else _update_side
+        if bids:
+            update(self._bid_keys, self._bid_levels, bids, False)
+        if asks:
+            update(self._ask_keys, self._ask_levels, asks, True)
         self.last_update_id = delta.last_update_id
 
     def best_bid(self) -> Level | None:
@@ -111,7 +108,7 @@ class OrderBook:
 
     def size_at(self, price: Decimal) -> Decimal:
         """The size resting at ``price`` (on either side), 0 if none."""
-        level = self._bid_levels.get(price) or self._ask_levels.get(-price)
+        level = self._bid_levels.get(price) or self._ask_levels.get(price)
         return level[1] if level else _ZERO
 
     def bid_volume(self, down_to: Decimal) -> Decimal:
@@ -124,7 +121,7 @@ class OrderBook:
         """Total ask size at prices ``<= up_to``: what a buy sweeping up to that price
         could take."""
         keys, levels = self._ask_keys, self._ask_levels
-        return sum([levels[key][1] for key in keys[bisect_left(keys, -up_to):]], _ZERO)
+        return sum([levels[key][1] for key in keys[bisect_left(keys, -up_to, key=neg):]], _ZERO)
 
     def mid(self) -> Decimal | None:
         """``(best bid + best ask) / 2``, None while a side is empty."""
@@ -167,31 +164,23 @@ def _top(keys: list[Decimal], levels: dict[Decimal, Level], depth: int | None) -
     return tuple(map(levels.__getitem__, chosen))
 
 
-# The compiled update loop (_cbook.c), or None; the two loops below are its reference.
-_update_side = _compiled.update_side
-
-
-# Two copies of one loop, for speed: bids are keyed by price, asks by minus the price.
-def _update_bids(keys: list[Decimal], levels: dict[Decimal, Level], changes: tuple[Level, ...]) -> None:
+def _update_side(keys: list[Decimal], levels: dict[Decimal, Level], changes: Sequence[Level],
+                 descending: bool) -> None:
+    """Apply ``changes`` to one side (``keys`` ascending, or descending for asks): the
+    reference of the compiled ``_cbook.update_side``."""
+    order = neg if descending else None
     for level in changes:
         price = level[0]
         if level[1]:
             if price not in levels:
-                insort(keys, price)
+                insort(keys, price, key=order)
             levels[price] = level
         elif levels.pop(price, None) is not None:
-            del keys[bisect_left(keys, price)]
+            del keys[bisect_left(keys, -price if descending else price, key=order)]
 
 
-def _update_asks(keys: list[Decimal], levels: dict[Decimal, Level], changes: tuple[Level, ...]) -> None:
-    for level in changes:
-        key = -level[0]
-        if level[1]:
-            if key not in levels:
-                insort(keys, key)
-            levels[key] = level
-        elif levels.pop(key, None) is not None:
-            del keys[bisect_left(keys, key)]
+# The compiled update loop (_cbook.c) where built, else its reference above.
+_compiled_update = _compiled.update_side or _update_side
 
 
 class BookSync:
@@ -206,6 +195,8 @@ class BookSync:
     :param checksum: the venue's checksum of a book, compared with ``delta.checksum``.
     :param depth: levels per side the venue maintains (deeper ones are dropped, as the
         venue's checksum assumes).
+    :param levels: keep the book's levels (False: only its update id, all sequencing
+        needs; :attr:`book` then stays empty).
     """
 
     def __init__(
@@ -218,6 +209,7 @@ class BookSync:
         sequenced: bool = True,
         checksum: Callable[[OrderBook], int] | None = None,
         depth: int | None = None,
+        levels: bool = True,
     ) -> None:
         self.venue = venue
         self.symbol = symbol
@@ -231,6 +223,7 @@ class BookSync:
         #: Buffered diffs dropped on a snapshot because they did not chain with the rest.
         self.outliers = 0
         self.book = OrderBook()
+        self._levels = levels or checksum is not None or depth is not None
         self.synced = False
         self.needs_snapshot = True
         self.resyncs = 0
@@ -258,7 +251,10 @@ class BookSync:
         if start:
             self.outliers += sum(d.last_update_id > snapshot.last_update_id for d in self._buffer[:start])
             del self._buffer[:start]
-        self.book.reset(snapshot)
+        if self._levels:
+            self.book.reset(snapshot)
+        else:
+            self.book.last_update_id = snapshot.last_update_id
         mismatch = self._settle(snapshot.checksum, snapshot.ts_recv)
         if mismatch:
             return mismatch
@@ -327,7 +323,11 @@ class BookSync:
         return self._apply_checked(delta)
 
     def _apply_checked(self, delta: BookDelta) -> list[Event]:
-        self.book.apply(delta)
+        if self._levels:
+            self.book.apply(delta)
+        else:
+            self.book.last_update_id = delta.last_update_id
+            return [delta]
         return self._settle(delta.checksum, delta.ts_recv) or [delta]
 
     def _settle(self, expected: int | None, ts_recv: int) -> list[Event]:

@@ -14,14 +14,19 @@ import msgspec
 from .._events import Event, Level
 from .._exceptions import ParseError
 from .._symbols import normalise_symbol
+from . import _compiled
 from ._parser import ParserRules
 
 __all__ = [
-    "BOUNDS", "MALFORMED", "SymbolNames", "VenueParser", "check", "check_levels", "crc32_signed", "in_range", "iso_ns",
-    "rest_frame", "wire",
+    "BOUNDS", "MALFORMED", "SymbolNames", "VenueParser", "check", "check_levels", "crc32_signed", "decimal_levels",
+    "in_range", "iso_ns", "rest_frame", "text_levels", "wire",
 ]
 
 _ZERO = Decimal(0)
+# Loaded here, not read from _compiled's globals: _compiled imports the Binance package,
+# which imports this module before _compiled is complete.
+_cbook = _compiled.load("botkit.protocol._cbook")
+_compiled_levels = _cbook.text_levels if _cbook is not None else None
 #: What a malformed frame can raise while decoding or converting; all become ParseError.
 MALFORMED = (
     msgspec.MsgspecError, ValueError, ArithmeticError, TypeError, UnicodeError, KeyError, IndexError,
@@ -72,6 +77,47 @@ def check_levels(levels: Iterable[Any]) -> tuple[Level, ...]:
         for price, size in out:
             check(price, size)  # raises for the first bad level
     return out
+
+
+#: Entries a decimal cache holds before it is cleared (the compiled twin's bound too).
+_CACHE_SIZE = 32_768
+
+
+def text_levels(pairs: Sequence[tuple[str, str]], prices: dict[str, Decimal],
+                sizes: dict[str, Decimal]) -> tuple[Level, ...]:
+    """``[(price text, size text), ...]`` as checked ``(price, size)`` Decimal levels,
+    each value taken from its cache (``prices`` / ``sizes``: text -> Decimal) or built,
+    checked and cached. A feed repeats its prices and many sizes: a cached Decimal is
+    neither built nor checked again, and keeps its hash (slow to compute for a Decimal),
+    which a book's dict asks for on every change. Decimals are immutable: sharing one
+    is safe. The reference of the compiled ``_cbook.text_levels``."""
+    out = []
+    for price_text, size_text in pairs:
+        price = prices.get(price_text)
+        size = sizes.get(size_text)
+        if price is None or size is None:
+            if price is None:
+                price = Decimal(price_text)
+            if size is None:
+                size = Decimal(size_text)
+            check(price, size)
+            for cache, text, value in ((prices, price_text, price), (sizes, size_text, size)):
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[text] = value
+        out.append((price, size))
+    return tuple(out)
+
+
+def decimal_levels(pairs: list[tuple[str, str]], prices: dict[str, Decimal],
+                   sizes: dict[str, Decimal]) -> tuple[Level, ...]:
+    """:func:`text_levels`, through its compiled twin where that is built and sure of
+    every text (it leaves anything not plainly valid to the reference)."""
+    if _compiled_levels is not None:
+        levels: tuple[Level, ...] | None = _compiled_levels(pairs, prices, sizes)
+        if levels is not None:
+            return levels
+    return text_levels(pairs, prices, sizes)
 
 
 def wire(value: Decimal) -> str:

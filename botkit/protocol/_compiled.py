@@ -3,8 +3,9 @@
 Four C modules, one job each: ``protocol/_cframes.c`` splits the WebSocket reader's
 common frames, ``protocol/binance/_ctrades.c`` turns Binance trade frames into events,
 ``sources/_clines.c`` runs recording lines through the latter, ``protocol/_cbook.c``
-applies level changes to an order book side. Everything they do has a
-pure-Python twin that stays the reference: the tests run both and compare.
+applies level changes to an order book side and builds depth levels from their text.
+Everything they do has a pure-Python twin that stays the reference: the tests run both
+and compare.
 ``BOTKIT_PURE_PYTHON=1`` turns them off at run time (to compare, or to rule them out
 when chasing a problem).
 """
@@ -16,7 +17,7 @@ import os
 from types import ModuleType
 from typing import Any
 
-__all__ = ["HotPath", "TradeDecoder", "available", "load", "split_frames", "update_side"]
+__all__ = ["HotPath", "TradeDecoder", "available", "load", "split_frames", "text_levels", "update_side"]
 
 
 def load(name: str) -> ModuleType | None:
@@ -33,6 +34,7 @@ _frames = load("botkit.protocol._cframes")
 _trades = load("botkit.protocol.binance._ctrades")
 _book = load("botkit.protocol._cbook")
 update_side: Any = _book.update_side if _book is not None else None
+text_levels: Any = _book.text_levels if _book is not None else None
 split_frames: Any = _frames.split_frames if _frames is not None else None
 TradeDecoder: Any = _trades.TradeDecoder if _trades is not None else None
 HotPath: Any = _trades.HotPath if _trades is not None else None

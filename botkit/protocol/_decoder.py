@@ -69,12 +69,16 @@ class FrameDecoder:
         back as REST frames (see :class:`TradeSequencer`); off: emit a ``Gap`` at once.
     :param line_scanner: the compiled recording-line scanner (a replay passes it), for
         :meth:`decode_run`.
+    :param book_levels: the books' syncs keep their levels, not only the ids; off, they
+        keep them only where the venue's checksum or depth needs them (the sources'
+        choice: the strategy's books are the engine's, built from the events).
     """
 
     def __init__(self, parser: Parser, *, sync_books: bool = True, backfill: bool = False,
-                 line_scanner: LineScanner | None = None) -> None:
+                 line_scanner: LineScanner | None = None, book_levels: bool = True) -> None:
         self.parser = parser
         self.sync_books = sync_books
+        self.book_levels = book_levels
         self.venue = parser.venue
         self.frames = 0
         self.parse_errors = 0
@@ -296,12 +300,14 @@ class FrameDecoder:
     def _book_sync(self, symbol: str) -> BookSync:
         parser = self.parser
         depths = parser.book_depths
+        depth = depths.get(symbol) if depths else None
         return BookSync(
             self.venue, symbol,
             stream_snapshots=self._stream_snapshots,
             sequenced=parser.book_sequenced,
             checksum=parser.book_checksum,
-            depth=depths.get(symbol) if depths else None,
+            depth=depth,
+            levels=self.book_levels or parser.book_checksum is not None or depth is not None,
         )
 
     @property

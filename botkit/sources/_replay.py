@@ -29,7 +29,8 @@ _LOGGED_ERRORS = 20  # log the first parse errors in full, then only count them
 def replay_decoder(parser: Parser, *, backfill: bool = False) -> FrameDecoder:
     """The frame decoder a replay uses: with the compiled recording-line scanner where it
     is built (``FrameDecoder.decode_run`` then takes runs of trade lines in C)."""
-    return FrameDecoder(parser, backfill=backfill, line_scanner=_LINES.run_lines if _LINES is not None else None)
+    scanner = _LINES.run_lines if _LINES is not None else None
+    return FrameDecoder(parser, backfill=backfill, line_scanner=scanner, book_levels=False)
 
 
 class ReplaySource(EventSource):

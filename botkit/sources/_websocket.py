@@ -128,7 +128,7 @@ class WebSocketSource(EventSource):
         self.end_on_normal_close = end_on_normal_close
         self.on_frame = on_frame
         backfill = backfill and self.definition.backfill_trades
-        self.decoder = FrameDecoder(self.definition.parser(), backfill=backfill)
+        self.decoder = FrameDecoder(self.definition.parser(), backfill=backfill, book_levels=False)
         self.machine = ReconnectMachine(self.policy, rng)
         self._ssl = ssl_context
         self.rest_url = rest_url

@@ -68,17 +68,19 @@ def test_the_sample_with_one_absurd_price_counts_one_parse_error(capsys, variant
 @pytest.mark.parametrize("bad", [*HUGE, *TINY, "NaN", "sNaN", "Infinity", "-1", "0"])
 @pytest.mark.parametrize("column", [0, 1])
 def test_a_book_level_out_of_range_anywhere_in_a_diff_is_a_parse_error(bad: str, column: int) -> None:
-    # The levels of a diff are checked on their columns' extremes: the bad one may be
+    # The levels of a diff are checked as their text becomes Decimals: the bad one may be
     # the only level, the first or the last; a size of 0 (a removal) or a tiny one stays
-    # valid, as in_range has it.
-    from botkit.protocol.binance._spot import _check_levels
+    # valid, as in_range has it. Also with the good ones already cached.
+    from botkit.protocol._common import decimal_levels, text_levels
 
-    good = [(Decimal("100.5"), Decimal("0")), (Decimal("101"), Decimal("2"))]
-    level = (Decimal(bad), Decimal(1)) if column == 0 else (Decimal(100), Decimal(bad))
-    if column == 1 and (bad == "0" or bad in TINY):
-        assert _check_levels([level, *good]) == (level, *good)
-        return
-    for levels in ([level], [level, *good], [*good, level]):
-        with pytest.raises(botkit.ParseError, match="out of range"):
-            _check_levels(levels)
-    assert _check_levels(good) == tuple(good)
+    good = [("100.5", "0"), ("101", "2")]
+    level = (bad, "1") if column == 0 else ("100", bad)
+    for convert in (decimal_levels, text_levels):
+        caches: tuple[dict[str, Decimal], dict[str, Decimal]] = ({}, {})
+        assert convert(good, *caches) == tuple((Decimal(p), Decimal(q)) for p, q in good)
+        if column == 1 and (bad == "0" or bad in TINY):
+            assert convert([level, *good], *caches)[0] == (Decimal(100), Decimal(bad))
+            continue
+        for levels in ([level], [level, *good], [*good, level]):
+            with pytest.raises(botkit.ParseError, match="out of range"):
+                convert(levels, *caches)

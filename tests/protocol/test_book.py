@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import botkit
+from botkit import ParseError
 from botkit.protocol import BinanceSpotParser, FrameDecoder, _compiled
 from botkit.protocol._book import BookSync, OrderBook
 
@@ -210,14 +211,13 @@ def test_a_snapshot_replaces_the_book_and_keeps_the_venues_decimals() -> None:
 def test_the_compiled_update_loop_equals_the_python_one(steps: list, asks: bool) -> None:
     from botkit.protocol import _book
 
-    python_loop = _book._update_asks if asks else _book._update_bids
     ours: tuple[list[Decimal], dict] = ([], {})
     reference: tuple[list[Decimal], dict] = ([], {})
     for changes in steps:
         _compiled.update_side(*ours, tuple(changes), asks)
-        python_loop(*reference, tuple(changes))
+        _book._update_side(*reference, tuple(changes), asks)
         assert ours == reference
-        assert ours[0] == sorted(ours[0]) and set(ours[0]) == set(ours[1])
+        assert ours[0] == sorted(ours[0], reverse=asks) and set(ours[0]) == set(ours[1])
 
 
 @pytest.mark.skipif(_compiled.update_side is None, reason="the C accelerator is not built")
@@ -229,3 +229,46 @@ def test_the_compiled_loop_refuses_what_is_not_a_level_and_passes_errors_on() ->
     with pytest.raises(ArithmeticError):  # Decimal's own: a NaN has no place in the order
         _compiled.update_side(keys, levels, ((D("NaN"), D(1)),), False)
     assert keys == [D(1)] and levels == {D(1): (D(1), D(1))}
+
+
+_texts = st.one_of(
+    st.decimals(min_value=0, max_value=10**6, places=8, allow_nan=False).map(lambda d: format(d, "f")),
+    st.sampled_from(["0", "0.00000000", "1e-5", "-1", "NaN", "1E+3", "0.0000000000001", "1000000000000000",
+                     "999999999999999.5", ".5", "5.", " 5", "1_000", "١", "0.000000000001", "00012.50"]),
+    st.text(alphabet="0123456789.-eE", max_size=6),
+)
+
+
+@pytest.mark.skipif(_compiled.text_levels is None, reason="the C accelerator is not built")
+@given(st.lists(st.lists(st.tuples(_texts, _texts), max_size=6), min_size=1, max_size=8))
+def test_compiled_text_levels_equal_the_python_ones_or_leave_them_to_it(batches: list) -> None:
+    from botkit.protocol._common import text_levels
+
+    caches: tuple[dict, dict] = ({}, {})
+    for pairs in batches:
+        try:
+            expected: object = text_levels(pairs, {}, {})
+        except (ParseError, ArithmeticError) as exc:  # a bad value: the reference raises
+            expected = type(exc)
+        ours = _compiled.text_levels(pairs, *caches)
+        if ours is None:  # not plainly valid: left to the reference, which decides
+            continue
+        assert ours == expected
+        assert [tuple(map(str, level)) for level in ours] == [tuple(map(str, level)) for level in expected]  # digits
+        for (price_text, size_text), (price, size) in zip(pairs, ours, strict=True):
+            assert caches[0][price_text] is price and caches[1][size_text] is size  # cached, and shared
+
+
+def test_levels_from_text_are_cached_checked_and_refused_when_bad() -> None:
+    from botkit.protocol._common import decimal_levels
+
+    prices: dict[str, Decimal] = {}
+    sizes: dict[str, Decimal] = {}
+    first = decimal_levels([("100.50", "0.000"), ("1E+2", "2")], prices, sizes)
+    assert first == ((D("100.50"), D(0)), (D(100), D(2))) and str(first[0][0]) == "100.50"
+    again = decimal_levels([("100.50", "2")], prices, sizes)
+    assert again[0][0] is first[0][0] and again[0][1] is first[1][1]  # the same Decimals: hashes kept
+    for bad in (("0", "1"), ("NaN", "1"), ("1", "-1"), ("1e16", "1"), ("0.0000000000001", "1")):
+        with pytest.raises((ParseError, ArithmeticError)):
+            decimal_levels([bad], prices, sizes)
+    assert "0" not in prices and "NaN" not in prices  # nothing bad is cached

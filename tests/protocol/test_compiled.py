@@ -8,6 +8,7 @@ including lines split across read chunks).
 from __future__ import annotations
 
 import gc
+import gzip
 import os
 import shutil
 import sys
@@ -384,3 +385,21 @@ def test_each_odd_value_in_the_usual_shape_parses_as_msgspec_does(pure, key: str
         reference = BinanceSpotParser()
     for ts in (1, 2):
         assert _outcome(compiled.parse, frame, ts) == _outcome(reference.parse, frame, ts)
+
+
+@needs_compiled
+def test_frames_of_more_interleaved_streams_than_the_front_routes_parse_as_pure(tmp_path: Path, pure) -> None:
+    # Six streams (three per symbol) take turns: the compiled front keeps the four most
+    # recent routes; every frame parses as the pure parser has it, whichever way it went.
+    from bench.mix import make_mix_recording
+
+    data = tmp_path / "mix.txt.gz"
+    make_mix_recording(data, 3_000, "spot")
+    frames = [line.split(b" ", 1)[1] for line in gzip.open(data).read().splitlines()[2:]]
+    frames = [f.replace(b"btcusdt@", b"ethusdt@").replace(b'"BTCUSDT"', b'"ETHUSDT"') if i % 3 == 0 else f
+              for i, f in enumerate(frames)]
+    compiled = BinanceSpotParser()
+    with pure:
+        reference = BinanceSpotParser()
+    assert [_outcome(compiled.parse, f, 7) for f in frames] == [_outcome(reference.parse, f, 7) for f in frames]
+    assert len(compiled.parse.routes) == 4  # type: ignore[attr-defined]

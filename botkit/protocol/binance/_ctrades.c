@@ -14,8 +14,8 @@
  * TradeDecoder.run_frames(frames, pos, ts, out, sequencer) -> pos
  *     the frames of one socket read, while they are trades whose id is the next one of
  *     their symbol (TradeSequencer's hot-path contract: last_ids, held_symbols).
- * HotPath(slow): a parser's ``parse`` whose current stream goes straight to its
- *     compiled handler; everything else to ``slow``, the Python ``parse``.
+ * HotPath(slow): a parser's ``parse`` whose recent streams go straight to their
+ *     handlers; everything else to ``slow``, the Python ``parse``.
  * _C_API: a capsule (see _ctrades.h) through which botkit/sources/_clines.c runs the
  *     same per-frame step on recording lines.
  *
@@ -998,14 +998,15 @@ static PyTypeObject TradeDecoderType = {
 };
 
 /* HotPath(slow): a parser's ``parse`` with its common case in C. A feed sends runs of
- * one stream, so when a frame starts with ``prefix`` it goes straight to ``handler``;
- * anything else, and any frame the handler raises on, goes to ``slow`` (the parser's
- * Python ``parse``: the reference, which also reports the error properly and sets the
- * next prefix and handler). */
+ * a few streams (a symbol's trades, quotes and depth interleave), so a frame that starts
+ * with the prefix of one of ``routes`` (a tuple of (prefix bytes, handler), most recent
+ * first, which the Python side keeps) goes straight to its handler; anything else, and
+ * any frame a handler raises on, goes to ``slow`` (the parser's Python ``parse``: the
+ * reference, which also reports the error properly and updates the routes). */
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
-    PyObject *slow, *prefix, *handler;
+    PyObject *slow, *routes;
 } HotPath;
 
 static PyObject *
@@ -1013,16 +1014,26 @@ hp_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject *kwna
 {
     HotPath *self = (HotPath *)op;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (nargs == 2 && kwnames == NULL && PyBytes_CheckExact(args[0]) && self->handler != NULL &&
-        self->prefix != NULL && PyBytes_CheckExact(self->prefix)) {
-        Py_ssize_t plen = PyBytes_GET_SIZE(self->prefix);
-        if (PyBytes_GET_SIZE(args[0]) >= plen &&
-            memcmp(PyBytes_AS_STRING(args[0]), PyBytes_AS_STRING(self->prefix), plen) == 0) {
-            PyObject *handler = Py_NewRef(self->handler);
-            PyObject *result = PyObject_Vectorcall(handler, args, 2, NULL);
-            Py_DECREF(handler);
+    PyObject *routes = self->routes;
+    if (nargs == 2 && kwnames == NULL && PyBytes_CheckExact(args[0]) && routes != NULL && PyTuple_CheckExact(routes)) {
+        const char *frame = PyBytes_AS_STRING(args[0]);
+        Py_ssize_t size = PyBytes_GET_SIZE(args[0]);
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(routes); i++) {
+            PyObject *route = PyTuple_GET_ITEM(routes, i);
+            if (!PyTuple_CheckExact(route) || PyTuple_GET_SIZE(route) != 2)
+                break;
+            PyObject *prefix = PyTuple_GET_ITEM(route, 0);
+            if (!PyBytes_CheckExact(prefix))
+                break;
+            Py_ssize_t plen = PyBytes_GET_SIZE(prefix);
+            if (size < plen || memcmp(frame, PyBytes_AS_STRING(prefix), plen) != 0)
+                continue;
+            PyObject *held = Py_NewRef(route); /* the handler may replace the routes */
+            PyObject *result = PyObject_Vectorcall(PyTuple_GET_ITEM(held, 1), args, 2, NULL);
+            Py_DECREF(held);
             if (result != NULL || fall_back() < 0)
                 return result;
+            break;
         }
     }
     return PyObject_Vectorcall(self->slow, args, nargsf, kwnames);
@@ -1052,8 +1063,7 @@ static int
 hp_traverse(HotPath *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->slow);
-    Py_VISIT(self->prefix);
-    Py_VISIT(self->handler);
+    Py_VISIT(self->routes);
     return 0;
 }
 
@@ -1061,8 +1071,7 @@ static int
 hp_clear(HotPath *self)
 {
     Py_CLEAR(self->slow);
-    Py_CLEAR(self->prefix);
-    Py_CLEAR(self->handler);
+    Py_CLEAR(self->routes);
     return 0;
 }
 
@@ -1075,15 +1084,15 @@ hp_dealloc(HotPath *self)
 }
 
 static PyMemberDef hp_members[] = {
-    {"prefix", T_OBJECT, offsetof(HotPath, prefix), 0, "frames starting with these bytes go to handler"},
-    {"handler", T_OBJECT, offsetof(HotPath, handler), 0, "handler(frame, ts_recv) -> events"},
+    {"routes", T_OBJECT, offsetof(HotPath, routes), 0,
+     "((prefix, handler), ...): frames starting with a prefix go to its handler(frame, ts_recv) -> events"},
     {NULL},
 };
 
 static PyTypeObject HotPathType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "botkit.protocol.binance._ctrades.HotPath",
-    .tp_doc = "A parser's parse(frame, ts_recv) with the current stream's frames handled in C.",
+    .tp_doc = "A parser's parse(frame, ts_recv) with its recent streams' frames handled in C.",
     .tp_basicsize = sizeof(HotPath),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_vectorcall_offset = offsetof(HotPath, vectorcall),

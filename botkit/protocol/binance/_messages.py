@@ -11,8 +11,9 @@ from decimal import Decimal
 
 import msgspec
 
-# Decimal levels as Binance sends them: [["price", "size"], ...]
-_Levels = list[tuple[Decimal, Decimal]]
+# Levels as Binance sends them, [["price", "size"], ...], kept as text: the parser
+# builds their Decimals through its caches (``_common.decimal_levels``).
+_Levels = list[tuple[str, str]]
 
 
 class _Wire(msgspec.Struct, gc=False):
@@ -62,12 +63,14 @@ class AggTradeText(_Wire):
 
 
 class BookTickerMsg(_Wire):
+    """Prices and sizes as text: the parser builds their Decimals through its caches."""
+
     s: str
     u: int
-    b: Decimal
-    B: Decimal
-    a: Decimal
-    A: Decimal
+    b: str
+    B: str
+    a: str
+    A: str
     T: int = 0  # futures only: transaction time
 
 

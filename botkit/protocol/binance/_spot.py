@@ -21,7 +21,7 @@ from ..._events import Bar, BookDelta, BookSnapshot, Event, Quote, Side, Trade, 
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
 from .. import _compiled
-from .._common import BOUNDS, MAX_VALUE, MIN_PRICE, SymbolNames, check, levels_in_range
+from .._common import BOUNDS, MAX_VALUE, MIN_PRICE, SymbolNames, check, decimal_levels
 from .._parser import ParserRules
 from . import _messages as m
 
@@ -59,6 +59,9 @@ FrameHandler = Callable[[bytes, int], list[Event]]
 _NO_STREAM = b'{"stream":"\x00"'  # matches no valid frame (JSON strings hold no raw NUL)
 _trade_event = fast_constructor(Trade)
 _quote_event = fast_constructor(Quote)
+_delta_event = fast_constructor(BookDelta)
+#: Streams the compiled front routes itself (a symbol's trades, quotes, depth and klines).
+_ROUTES = 4
 
 
 def _unknown_stream(frame: bytes, ts_recv: int) -> list[Event]:
@@ -68,15 +71,6 @@ def _unknown_stream(frame: bytes, ts_recv: int) -> list[Event]:
 def _checked(price: Decimal, size: Decimal) -> bool:
     check(price, size)
     return True
-
-
-def _check_levels(levels: list[tuple[Decimal, Decimal]]) -> tuple[tuple[Decimal, Decimal], ...]:
-    if not levels_in_range(levels):
-        for price, size in levels:
-            check(price, size)  # raises for the first bad level
-    return tuple(levels)
-
-
 
 
 def _channel_type(channel: bytes) -> type | None:
@@ -90,11 +84,14 @@ def _channel_type(channel: bytes) -> type | None:
     return None
 
 
-def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int, venue: str = VENUE) -> BookSnapshot:
-    """A REST ``/api/v3/depth`` answer as a :class:`BookSnapshot` (no exchange time)."""
+def depth_snapshot(symbol: str, msg: m.DepthSnapshotMsg, ts_recv: int, venue: str = VENUE,
+                   caches: tuple[dict[str, Decimal], dict[str, Decimal]] | None = None) -> BookSnapshot:
+    """A REST ``/api/v3/depth`` answer as a :class:`BookSnapshot` (no exchange time);
+    ``caches``: the parser's (prices, sizes) decimal caches."""
     name = normalise_symbol(symbol) if symbol else ""
-    return BookSnapshot(venue, name, _check_levels(msg.bids), _check_levels(msg.asks), msg.lastUpdateId, 0, ts_recv,
-                        symbol)
+    prices, sizes = caches or ({}, {})
+    return BookSnapshot(venue, name, decimal_levels(msg.bids, prices, sizes), decimal_levels(msg.asks, prices, sizes),
+                        msg.lastUpdateId, 0, ts_recv, symbol)
 
 
 class BinanceSpotParser(ParserRules):
@@ -118,6 +115,8 @@ class BinanceSpotParser(ParserRules):
         self.ignored = 0
         # Venue symbol -> normalised, filled as symbols appear (a handful per feed).
         self._names = SymbolNames()
+        # Quote and depth levels' Decimals by their text: (prices, sizes), see decimal_levels.
+        self._caches: tuple[dict[str, Decimal], dict[str, Decimal]] = ({}, {})
         self._handlers: dict[type, Handler] = {
             m.TradeMsg: self._trade_handler(),
             m.AggTradeMsg: self._agg_trade,
@@ -130,8 +129,8 @@ class BinanceSpotParser(ParserRules):
         self._combined: dict[bytes, FrameHandler | None] = {}
         self._hot_prefix: bytes = _NO_STREAM
         self._hot: FrameHandler = _unknown_stream
-        # With the compiled path, ``parse`` is an instance attribute: frames of the hot
-        # stream go from C straight to their handler; all else to the method below.
+        # With the compiled path, ``parse`` is an instance attribute: frames of the recent
+        # streams go from C straight to their handlers; all else to the method below.
         self._front: Any = None
         # Chosen once, here: handlers built later (lazily, per stream) follow this choice.
         self._trade_decoder = _compiled.TradeDecoder
@@ -162,8 +161,9 @@ class BinanceSpotParser(ParserRules):
                 if handle is None:
                     raise ParseError("unknown Binance stream", frame)
                 self._hot_prefix, self._hot = frame[: end + 1], handle
-                if self._front is not None:
-                    self._front.prefix, self._front.handler = self._hot_prefix, handle
+                if self._front is not None:  # the newest first, the oldest dropped
+                    routes = [r for r in self._front.routes or () if r[0] != self._hot_prefix][: _ROUTES - 1]
+                    self._front.routes = ((self._hot_prefix, handle), *routes)
                 return handle(frame, ts_recv)
             return self._parse_raw(frame, ts_recv)
         except ParseError:
@@ -237,7 +237,7 @@ class BinanceSpotParser(ParserRules):
             raise ParseError("REST answer without a symbol", frame)
         name, venue, path = self._names[symbol], self.venue, target.path
         if path.endswith("/depth"):
-            return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv, venue)]
+            return [depth_snapshot(symbol, msgspec.convert(data, m.DepthSnapshotMsg), ts_recv, venue, self._caches)]
         if path.endswith("/historicalTrades"):
             return [
                 Trade(venue, name, t.price, t.qty, _SELL if t.isBuyerMaker else _BUY, t.id, t.time * _MS, ts_recv,
@@ -274,7 +274,7 @@ class BinanceSpotParser(ParserRules):
         if "lastUpdateId" in obj:
             # A bare REST depth snapshot (as in headerless captures): the symbol is unknown
             # here; FrameDecoder assigns it to the one symbol waiting for a snapshot.
-            return [depth_snapshot("", msgspec.convert(obj, m.DepthSnapshotMsg), ts_recv, self.venue)]
+            return [depth_snapshot("", msgspec.convert(obj, m.DepthSnapshotMsg), ts_recv, self.venue, self._caches)]
         if "code" in obj:
             err = msgspec.convert(obj, m.ErrorMsg)
             raise ParseError(f"Binance error frame {err.code}: {err.msg}", frame)
@@ -325,19 +325,20 @@ class BinanceSpotParser(ParserRules):
         return [_trade_event(self.venue, self._names[msg.s], msg.p, msg.q, side, msg.a, msg.T * _MS, ts_recv, msg.s)]
 
     def _book_ticker(self, msg: m.BookTickerMsg, ts_recv: int) -> list[Event]:
-        check(msg.b, msg.B)
-        check(msg.a, msg.A)
+        prices, sizes = self._caches
+        (bid, bid_size), (ask, ask_size) = decimal_levels([(msg.b, msg.B), (msg.a, msg.A)], prices, sizes)
         # Spot bookTicker carries no exchange time (futures send T): 0 says "not sent".
-        return [_quote_event(self.venue, self._names[msg.s], msg.b, msg.B, msg.a, msg.A, msg.u, msg.T * _MS, ts_recv,
+        return [_quote_event(self.venue, self._names[msg.s], bid, bid_size, ask, ask_size, msg.u, msg.T * _MS, ts_recv,
                              msg.s)]
 
     def _depth(self, msg: m.DepthMsg, ts_recv: int) -> list[Event]:
         if msg.u < msg.U:
             raise ParseError(f"depthUpdate with U {msg.U} > u {msg.u}")
+        prices, sizes = self._caches
         return [
-            BookDelta(
-                self.venue, self._names[msg.s], _check_levels(msg.b), _check_levels(msg.a),
-                msg.U, msg.u, msg.E * _MS, ts_recv, msg.pu, msg.s,
+            _delta_event(
+                self.venue, self._names[msg.s], decimal_levels(msg.b, prices, sizes),
+                decimal_levels(msg.a, prices, sizes), msg.U, msg.u, msg.E * _MS, ts_recv, msg.pu, msg.s, None,
             )
         ]
 
