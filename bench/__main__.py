@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import backtest, book, breakdown, engine, journal, live, longrun, orders, parse, realmix
+from . import backtest, book, breakdown, engine, journal, live, longrun, merge, orders, parse, realmix
 
 
 def main() -> None:
@@ -21,6 +21,7 @@ def main() -> None:
     ours = backtest.run((1_000_000, 5_000_000) if args.big else (1_000_000,))
     rows += ours
     rows += _breakdown(ours[0][1])
+    rows += merge.run()
     rows += book.run()
     rows += realmix.run()
     rows += live.run()

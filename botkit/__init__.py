@@ -52,6 +52,7 @@ from ._orders import OrderStatus as OrderStatus
 from ._orders import OrderType as OrderType
 from ._orders import OrderUpdate as OrderUpdate
 from ._runconfig import RunConfig as RunConfig
+from ._strategy import Feed as Feed
 from ._strategy import Strategy as Strategy
 from ._symbols import normalise_symbol as normalise_symbol
 from ._version import __version__ as __version__
@@ -69,6 +70,7 @@ from .protocol._ratelimit import RestLimiter as RestLimiter
 from .protocol._reconnect import ReconnectPolicy as ReconnectPolicy
 from .sources import EventSource as EventSource
 from .sources import MemorySource as MemorySource
+from .sources import MergedSource as MergedSource
 from .sources import ReplaySource as ReplaySource
 
 if _TYPE_CHECKING:
@@ -88,6 +90,7 @@ __all__ = [
     "Engine",
     "Event",
     "EventSource",
+    "Feed",
     "FeedError",
     "FeedStatus",
     "Fill",
@@ -99,6 +102,7 @@ __all__ = [
     "LiveClock",
     "MarketState",
     "MemorySource",
+    "MergedSource",
     "Order",
     "OrderBook",
     "OrderStatus",

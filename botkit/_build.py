@@ -20,18 +20,19 @@ from ._loader import load_strategy
 from ._redact import redact_url
 from ._runconfig import RunConfig
 from ._runner import subscription_types
-from ._strategy import CHANNELS, Strategy
+from ._strategy import CHANNELS, Feed, Strategy, strategy_feeds
 from ._symbols import normalise_symbol, split_symbol
 from .execution._broker import Broker
 from .protocol import venue_for
 from .protocol._ratelimit import shared_limiter
 from .protocol._venue import check_channels
-from .sources import EventSource, FrameRecorder, ReplaySource
+from .sources import EventSource, FrameRecorder, MergedSource, ReplaySource
 from .sources._recording import read_meta
+from .sources._venue_lines import venue_frame
 
 __all__ = [
-    "PreparedRun", "Task", "build_run", "default_journal", "live_source", "recording_source", "simulator_data",
-    "stop_after",
+    "PreparedRun", "Task", "build_run", "default_journal", "live_source", "recording_source", "recording_sources",
+    "simulator_data", "stop_after",
 ]
 
 Task = Callable[..., Coroutine[Any, Any, None]]
@@ -80,13 +81,21 @@ def build_run(config: RunConfig) -> PreparedRun:
             venue_for(strategy.venue)
         except ConfigError as exc:
             raise ConfigError(f"{type(strategy).__name__}.venue: {exc}") from None
+    for feed in strategy.feeds:
+        try:
+            venue_for(feed.venue)
+        except ConfigError as exc:
+            raise ConfigError(f"{type(strategy).__name__}.feeds: {exc}") from None
     if config.mode == "backtest":
-        if config.data is None:
+        if not config.data:
             raise ConfigError("a backtest needs data: pass --data FILE")
-        _require_file(config.data, "data file")
-        if read_meta(config.data).get("empty"):  # and a file that is not a recording fails here
-            raise DataError(config.data, 0, _EMPTY)
-        source: EventSource = ReplaySource(config.data, venue=config.venue)
+        replays: list[EventSource] = []
+        for path in config.data:
+            _require_file(path, "data file")
+            if read_meta(path).get("empty"):  # and a file that is not a recording fails here
+                raise DataError(path, 0, _EMPTY)
+            replays.append(ReplaySource(path, venue=config.venue))
+        source = replays[0] if len(replays) == 1 else MergedSource(replays)
         engine = _engine(config, strategy, source, config.venue or strategy.venue, journal=_journal(config))
         return PreparedRun(engine, config.backend)
     return _live(config, strategy)
@@ -138,6 +147,12 @@ def _instantiate(path: str, cls: type[Strategy]) -> Strategy:
 def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
     from .sources._websocket import WebSocketSource
 
+    feeds = strategy_feeds(strategy)
+    if len(feeds) > 1:
+        return _live_feeds(config, strategy, feeds)
+    if config.feed_urls:
+        raise ConfigError(f"--url VENUE=URL is for a strategy with several feeds; {type(strategy).__name__} has one: "
+                          "pass --url URL")
     if config.live:
         return _live_trading(config, strategy)
     venue = config.venue or strategy.venue or "binance"
@@ -149,13 +164,45 @@ def _live(config: RunConfig, strategy: Strategy) -> PreparedRun:
     else:
         from .sim import ExchangeSimulator
 
-        embedded = simulator_data(config.data)
+        if len(config.data) > 1:
+            raise ConfigError("the embedded simulator serves one recording: pass --data once")
+        embedded = simulator_data(config.data[0] if config.data else None)
         sim = ExchangeSimulator(embedded, speed=config.speed)
         source = WebSocketSource(sim.listen(), venue=venue, end_on_normal_close=True)
         services.append(sim.serve)
     engine = _engine(config, strategy, source, venue, journal=_journal(config))
     monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
     return PreparedRun(engine, "trio", embedded, tuple(services), monitors)
+
+
+def _live_feeds(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]) -> PreparedRun:
+    """A strategy with several feeds, live: one source per venue (each its own
+    connection, reconnect machine, sequencing and backfill), on paper."""
+    name = type(strategy).__name__
+    venues = [feed.venue for feed in feeds]
+    watches = f"{name} watches {', '.join(venues)}"
+    if config.live:
+        raise ConfigError(f"--live trades one venue (Binance spot); {watches}: run it on paper")
+    if config.url or config.venue:
+        raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL")
+    missing = [v for v in venues if v not in config.feed_urls]
+    if missing:
+        raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL (missing: {', '.join(missing)}; "
+                          "the embedded multi-venue simulator is not built yet)")
+    unknown = sorted(set(config.feed_urls) - set(venues))
+    if unknown:
+        raise ConfigError(f"--url {unknown[0]}=...: {name} has no feed on {unknown[0]} ({watches})")
+    if config.symbols:
+        raise ConfigError(f"--symbols is for a strategy with one feed; {name} names each feed's symbols")
+    sources: list[EventSource] = []
+    for feed in feeds:
+        if not feed.symbols:
+            raise ConfigError(f"{name}: Feed({feed.venue!r}) names no symbols")
+        channels = list(feed.channels) or _channels(strategy)
+        sources.append(live_source(feed.venue, config.feed_urls[feed.venue], _symbols(feed.symbols, None), channels))
+    engine = _engine(config, strategy, MergedSource(sources), venues[0], journal=_journal(config))
+    monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
+    return PreparedRun(engine, "trio", monitors=monitors)
 
 
 #: Binance spot's test network: orders (WebSocket API), streams and REST.
@@ -276,6 +323,21 @@ def recording_source(venue: str, url: str | None, symbols: list[str], channels: 
     # The header describes the feed exactly as the source will open it.
     recorder = FrameRecorder(out, live_source(venue, url, wanted, channels).recording_meta())
     return recorder, live_source(venue, url, wanted, channels, on_frame=recorder.add)
+
+
+def recording_sources(venues: list[str], urls: dict[str, str], symbols: list[str], channels: list[str],
+                      out: str | Path) -> tuple[FrameRecorder, EventSource]:
+    """Live sources of several venues recording into one file at ``out`` (each line
+    naming its venue), merged, and their recorder."""
+    wanted = _symbols(tuple(symbols), None)
+    metas = {venue: live_source(venue, urls.get(venue), wanted, channels).recording_meta() for venue in venues}
+    recorder = FrameRecorder(out, {"venues": metas})
+    sources: list[EventSource] = []
+    for venue in venues:
+        tag = venue_frame(venue)
+        sources.append(live_source(venue, urls.get(venue), wanted, channels,
+                                   on_frame=lambda ts, frame, tag=tag: recorder.add(ts, tag(frame))))
+    return recorder, MergedSource(sources)
 
 
 def _symbols(given: tuple[str, ...], strategy: Strategy | None) -> Callable[[], list[str]]:

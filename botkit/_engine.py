@@ -33,6 +33,7 @@ from .execution._risk import RiskLimits, RiskManager
 from .execution._router import OrderRouter
 from .protocol import VENUES
 from .sources import EventSource
+from .sources._base import FEED_COUNTERS, FeedStats
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -72,6 +73,9 @@ class RunSummary:
     outliers: int = 0
     #: One line per thing about the data or the run the user should know.
     warnings: list[str] = attrs.field(factory=list)
+    #: Per venue: the feed counters above (frames, parse_errors, ignored_frames, gaps,
+    #: duplicates, outliers, reconnects, stale_detections), summed over its feeds.
+    feeds: dict[str, dict[str, int]] = attrs.field(factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (JSON-ready)."""
@@ -435,10 +439,21 @@ class Engine:
             last_event_ns=runner.last_ts,
             trading=trading_report(self.router, runner.first_ts, self.clock.now_ns()),
             outliers=stats.outliers,
+            feeds=_per_venue(self.source.feeds()),
             warnings=[*stats.warnings, *runner.warnings, *self._missing_symbols(),
                       *(f"{hook} blocked the event loop for {seconds:.1f} s (a blocking call in a plain hook)"
                         for hook, seconds in runner.watchdog.blocked.items())],
         )
+
+
+def _per_venue(feeds: list[FeedStats]) -> dict[str, dict[str, int]]:
+    """The feeds' counters by venue (a venue with several feeds: summed)."""
+    out: dict[str, dict[str, int]] = {}
+    for stats in feeds:
+        counters = out.setdefault(stats.venue or "feed", dict.fromkeys(FEED_COUNTERS, 0))
+        for name in FEED_COUNTERS:
+            counters[name] += getattr(stats, name)
+    return out
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:

@@ -43,10 +43,12 @@ class RunConfig:
         feed: ``url``, the ``venue`` itself, or with neither the embedded simulator
         serving ``data``, by default the shipped sample).
     :param strategy_class: the class to run when the file defines several.
-    :param data: backtest: the recording; live: the embedded simulator's recording.
+    :param data: backtest: the recordings (one, or one per venue: merged by receive
+        time); live: the embedded simulator's recording. A single path is taken as one.
     :param venue: the venue's protocol (live: with no ``url``, connect to it); default
         the recording's header in a backtest, else the strategy's ``venue``.
     :param url: live: a ``ws://`` or ``wss://`` feed (a simulator, a testnet).
+    :param feed_urls: live, for a strategy with several feeds: venue -> its feed URL.
     :param symbols: live, with ``venue``: symbols to subscribe (default the strategy's).
     :param duration_s: live: stop after this long.
     :param speed: embedded simulator pace (1 = recorded time, 0 = flat out).
@@ -73,9 +75,10 @@ class RunConfig:
     strategy_file: str
     mode: Mode = attrs.field(validator=attrs.validators.in_(("backtest", "live")))
     strategy_class: str | None = None
-    data: str | None = None
+    data: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     venue: str | None = None
     url: str | None = None
+    feed_urls: dict[str, str] = attrs.field(factory=dict)
     symbols: tuple[str, ...] = attrs.field(default=(), converter=_tuple)
     duration_s: float | None = None
     speed: float = 0.0

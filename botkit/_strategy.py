@@ -10,6 +10,8 @@ import logging
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
+import attrs
+
 from ._books import Books
 from ._clock import Clock
 from ._events import Bar, BookDelta, BookSnapshot, FeedStatus, Gap, Quote, Side, Timer, Trade
@@ -23,7 +25,7 @@ from .execution._risk import RiskManager
 from .execution._router import OrderRouter
 from .protocol._book import OrderBook
 
-__all__ = ["CHANNELS", "HOOKS", "Strategy", "StrategyContext", "attach"]
+__all__ = ["CHANNELS", "HOOKS", "Feed", "Strategy", "StrategyContext", "attach", "strategy_feeds"]
 
 _ZERO = Decimal(0)
 
@@ -56,6 +58,37 @@ class StrategyContext(Protocol):
 
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""
+
+
+def _names(value: object) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)  # type: ignore[attr-defined]
+
+
+@attrs.frozen
+class Feed:
+    """One venue's market data a strategy watches: a strategy naming several in
+    :attr:`Strategy.feeds` sees all of them, each event carrying its ``venue``.
+
+    Example::
+
+        feeds = (botkit.Feed("binance", ("BTC-USDT",)), botkit.Feed("coinbase", ("BTC-USD",)))
+
+    :param venue: the venue's name (``botkit run --venue`` names).
+    :param symbols: its symbols, any spelling.
+    :param channels: its channels; empty: the strategy's.
+    """
+
+    venue: str
+    symbols: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    channels: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+
+def strategy_feeds(strategy: Strategy | type[Strategy]) -> tuple[Feed, ...]:
+    """The feeds a strategy watches: its :attr:`~Strategy.feeds`, else the one of its
+    ``venue``, ``symbols`` and ``channels``."""
+    if strategy.feeds:
+        return tuple(strategy.feeds)
+    return (Feed(strategy.venue or "binance", strategy.symbols, strategy.channels),)
 
 
 def attach(strategy: Strategy, context: StrategyContext) -> None:
@@ -94,6 +127,8 @@ class Strategy:
         in the feed.
     :cvar channels: any of ``"trades"``, ``"quotes"``, ``"books"``, ``"bars"``; empty:
         the channels whose hooks this class overrides.
+        :cvar feeds: several venues at once, one :class:`Feed` each (venue, symbols,
+        channels), in place of ``venue`` and ``symbols``; events carry their venue.
     """
 
     #: Bumped when the hook contract changes, so old strategies can be recognised.
@@ -102,6 +137,7 @@ class Strategy:
     venue: ClassVar[str] = "binance"
     symbols: ClassVar[tuple[str, ...]] = ()
     channels: ClassVar[tuple[str, ...]] = ()
+    feeds: ClassVar[tuple[Feed, ...]] = ()
 
     _bk: StrategyContext | None = None
 
@@ -169,12 +205,13 @@ class Strategy:
         """Price of the latest trade seen for ``symbol`` (default: the first symbol)."""
         return (self._bk or self._runner).market.last_prices.get(self._symbol(symbol))
 
-    def order_book(self, symbol: str | None = None) -> OrderBook | None:
-        """The order book of ``symbol`` (default: the first symbol), kept by the engine
-        from the ``books`` channel's events: as the events delivered so far left it (in
-        ``on_book``, with the event just applied). None before the first snapshot and
-        after a book gap until the next one. Read it, don't change it."""
-        return (self._bk or self._runner).books.get(self._symbol(symbol))
+    def order_book(self, symbol: str | None = None, venue: str | None = None) -> OrderBook | None:
+        """The order book of ``symbol`` (default: the first symbol) on ``venue`` (default:
+        the only venue with a book of it), kept by the engine from the ``books``
+        channel's events: as the events delivered so far left it (in ``on_book``, with
+        the event just applied). None before the first snapshot and after a book gap
+        until the next one. Read it, don't change it."""
+        return (self._bk or self._runner).books.get(self._symbol(symbol), venue)
 
     def position(self, symbol: str | None = None) -> Decimal:
         """Current net position in ``symbol`` (base units; negative is short)."""
@@ -278,4 +315,7 @@ class Strategy:
             return normalise_symbol(symbol)
         if self.symbols:
             return normalise_symbol(self.symbols[0])
+        for feed in self.feeds:
+            if feed.symbols:
+                return normalise_symbol(feed.symbols[0])
         raise UsageError(f"{type(self).__name__} declares no symbols; pass the symbol explicitly")

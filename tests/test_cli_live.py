@@ -266,3 +266,64 @@ def test_cpu_pins_the_bot(tmp_path: Path) -> None:
     out = subprocess.run([*BOTKIT, "run", str(strategy), "--cpu", str(cpu), "-q"], capture_output=True, text=True,
                          timeout=60)
     assert f"CPUS [{cpu}]" in out.stdout, out.stderr
+
+
+def test_run_a_strategy_with_two_feeds_on_two_simulators(market: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    strategy = tmp_path / "two.py"
+    strategy.write_text(
+        "import botkit\n\n"
+        "class Two(botkit.Strategy):\n"
+        "    feeds = (botkit.Feed('binance', ('BTC-USDT',)), botkit.Feed('coinbase', 'BTC-USDT'))\n"
+        "    venues = set()\n\n"
+        "    def on_trade(self, trade):\n"
+        "        self.venues.add(trade.venue)\n\n"
+        "    def on_stop(self):\n"
+        "        assert self.venues == {'binance', 'coinbase'}, self.venues\n"
+    )
+    with venue_sim("binance", market) as binance, venue_sim("coinbase", market) as coinbase:
+        out = subprocess.run(
+            [*BOTKIT, "run", str(strategy), "--url", f"binance={binance}", "--url", f"coinbase={coinbase}",
+             "--duration", "3", "--json", "-q"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert summary["strategy_errors"] == 0 and summary["source"].startswith("merge of ")
+    assert set(summary["feeds"]) == {"binance", "coinbase"}
+    assert all(feed["frames"] > 0 and feed["parse_errors"] == 0 for feed in summary["feeds"].values())
+    # Each venue needs its feed named; a plain --url or a missing venue is one line.
+    for flags, message in ((["--url", binance], "give each its feed with --url VENUE=URL"),
+                           (["--url", f"binance={binance}"], "missing: coinbase"),
+                           (["--url", f"binance={binance}", "--url", f"okx={binance}", "--url", f"coinbase={binance}"],
+                            "has no feed on okx")):
+        code, _, err = run_cli(capsys, "run", str(strategy), *flags)
+        assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_record_two_venues_into_one_file_and_replay_it(market: Path, counting: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "both.txt.gz"
+    with venue_sim("binance", market) as binance, venue_sim("coinbase", market) as coinbase:
+        rec = subprocess.run(
+            [*BOTKIT, "record", "--venue", "binance", "--venue", "coinbase", "--url", f"binance={binance}",
+             "--url", f"coinbase={coinbase}", "--symbols", "BTC-USDT", "--channels", "trades",
+             "--out", str(out_file), "--duration", "3", "-q"],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert rec.returncode == 0, rec.stderr
+    lines = gzip.open(out_file).read().splitlines()
+    header = json.loads(lines[0].split(b" ", 2)[2])
+    assert list(header["venues"]) == ["binance", "coinbase"] and header["venues"]["binance"]["backfill"] is True
+    assert {line.split(b" ", 2)[1] for line in lines[1:]} == {b"binance", b"coinbase"}
+    code, stdout, err = run_cli(capsys, "backtest", counting, "--data", out_file, "--json", "-q")
+    assert code == 0, err
+    summary = json.loads(stdout)
+    # Each venue served the market's trades once (its loop restarts after; 3 s suffice).
+    assert summary["events_by_type"]["Trade"] >= 2 * trades_in(market)
+    assert set(summary["feeds"]) == {"binance", "coinbase"} and summary["parse_errors"] == 0 == summary["gaps"]
+    # A line of a venue the header does not name is a counted, reported skip.
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\n".join([*lines[:50], b"1723161254087891268 okx {}", *lines[50:100]]) + b"\n")
+    code, stdout, err = run_cli(capsys, "backtest", counting, "--data", bad, "--json")
+    assert code == 0 and json.loads(stdout)["parse_errors"] == 1 and "is not one of the header's venues" in err

@@ -305,3 +305,17 @@ async def test_the_engine_keeps_each_symbols_book_as_the_delivered_events_left_i
         None,
         ((D(99), D(1)), (D(101), D(1)), (2, 1)),  # a snapshot starts it afresh
     ]
+
+
+def test_books_are_kept_per_venue_and_an_ambiguous_symbol_names_them() -> None:
+    from botkit._books import Books
+
+    books = Books()
+    for venue, price in (("binance", 100), ("okx", 101)):
+        books.on_book(botkit.BookSnapshot(venue, "BTC-USDT", ((D(price), D(1)),), ((D(price + 1), D(1)),), 1, 0, T0))
+    assert books.get("BTC-USDT", "okx").best_bid() == (D(101), D(1))  # type: ignore[union-attr]
+    with pytest.raises(botkit.UsageError, match="BTC-USDT has books on binance and okx: pass venue="):
+        books.get("BTC-USDT")
+    books.on_gap(botkit.Gap("okx", "BTC-USDT", "books:checksum", 1, 2, T0))
+    assert books.get("BTC-USDT").best_bid() == (D(100), D(1))  # type: ignore[union-attr]
+    assert books.get("ETH-USDT") is None

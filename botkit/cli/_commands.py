@@ -16,7 +16,7 @@ from typing import Any
 
 import anyio
 
-from .._build import PreparedRun, Task, build_run, recording_source, simulator_data, stop_after
+from .._build import PreparedRun, Task, build_run, recording_source, recording_sources, simulator_data, stop_after
 from .._codec import to_json
 from .._engine import Engine, RunSummary
 from .._exceptions import BotkitError, ConfigError, JournalError, UsageError, leaf_errors
@@ -25,7 +25,7 @@ from ..protocol import FrameDecoder, parser_for
 from ..sim import sample_path
 from ..sources._recording import parse_capture_line
 from ._gc import fewer_gc_passes
-from ._options import run_config
+from ._options import run_config, urls
 from ._progress import progress_monitor
 
 __all__ = ["backtest", "decode", "exchange_sim", "record", "run", "soak"]
@@ -77,14 +77,25 @@ def _pin_to(cpus: str) -> None:
 
 
 def record(args: argparse.Namespace) -> int:
-    """``botkit record``: raw frames of a live feed into a recording."""
-    if not (args.url or args.venue):
+    """``botkit record``: raw frames of live feeds (one venue, or several into one file)."""
+    venues, (url, named) = args.venue or [], urls(args.url or [])
+    if not (url or venues):
         raise UsageError("record needs --venue NAME (its public feed) or --url URL (with --venue for its protocol)")
     if args.duration is not None and not args.duration > 0:
         raise ConfigError(f"--duration must be > 0, got {args.duration}")
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
     symbols = [s.strip().upper() for s in (args.symbols or "").split(",") if s.strip()]
-    recorder, source = recording_source(args.venue or "binance", args.url, symbols, channels, args.out)
+    if len(venues) > 1:
+        if url:
+            raise ConfigError("several venues: give their feeds as --url VENUE=URL (default: each venue's own)")
+        extra = sorted(set(named) - set(venues))
+        if extra:
+            raise ConfigError(f"--url {extra[0]}=...: {extra[0]} is not one of the --venue names")
+        recorder, source = recording_sources(venues, named, symbols, channels, args.out)
+    else:
+        if named:
+            raise ConfigError("--url VENUE=URL is for several venues; with one, pass --url URL")
+        recorder, source = recording_source(venues[0] if venues else "binance", url, symbols, channels, args.out)
     engine = Engine(_RecordOnly(), source, handle_signals=True)
     monitors = [recorder.run] + ([stop_after(engine, args.duration)] if args.duration else [])
     code, _ = _finish(PreparedRun(engine, "trio", monitors=tuple(monitors)), args)

@@ -66,9 +66,10 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
     _common(command)
 
 
-def _venue_arg(command: argparse.ArgumentParser, help_text: str) -> None:
+def _venue_arg(command: argparse.ArgumentParser, help_text: str, *, repeat: bool = False) -> None:
     names = ", ".join(VENUES)
-    command.add_argument("--venue", metavar="NAME", type=_venue_name, help=f"{help_text}; one of: {names}")
+    command.add_argument("--venue", metavar="NAME", type=_venue_name, help=f"{help_text}; one of: {names}",
+                         action="append" if repeat else "store")
 
 
 def _venue_name(text: str) -> str:
@@ -96,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _strategy_args(run)
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--url", metavar="URL", help="ws:// or wss:// URL of a feed (e.g. from `botkit exchange-sim`)")
+    where.add_argument("--url", metavar="URL", action="append",
+                       help="ws:// or wss:// URL of a feed (e.g. from `botkit exchange-sim`); a strategy with several "
+                            "feeds takes VENUE=URL, once per venue")
     where.add_argument("--data", metavar="FILE", help="recording for the embedded simulator (default: the sample)")
     _venue_arg(run, "venue: with --url, its protocol; alone, connect to the venue itself (default binance)")
     run.add_argument("--symbols", metavar="S1,S2", help="symbols for --venue (default: the strategy's)")
@@ -119,7 +122,8 @@ def _parser() -> argparse.ArgumentParser:
         "(timers fire at the recorded times), and print a summary.",
     )
     _strategy_args(backtest)
-    backtest.add_argument("--data", metavar="FILE", required=True, help="recording to replay")
+    backtest.add_argument("--data", metavar="FILE", required=True, action="append",
+                          help="recording to replay; again for more (one per venue): merged by receive time")
     _venue_arg(backtest, "parser for the data (default: from the recording's header, else binance)")
     backtest.add_argument("--backend", choices=("trio", "asyncio"), default="trio", help="async backend")
 
@@ -170,8 +174,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Record a live feed to FILE in the replay format (gzip if it ends in .gz). "
         "Flushed every second; Ctrl-C saves everything.",
     )
-    record.add_argument("--url", metavar="URL", help="feed URL (a simulator, a testnet; default: the venue's)")
-    _venue_arg(record, "venue to record (default binance with --url)")
+    record.add_argument("--url", metavar="URL", action="append",
+                        help="feed URL (a simulator, a testnet; default: the venue's); with several venues VENUE=URL")
+    _venue_arg(record, "venue to record (default binance with --url); again for more, into one recording",
+               repeat=True)
     record.add_argument("--symbols", metavar="S1,S2", help="symbols, any spelling (BTC-USDT, BTCUSDT)")
     record.add_argument("--channels", default="trades,quotes", metavar="C1,C2",
                         help="channels: trades, quotes, books, bars (default trades,quotes)")

@@ -15,7 +15,7 @@ from .._exceptions import ConfigError
 from .._runconfig import Mode, RunConfig
 from ..execution._paper import PaperConfig
 
-__all__ = ["run_config"]
+__all__ = ["run_config", "urls"]
 
 log = logging.getLogger("botkit.cli")
 
@@ -61,8 +61,9 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
     if args.journal_sync is not None:
         fields["journal_sync"] = args.journal_sync
     if mode == "live":
-        fields.update(url=args.url, symbols=_split(args.symbols), duration_s=args.duration, speed=args.speed,
-                      live=live)
+        url, feed_urls = urls(args.url or [])
+        fields.update(url=url, feed_urls=feed_urls, symbols=_split(args.symbols), duration_s=args.duration,
+                      speed=args.speed, live=live)
         if args.testnet:
             fields["testnet"] = True
         if args.api_url:
@@ -75,6 +76,23 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
         args.strategy_file, mode, strategy_class=args.strategy, data=args.data, venue=args.venue,
         max_strategy_errors=args.max_errors, record_prices=bool(args.report), paper=paper, **fields,
     )
+
+
+def urls(given: list[str]) -> tuple[str | None, dict[str, str]]:
+    """``--url`` values: one plain URL, or ``VENUE=URL`` once per venue."""
+    plain = [u for u in given if not _venue_url(u)]
+    named = dict(_venue_url(u) for u in given if _venue_url(u))  # type: ignore[misc]
+    if len(plain) > 1 or (plain and named):
+        raise ConfigError("--url: give one URL, or VENUE=URL once per venue of a strategy with several feeds")
+    if len(named) != len([u for u in given if _venue_url(u)]):
+        raise ConfigError("--url: a venue is given twice")
+    return (plain[0] if plain else None), named
+
+
+def _venue_url(text: str) -> tuple[str, str] | None:
+    """``(venue, url)`` of ``VENUE=ws://...``, else None (a plain URL may hold ``=``)."""
+    venue, eq, url = text.partition("=")
+    return (venue, url) if eq and "://" not in venue and url.startswith(("ws://", "wss://")) else None
 
 
 def _split(text: str | None) -> tuple[str, ...]:

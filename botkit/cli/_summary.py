@@ -31,6 +31,10 @@ def print_summary(summary: RunSummary, console: Console | None = None) -> None:
     if summary.gaps or summary.duplicates or summary.outliers:
         table.add_row("gaps / duplicates / outliers",
                       f"{summary.gaps:,} / {summary.duplicates:,} / {summary.outliers:,}")
+    if len(summary.feeds) > 1:
+        for venue, feed in summary.feeds.items():
+            table.add_row(f"  {venue}", f"{feed['frames']:,} frames, {feed['parse_errors']:,} parse errors, "
+                                        f"{feed['gaps']:,} gaps, {feed['reconnects']:,} reconnects")
     for warning in summary.warnings:
         table.add_row("warning", warning)
     if summary.conflated or summary.backpressure_waits or summary.unprocessed:

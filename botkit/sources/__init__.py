@@ -1,7 +1,8 @@
-"""Swappable event sources: live WebSocket, recorded replay, in memory; the recorder."""
+"""Swappable event sources: live WebSocket, recorded replay, in memory, several merged; the recorder."""
 
 from ._base import EventSource, FeedStats, Publish
 from ._memory import MemorySource
+from ._merge import MergedSource
 from ._recorder import FrameRecorder
 from ._recording import RecordingReader, RecordingWriter
 from ._replay import ReplaySource
@@ -11,6 +12,7 @@ __all__ = [
     "FeedStats",
     "FrameRecorder",
     "MemorySource",
+    "MergedSource",
     "Publish",
     "RecordingReader",
     "RecordingWriter",

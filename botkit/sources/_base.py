@@ -10,16 +10,23 @@ import attrs
 from .._events import Event
 from ..protocol import FrameDecoder
 
-__all__ = ["EventSource", "FeedStats", "Publish"]
+__all__ = ["FEED_COUNTERS", "EventSource", "FeedStats", "Publish"]
 
 Publish = Callable[[list[Event]], Awaitable[None]]
 """Hands a batch of events (in order) to the engine's bus; may block (backpressure)."""
+
+
+#: FeedStats' counters, which add up across feeds.
+FEED_COUNTERS = ("frames", "parse_errors", "ignored_frames", "gaps", "duplicates", "outliers", "reconnects",
+                 "stale_detections")
 
 
 @attrs.define
 class FeedStats:
     """What a source did, for the run summary."""
 
+    #: The venue whose feed these are ("" when the source does not say).
+    venue: str = ""
     frames: int = 0
     parse_errors: int = 0
     ignored_frames: int = 0
@@ -33,8 +40,20 @@ class FeedStats:
     #: Things about the data the user should know (a torn last line...), one line each.
     warnings: list[str] = attrs.Factory(list)
 
+    @classmethod
+    def total(cls, feeds: list[FeedStats]) -> FeedStats:
+        """The counters of ``feeds`` summed, their symbols and warnings joined."""
+        total = cls()
+        for stats in feeds:
+            for name in FEED_COUNTERS:
+                setattr(total, name, getattr(total, name) + getattr(stats, name))
+            total.symbols += [s for s in stats.symbols if s not in total.symbols]
+            total.warnings += stats.warnings
+        return total
+
     def absorb(self, decoder: FrameDecoder) -> None:
         """Copy a frame decoder's counters."""
+        self.venue = decoder.venue
         self.frames = decoder.frames
         self.parse_errors = decoder.parse_errors
         self.ignored_frames = decoder.ignored
@@ -65,6 +84,10 @@ class EventSource(abc.ABC):
         Returning means the source is exhausted (end of a recording). Bad frames are
         counted in :attr:`stats` and skipped, never raised.
         """
+
+    def feeds(self) -> list[FeedStats]:
+        """The counters of each feed this source reads (one, but for a merge)."""
+        return [self.stats]
 
     def describe(self) -> str:
         """One line saying what this source reads, for logs and summaries."""

@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._events import Event
-from .._exceptions import DataError, leaf_errors
+from .._exceptions import ConfigError, DataError, leaf_errors
 from ..protocol import FrameDecoder, Parser, parser_for
 from ..protocol._compiled import load
-from ._base import EventSource, Publish
+from ._base import EventSource, FeedStats, Publish
 from ._recording import ReadFailed, RecordingReader, parse_line, torn_line, truncated_file
+from ._venue_lines import VenueDecoders, replay_venues
 
 __all__ = ["ReplaySource", "replay_decoder"]
 
@@ -60,7 +62,8 @@ class ReplaySource(EventSource):
         self.venue = venue
         self.switch_interval_s = switch_interval_s
         self.reader = RecordingReader(path)
-        self.decoder: FrameDecoder | None = None
+        self.decoder: FrameDecoder | VenueDecoders | None = None
+        self._feeds: list[FeedStats] = []
 
     async def stream(self, publish: Publish) -> None:
         """Parse every frame and publish the events in batches.
@@ -109,10 +112,7 @@ class ReplaySource(EventSource):
                     raise item.at(self.path, lineno)
                 block, pos, size = item
                 if decoder is None:
-                    decoder = replay_decoder(
-                        parser_for(self.venue or reader.meta.get("venue", "binance")),
-                        backfill=bool(reader.meta.get("backfill", False)),
-                    )
+                    decoder = self._decoder(reader.meta)
                     self.decoder = decoder
                     decode, decode_run, split = decoder.decode, decoder.decode_run, reader.split
                 while pos < size:
@@ -165,11 +165,33 @@ class ReplaySource(EventSource):
             if batch:
                 await publish(batch)
         finally:
-            if decoder is not None:
+            if isinstance(decoder, VenueDecoders):
+                self._feeds = []
+                for each in decoder.each():
+                    self._feeds.append(FeedStats())
+                    self._feeds[-1].absorb(each)
+                self.stats = FeedStats.total(self._feeds)
+                self.stats.parse_errors = decoder.parse_errors  # with lines of venues the header lacks
+            elif decoder is not None:
                 self.stats.absorb(decoder)
             self.stats.warnings = list(reader.warnings)
 
-    async def _refuse_wrong_venue(self, decoder: FrameDecoder, batch: list[Event], publish: Publish, *,
+    def _decoder(self, meta: dict[str, Any]) -> FrameDecoder | VenueDecoders:
+        """The recording's decoder: its venue's, or one per venue of a recording of several."""
+        backfill = bool(meta.get("backfill", False))
+        try:
+            venues = None if self.venue else replay_venues(meta)
+        except ConfigError as exc:
+            raise DataError(self.path, 1, f"the header's venues: {exc}") from None
+        if venues is None:
+            return replay_decoder(parser_for(self.venue or meta.get("venue", "binance")), backfill=backfill)
+        return VenueDecoders(venues, lambda name, each: replay_decoder(parser_for(name), backfill=each or backfill))
+
+    def feeds(self) -> list[FeedStats]:
+        """One venue's counters, or each venue's of a recording of several."""
+        return self._feeds or [self.stats]
+
+    async def _refuse_wrong_venue(self, decoder: FrameDecoder | VenueDecoders, batch: list[Event], publish: Publish, *,
                                   at_end: bool = False) -> None:
         wrong = decoder.wrong_venue(at_end=at_end)
         if wrong is not None:
