@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from .._events import Event
+from .._events import Event, Trade
 from .._exceptions import ConfigError, DataError, leaf_errors
 from ..protocol import FrameDecoder, Parser, parser_for
 from ..protocol._compiled import load
@@ -99,6 +99,7 @@ class ReplaySource(EventSource):
         batch: list[Event] = []
         decoder = None
         errors = 0
+        after_trade = True
         try:
             lineno = 0
             async for item in blocks:
@@ -118,14 +119,17 @@ class ReplaySource(EventSource):
                 while pos < size:
                     # Runs of plain trade lines go through the compiled path in one call;
                     # the line it stops at (anything else) takes the general path below.
-                    pos, done = decode_run(block, pos, size, batch, _BATCH)
-                    if done:
-                        lineno += done
-                        if len(batch) >= _BATCH:
-                            await publish(batch)
-                            batch = []
-                        if pos >= size:
-                            break
+                    # It is tried after a trade only: a run starts with one, and asking
+                    # at every quote or depth line of a mixed feed costs a call each.
+                    if after_trade:
+                        pos, done = decode_run(block, pos, size, batch, _BATCH)
+                        if done:
+                            lineno += done
+                            if len(batch) >= _BATCH:
+                                await publish(batch)
+                                batch = []
+                            if pos >= size:
+                                break
                     end = block.find(b"\n", pos, size)
                     unterminated = end < 0  # only the file's last line may lack its newline
                     if unterminated:
@@ -146,6 +150,7 @@ class ReplaySource(EventSource):
                         split(lineno, line)  # raises the DataError naming file and line
                         continue
                     events = decode(parsed[1], parsed[0])
+                    after_trade = bool(events) and type(events[-1]) is Trade
                     if events:
                         batch += events
                     elif decoder.parse_errors != errors:  # no events: maybe a skipped frame
