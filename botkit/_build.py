@@ -82,6 +82,9 @@ def build_run(config: RunConfig) -> PreparedRun:
         except ConfigError as exc:
             raise ConfigError(f"{type(strategy).__name__}.venue: {exc}") from None
     for feed in strategy.feeds:
+        if not isinstance(feed, Feed):
+            raise ConfigError(f"{type(strategy).__name__}.feeds: each must be a botkit.Feed(venue, symbols), "
+                              f"got {feed!r}")
         try:
             venue_for(feed.venue)
         except ConfigError as exc:

@@ -141,6 +141,22 @@ class Strategy:
 
     _bk: StrategyContext | None = None
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A class naming its feeds gets ``venue`` and ``symbols`` from them (unless it
+        # sets them too): the first feed's venue, every feed's symbols; so whatever
+        # reads those (the default symbol, the account's quote asset, a one-feed run)
+        # sees the feeds.
+        super().__init_subclass__(**kwargs)
+        feeds = cls.__dict__.get("feeds")
+        if not feeds or not isinstance(feeds, tuple | list) or not all(isinstance(f, Feed) for f in feeds):
+            return
+        if "venue" not in cls.__dict__:
+            cls.venue = feeds[0].venue
+        if "symbols" not in cls.__dict__:
+            cls.symbols = tuple(dict.fromkeys(symbol for feed in feeds for symbol in feed.symbols))
+        if len(feeds) == 1 and feeds[0].channels and "channels" not in cls.__dict__:
+            cls.channels = feeds[0].channels
+
     # -- hooks (all optional) -------------------------------------------------------
 
     def on_start(self) -> Any:
@@ -315,7 +331,4 @@ class Strategy:
             return normalise_symbol(symbol)
         if self.symbols:
             return normalise_symbol(self.symbols[0])
-        for feed in self.feeds:
-            if feed.symbols:
-                return normalise_symbol(feed.symbols[0])
         raise UsageError(f"{type(self).__name__} declares no symbols; pass the symbol explicitly")

@@ -319,3 +319,20 @@ def test_books_are_kept_per_venue_and_an_ambiguous_symbol_names_them() -> None:
     books.on_gap(botkit.Gap("okx", "BTC-USDT", "books:checksum", 1, 2, T0))
     assert books.get("BTC-USDT").best_bid() == (D(100), D(1))  # type: ignore[union-attr]
     assert books.get("ETH-USDT") is None
+
+
+def test_a_strategy_naming_its_feeds_gets_its_venue_and_symbols_from_them() -> None:
+    class Two(botkit.Strategy):
+        feeds = (botkit.Feed("coinbase", "BTC-USD"), botkit.Feed("binance", ("BTCUSDT", "BTC-USD")))
+
+    class One(botkit.Strategy):
+        feeds = (botkit.Feed("kraken", ("XBT/USD",), channels=("books",)),)
+
+    class Own(botkit.Strategy):
+        venue = "okx"
+        feeds = (botkit.Feed("coinbase", "BTC-USD"),)
+
+    assert (Two.venue, Two.symbols, Two.channels) == ("coinbase", ("BTC-USD", "BTCUSDT"), ())
+    assert (One.venue, One.symbols, One.channels) == ("kraken", ("XBT/USD",), ("books",))
+    assert Own.venue == "okx" and botkit.Strategy.venue == "binance" and botkit.Strategy.symbols == ()
+    assert Two()._symbol(None) == "BTC-USD"
