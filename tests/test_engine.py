@@ -267,6 +267,26 @@ async def test_feed_down_halts_trading_until_live_again() -> None:
     assert summary.halts == [{"ts": T0 + 2 * MS, "reason": "feed down: binance", "lifted_ts": T0 + 4 * MS, "count": 1}]
 
 
+async def test_each_venues_feed_down_holds_its_own_halt() -> None:
+    class Watch(botkit.Strategy):
+        def __init__(self) -> None:
+            self.seen: list[tuple[bool, str]] = []
+
+        def on_trade(self, trade: botkit.Trade) -> None:
+            self.seen.append((self.trading_halted, self.halt_reason))
+
+    def status(venue: str, state: botkit.ConnectionState, i: int) -> botkit.FeedStatus:
+        return botkit.FeedStatus(venue, state, "", T0 + i * MS)
+
+    down, live = botkit.ConnectionState.DOWN, botkit.ConnectionState.LIVE
+    events = [status("binance", down, 1), status("coinbase", down, 2), status("coinbase", live, 3), trade(4),
+              status("binance", live, 5), trade(6)]
+    strategy = Watch()
+    await run(strategy, botkit.MemorySource(events))
+    # Coinbase back does not lift Binance's halt; Binance back lifts the last one.
+    assert strategy.seen == [(True, "feed down: binance"), (False, "")]
+
+
 async def test_the_engine_keeps_each_symbols_book_as_the_delivered_events_left_it() -> None:
     def delta(i: int, bids: tuple, asks: tuple = ()) -> botkit.BookDelta:
         return botkit.BookDelta("binance", "BTC-USDT", bids, asks, i, i, T0 + i * MS, T0 + i * MS)

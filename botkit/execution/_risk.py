@@ -121,7 +121,8 @@ class RiskManager:
         self.last_event_ns = 0
         self._active: dict[str, int] = {}  # reason -> index in halts
         self._error_reasons: dict[str, str] = {}  # "strategy error in HOOK: TYPE" -> its halt's reason
-        self.feed_down = False
+        #: Venues whose feed is down now (each holds its own halt until it is live again).
+        self.feeds_down: set[str] = set()
         self.killed = ""
         self._tokens = float(self.limits.max_orders_per_second or 0)
         self._tokens_at = 0
@@ -134,6 +135,11 @@ class RiskManager:
     def halted(self) -> bool:
         """True while any halt is active."""
         return bool(self._active)
+
+    @property
+    def feed_down(self) -> bool:
+        """True while any venue's feed is down."""
+        return bool(self.feeds_down)
 
     @property
     def halt_reason(self) -> str:
@@ -172,10 +178,10 @@ class RiskManager:
         """Track feed health from connection-state events."""
         reason = f"{_FEED_DOWN}: {status.venue}"
         if status.state is ConnectionState.LIVE:
-            self.feed_down = False
+            self.feeds_down.discard(status.venue)
             self.resume(reason)
         elif status.state is ConnectionState.DOWN:
-            self.feed_down = True
+            self.feeds_down.add(status.venue)
             self.halt(reason)
 
     def kill(self, reason: str) -> None:
