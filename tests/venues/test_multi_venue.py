@@ -12,20 +12,13 @@ import pytest
 import trio
 
 import botkit
-from botkit.protocol._reconnect import ReconnectPolicy
 from botkit.sim import ExchangeSimulator, Fault
 from botkit.sim._sample import generate
 from botkit.sources._websocket import WebSocketSource
 
+from .test_live_venues import FAST, anyio_backend  # noqa: F401 - the fixture: trio, as there
+
 pytestmark = pytest.mark.anyio
-
-FAST = ReconnectPolicy(backoff_base_s=0.02, backoff_cap_s=0.1, idle_timeout_s=0.5, pong_timeout_s=0.5,
-                       connect_timeout_s=2, needs_subscribe=True)
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "trio"
 
 
 class PerVenue(botkit.Strategy):
