@@ -322,10 +322,11 @@ def recording_source(venue: str, url: str | None, symbols: list[str], channels: 
                      out: str | Path) -> tuple[FrameRecorder, Any]:
     """A live source whose every frame goes to a recording at ``out``, and its recorder
     (run ``recorder.run`` beside the source)."""
-    wanted = _symbols(tuple(symbols), None)
+    source = live_source(venue, url, _symbols(tuple(symbols), None), channels)
     # The header describes the feed exactly as the source will open it.
-    recorder = FrameRecorder(out, live_source(venue, url, wanted, channels).recording_meta())
-    return recorder, live_source(venue, url, wanted, channels, on_frame=recorder.add)
+    recorder = FrameRecorder(out, source.recording_meta())
+    source.on_frame = recorder.add
+    return recorder, source
 
 
 def recording_sources(venues: list[str], urls: dict[str, str], symbols: list[str], channels: list[str],
@@ -333,13 +334,11 @@ def recording_sources(venues: list[str], urls: dict[str, str], symbols: list[str
     """Live sources of several venues recording into one file at ``out`` (each line
     naming its venue), merged, and their recorder."""
     wanted = _symbols(tuple(symbols), None)
-    metas = {venue: live_source(venue, urls.get(venue), wanted, channels).recording_meta() for venue in venues}
-    recorder = FrameRecorder(out, {"venues": metas})
-    sources: list[EventSource] = []
-    for venue in venues:
-        tag = venue_frame(venue)
-        sources.append(live_source(venue, urls.get(venue), wanted, channels,
-                                   on_frame=lambda ts, frame, tag=tag: recorder.add(ts, tag(frame))))
+    sources = [live_source(venue, urls.get(venue), wanted, channels) for venue in venues]
+    recorder = FrameRecorder(out, {"venues": {s.venue: s.recording_meta() for s in sources}})
+    for source in sources:
+        tag = venue_frame(source.venue)
+        source.on_frame = lambda ts, frame, tag=tag: recorder.add(ts, tag(frame))
     return recorder, MergedSource(sources)
 
 

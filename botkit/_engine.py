@@ -448,12 +448,11 @@ class Engine:
 
 def _per_venue(feeds: list[FeedStats]) -> dict[str, dict[str, int]]:
     """The feeds' counters by venue (a venue with several feeds: summed)."""
-    out: dict[str, dict[str, int]] = {}
+    venues: dict[str, list[FeedStats]] = {}
     for stats in feeds:
-        counters = out.setdefault(stats.venue or "feed", dict.fromkeys(FEED_COUNTERS, 0))
-        for name in FEED_COUNTERS:
-            counters[name] += getattr(stats, name)
-    return out
+        venues.setdefault(stats.venue or "feed", []).append(stats)
+    return {venue: {name: getattr(total, name) for name in FEED_COUNTERS}
+            for venue, total in ((v, FeedStats.total(group)) for v, group in venues.items())}
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:

@@ -80,11 +80,12 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
 
 def urls(given: list[str]) -> tuple[str | None, dict[str, str]]:
     """``--url`` values: one plain URL, or ``VENUE=URL`` once per venue."""
-    plain = [u for u in given if not _venue_url(u)]
-    named = dict(_venue_url(u) for u in given if _venue_url(u))  # type: ignore[misc]
+    pairs = [_venue_url(u) for u in given]
+    plain = [u for u, pair in zip(given, pairs, strict=True) if pair is None]
+    named = dict(pair for pair in pairs if pair is not None)
     if len(plain) > 1 or (plain and named):
         raise ConfigError("--url: give one URL, or VENUE=URL once per venue of a strategy with several feeds")
-    if len(named) != len([u for u in given if _venue_url(u)]):
+    if len(named) != len(given) - len(plain):
         raise ConfigError("--url: a venue is given twice")
     return (plain[0] if plain else None), named
 

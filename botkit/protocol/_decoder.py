@@ -300,14 +300,13 @@ class FrameDecoder:
     def _book_sync(self, symbol: str) -> BookSync:
         parser = self.parser
         depths = parser.book_depths
-        depth = depths.get(symbol) if depths else None
         return BookSync(
             self.venue, symbol,
             stream_snapshots=self._stream_snapshots,
             sequenced=parser.book_sequenced,
             checksum=parser.book_checksum,
-            depth=depth,
-            levels=self.book_levels or parser.book_checksum is not None or depth is not None,
+            depth=depths.get(symbol) if depths else None,
+            levels=self.book_levels,  # BookSync keeps them anyway where its checksum or depth needs them
         )
 
     @property

@@ -122,18 +122,16 @@ class MergedSource(EventSource):
             # Taken in source order, a stable sort by time puts ties in source order
             # too, and merges the sources' sorted runs in C.
             chunk: list[Event] = []
+            bound = min(lasts) if lasts else None  # None: all ended, the rest of everything
+            takers = 0
             for i, events in enumerate(held):
-                if not events:
-                    continue
-                if not lasts:  # all ended: the rest of everything
-                    chunk += events
-                    held[i] = []
-                    continue
-                cut = bisect_left(events, min(lasts), key=_TS)
+                cut = len(events) if bound is None else bisect_left(events, bound, key=_TS)
                 if cut:
                     chunk += events[:cut]
                     held[i] = events[cut:]
-            chunk.sort(key=_TS)
+                    takers += 1
+            if takers > 1:  # one source's events are in order already
+                chunk.sort(key=_TS)
             await publish(chunk)
 
     @staticmethod
