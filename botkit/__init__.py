@@ -56,6 +56,7 @@ from ._strategy import Feed as Feed
 from ._strategy import Strategy as Strategy
 from ._symbols import normalise_symbol as normalise_symbol
 from ._version import __version__ as __version__
+from .execution._accounts import AccountSettings as AccountSettings
 from .execution._broker import Broker as Broker
 from .execution._instruments import Instrument as Instrument
 from .execution._market import MarketState as MarketState
@@ -64,6 +65,7 @@ from .execution._paper import PaperConfig as PaperConfig
 from .execution._portfolio import Portfolio as Portfolio
 from .execution._portfolio import Position as Position
 from .execution._risk import RiskLimits as RiskLimits
+from .execution._risk import VenueLimits as VenueLimits
 from .journal import Journal as Journal
 from .protocol._book import OrderBook as OrderBook
 from .protocol._ratelimit import RestLimiter as RestLimiter
@@ -77,6 +79,7 @@ if _TYPE_CHECKING:
     from .sources._websocket import WebSocketSource as WebSocketSource
 
 __all__ = [
+    "AccountSettings",
     "Bar",
     "BookDelta",
     "BookSnapshot",
@@ -127,6 +130,7 @@ __all__ = [
     "Timer",
     "Trade",
     "UsageError",
+    "VenueLimits",
     "VirtualClock",
     "WebSocketSource",
     "__version__",

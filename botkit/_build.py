@@ -259,9 +259,18 @@ def _live_trading(config: RunConfig, strategy: Strategy) -> PreparedRun:
 
 def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: str, *,
             broker: Broker | None = None, clock: Clock | None = None, journal: Any = None) -> Engine:
-    quote, cash = _account(config, strategy)
+    feeds = strategy_feeds(strategy)
+    venues = [feed.venue for feed in feeds] if len(feeds) > 1 else [venue]
+    unknown = sorted((set(config.accounts) | set(config.risk.venues)) - set(venues))
+    if unknown:
+        raise ConfigError(f"accounts: {type(strategy).__name__} trades on no venue {unknown[0]!r} (its venues: "
+                          f"{', '.join(venues)}; see [venues.NAME] and --cash VENUE:ASSET=AMOUNT)")
+    if len(feeds) > 1:  # each venue's account in its own quote asset
+        quote, cash = config.quote_asset or "USDT", config.starting_cash
+    else:
+        quote, cash = _account(config, strategy)
     return Engine(
-        strategy, source, venue=venue, risk=config.risk, starting_cash=cash,
+        strategy, source, venue=venue, risk=config.risk, starting_cash=cash, accounts=config.accounts or None,
         instruments=config.instruments, quote_asset=quote,
         max_strategy_errors=config.max_strategy_errors, hook_timeout_s=config.hook_timeout_s,
         handle_signals=config.handle_signals, record_prices=config.record_prices,

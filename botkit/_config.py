@@ -35,6 +35,12 @@ Example ``botkit.toml`` (every key optional)::
     recv_window_ms = 5000
     cancel_timeout_s = 10
 
+    [venues.coinbase]               # a strategy trading several venues: one account each
+    starting_cash = { USD = "5000", BTC = "0.1" }
+    taker_bps = "60"                # also: maker_bps, latency_ms, slippage_bps, margin
+    max_position = "0.2"            # limits on this venue, beside [risk]'s over all of them:
+    max_open_orders = 4             # max_order_notional, max_orders_per_second
+
     [instruments.BTCUSDT]          # the venue's filters (a live run loads them itself)
     tick_size = "0.01"
     lot_size = "0.00001"
@@ -57,9 +63,16 @@ import cattrs
 
 from ._decimals import exact_decimal
 from ._exceptions import ConfigError
+from .execution._accounts import AccountSettings
 from .execution._instruments import Instrument, instrument_for
 from .execution._paper import PaperConfig
-from .execution._risk import DEFAULT_OPEN_ORDERS, DEFAULT_ORDER_NOTIONAL, DEFAULT_ORDERS_PER_SECOND, RiskLimits
+from .execution._risk import (
+    DEFAULT_OPEN_ORDERS,
+    DEFAULT_ORDER_NOTIONAL,
+    DEFAULT_ORDERS_PER_SECOND,
+    RiskLimits,
+    VenueLimits,
+)
 from .live._keys import API_KEY_ENV, API_SECRET_ENV, PRIVATE_KEY_ENV, KeySettings
 
 __all__ = ["Config", "load_config"]
@@ -78,6 +91,16 @@ def _non_negative(_: object, attribute: attrs.Attribute, value: object) -> None:
 def _at_most_all(_: object, attribute: attrs.Attribute, value: Decimal) -> None:  # type: ignore[type-arg]
     if value > 10_000:
         raise ValueError(f"{attribute.name} must be at most 10000 basis points (100 %), got {value}")
+
+
+def _optional_bps(_: object, attribute: attrs.Attribute, value: Decimal | None) -> None:  # type: ignore[type-arg]
+    if value is not None:
+        _at_most_all(_, attribute, value)
+
+
+def _optional_cash(_: object, attribute: attrs.Attribute, value: dict[str, Decimal] | None) -> None:  # type: ignore[type-arg]
+    for amount in (value or {}).values():
+        _non_negative(_, attribute, amount)
 
 
 def _finite(value: object) -> bool:
@@ -149,6 +172,35 @@ class InstrumentSection:
     max_open_orders: int = attrs.field(default=0, validator=_non_negative)
 
 
+@attrs.frozen
+class VenueSection:
+    """``[venues.NAME]``: one venue's account and limits, for a strategy trading several
+    (each key absent: the run's)."""
+
+    starting_cash: dict[str, Decimal] | None = attrs.field(default=None, validator=_optional_cash)
+    latency_ms: float | None = attrs.field(default=None, validator=_non_negative)
+    slippage_bps: Decimal | None = attrs.field(default=None, validator=[_non_negative, _optional_bps])
+    maker_bps: Decimal | None = attrs.field(default=None, validator=[_non_negative, _optional_bps])
+    taker_bps: Decimal | None = attrs.field(default=None, validator=[_non_negative, _optional_bps])
+    margin: bool | None = None
+    max_position: Decimal | None = attrs.field(default=None, validator=_positive)
+    max_order_notional: Decimal | None = attrs.field(default=None, validator=_positive)
+    max_open_orders: int | None = attrs.field(default=None, validator=_positive)
+    max_orders_per_second: float | None = attrs.field(default=None, validator=_positive)
+
+    def paper_changes(self) -> dict[str, Any]:
+        """What this venue's paper broker does differently (``PaperConfig`` fields)."""
+        given = {"latency_ms": self.latency_ms, "slippage_bps": self.slippage_bps, "maker_fee_bps": self.maker_bps,
+                 "taker_fee_bps": self.taker_bps, "margin": self.margin}
+        return {name: value for name, value in given.items() if value is not None}
+
+    def limits(self) -> VenueLimits | None:
+        """This venue's order limits (None: it sets none)."""
+        limits = VenueLimits(self.max_position, self.max_order_notional, self.max_open_orders,
+                             self.max_orders_per_second)
+        return None if limits == VenueLimits() else limits
+
+
 _KEY_MATERIAL = ("api_key", "api_secret", "secret", "private_key", "key", "password")
 
 
@@ -179,6 +231,7 @@ class Config:
     risk: RiskSection = attrs.field(factory=RiskSection)
     instruments: dict[str, InstrumentSection] = attrs.field(factory=dict)
     live: LiveSection = attrs.field(factory=LiveSection)
+    venues: dict[str, VenueSection] = attrs.field(factory=dict)
 
     def run_fields(self) -> dict[str, Any]:
         """This file's part of a :class:`~botkit.RunConfig` (keyword arguments). ``mode =
@@ -189,6 +242,8 @@ class Config:
             max_position=r.max_position, max_order_notional=r.max_order_notional,
             max_open_orders=r.max_open_orders, max_orders_per_second=r.max_orders_per_second,
             max_daily_loss=r.max_daily_loss, max_drawdown=r.max_drawdown, flatten_on_kill=r.flatten_on_kill,
+            venues={name: limits for name, section in self.venues.items()
+                    if (limits := section.limits()) is not None},
         )
         paper = PaperConfig(
             latency_ms=self.paper.latency_ms, slippage_bps=self.paper.slippage_bps,
@@ -212,6 +267,10 @@ class Config:
             "starting_cash": dict(self.paper.starting_cash),
             "instruments": instruments,
             "quote_asset": self.quote_asset,
+            "accounts": {name: AccountSettings(section.starting_cash,
+                                               attrs.evolve(paper, **changes) if (changes := section.paper_changes())
+                                               else None)
+                         for name, section in self.venues.items()},
         }
 
 

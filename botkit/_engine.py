@@ -18,10 +18,11 @@ from ._clock import Clock, LiveClock, VirtualClock
 from ._events import BrokerWake
 from ._exceptions import BotkitError, BotkitInternalError, JournalError, UsageError, leaf_errors
 from ._runner import StrategyRunner, subscription_types
-from ._strategy import Strategy
+from ._strategy import Strategy, strategy_feeds
 from ._suggest import nearest
-from ._symbols import normalise_symbol
+from ._symbols import normalise_symbol, split_symbol
 from ._watchdog import BLOCK_WARN_S, HOOK_TIMEOUT_S
+from .execution._accounts import Account, AccountSettings, VenueBrokers, summed_cash, venue_cash_key
 from .execution._broker import Broker, LiveBroker
 from .execution._instruments import Instrument
 from .execution._journaling import RestorableBroker
@@ -124,6 +125,11 @@ class Engine:
         holds earlier runs is restored from first (portfolio, open orders, the
         strategy's ``state``), before the venue is reconciled and ``on_start`` runs.
         The engine closes it at the end of the run.
+    :param accounts: a strategy whose :attr:`~botkit.Strategy.feeds` name several venues
+        trades on each from an account of its own (a paper broker, cash, positions);
+        venue -> :class:`~botkit.AccountSettings` sets one's starting cash and paper
+        settings (default: ``starting_cash``, or 10,000 of the venue's quote asset, and
+        ``paper``). Such a strategy's orders go to the paper brokers only.
     """
 
     def __init__(
@@ -146,6 +152,7 @@ class Engine:
         hook_timeout_s: float = HOOK_TIMEOUT_S,
         block_warn_s: float = BLOCK_WARN_S,
         journal: Journal | None = None,
+        accounts: dict[str, AccountSettings] | None = None,
     ) -> None:
         if not isinstance(strategy, Strategy):
             raise TypeError(f"strategy must be a botkit.Strategy instance, got {type(strategy).__name__}")
@@ -165,8 +172,33 @@ class Engine:
             raise UsageError(f"starting cash must be >= 0, got {cash}")
         self.market = MarketState()
         venue = venue or strategy.venue
-        self.broker = broker if broker is not None else PaperBroker(paper, venue)
+        feed_venues = list(dict.fromkeys(feed.venue for feed in strategy_feeds(strategy)))
+        several = len(feed_venues) > 1
+        venues = feed_venues if several else [venue]
+        if several and broker is not None:
+            raise UsageError(f"{type(strategy).__name__} trades on {', '.join(venues)}: a run on several venues "
+                             "trades on paper, one account per venue (broker= is for one venue)")
+        for what, named in (("accounts", accounts or {}), ("risk limits", self.risk.limits.venues)):
+            unknown = sorted(set(named) - set(venues))
+            if unknown:
+                raise UsageError(f"{what}: {type(strategy).__name__} trades on no venue {unknown[0]!r} (its "
+                                 f"venues: {', '.join(venues)})")
         paper = paper or PaperConfig()
+        #: venue -> its account, for a strategy trading several (else None: one account).
+        self.accounts: dict[str, Account] | None = None
+        if several:
+            self.accounts = _accounts(strategy, accounts or {}, paper, starting_cash, quote_asset)
+            self.broker: Broker = VenueBrokers(self.accounts)
+            quote_asset = "+".join(dict.fromkeys(a.quote_asset for a in self.accounts.values()))  # summed at par
+            cash = summed_cash(a.portfolio.cash for a in self.accounts.values())
+            venue = venue if venue in self.accounts else venues[0]
+        else:
+            given = (accounts or {}).get(venue)
+            if given is not None and given.starting_cash is not None:
+                cash = given.starting_cash
+            if given is not None and given.paper is not None and broker is None:
+                paper = given.paper
+            self.broker = broker if broker is not None else PaperBroker(paper, venue)
         definition = VENUES.get(venue)
         if isinstance(self.broker, LiveBroker):
             # One mapping: the router rounds and checks with the rules the broker loads
@@ -181,10 +213,12 @@ class Engine:
             spot_account=not (paper.margin or (definition is not None and definition.derivatives)),
             fee_reserve_bps=max(paper.taker_fee_bps, paper.maker_fee_bps),
             id_prefix=self.broker.id_prefix if isinstance(self.broker, LiveBroker) else "bk-",
+            accounts=self.accounts,
         )
         self.runner = StrategyRunner(
             strategy, self.subscription, self.clock, self.risk, self.router, self.market,
             max_errors=max_strategy_errors, hook_timeout_s=hook_timeout_s, block_warn_s=block_warn_s,
+            venue_markets={v: a.market for v, a in self.accounts.items()} if self.accounts else None,
         )
         self.journal = journal
         if journal is not None:
@@ -296,7 +330,9 @@ class Engine:
         contents = journal.read()
         name = type(self.strategy).__name__
         mode = "backtest" if self.clock.virtual else "live" if isinstance(self.broker, LiveBroker) else "paper"
-        venue = self.router.venue
+        # A run on several venues is journaled as "binance+coinbase", its starting cash
+        # per venue and asset (below).
+        venue = "+".join(self.accounts) if self.accounts else self.router.venue
         if contents.runs:
             last = contents.runs[-1]
             if mode == "backtest":
@@ -328,9 +364,12 @@ class Engine:
                 log.warning("journal %s: the kill switch tripped in an earlier run", journal.path)
         endpoint = str(self.broker.report().get("endpoint", "")) if isinstance(self.broker, LiveBroker) \
             else self.source.describe()
+        starting_cash = ({venue_cash_key(v, asset): amount for v, account in self.accounts.items()
+                          for asset, amount in account.portfolio.starting_cash.items()}
+                         if self.accounts else self.router.portfolio.starting_cash)
         journal.start_run(mode=mode, strategy=name, venue=venue, endpoint=endpoint,
                           id_prefix=self.broker.id_prefix if isinstance(self.broker, LiveBroker) else "bk-",
-                          restored=bool(contents.runs), starting_cash=self.router.portfolio.starting_cash,
+                          restored=bool(contents.runs), starting_cash=starting_cash,
                           ts_ns=self.clock.now_ns())
 
     def _journal_risk(self) -> None:
@@ -453,6 +492,30 @@ def _per_venue(feeds: list[FeedStats]) -> dict[str, dict[str, int]]:
         venues.setdefault(stats.venue or "feed", []).append(stats)
     return {venue: {name: getattr(total, name) for name in FEED_COUNTERS}
             for venue, total in ((v, FeedStats.total(group)) for v, group in venues.items())}
+
+
+def _accounts(strategy: Strategy, settings: dict[str, AccountSettings], paper: PaperConfig,
+              starting_cash: dict[str, Decimal] | None, quote_asset: str) -> dict[str, Account]:
+    """One paper account per venue of a strategy trading several, each counted in its
+    symbols' quote asset (``quote_asset`` where they have none in common)."""
+    accounts: dict[str, Account] = {}
+    for feed in strategy_feeds(strategy):
+        if feed.venue in accounts:
+            continue
+        quotes = {split_symbol(normalise_symbol(symbol))[1] for symbol in feed.symbols}
+        quote = quotes.pop() if len(quotes) == 1 and "QUOTE" not in quotes else quote_asset
+        given = settings.get(feed.venue, AccountSettings())
+        cash = given.starting_cash if given.starting_cash is not None else (
+            starting_cash if starting_cash is not None else {quote: Decimal(10_000)})
+        if any(amount < 0 for amount in cash.values()):
+            raise UsageError(f"starting cash on {feed.venue} must be >= 0, got {cash}")
+        venue_paper = given.paper or paper
+        definition = VENUES.get(feed.venue)
+        spot = not (venue_paper.margin or (definition is not None and definition.derivatives))
+        accounts[feed.venue] = Account(feed.venue, PaperBroker(venue_paper, feed.venue), Portfolio(cash),
+                                       MarketState(), quote, spot,
+                                       max(venue_paper.taker_fee_bps, venue_paper.maker_fee_bps))
+    return accounts
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:

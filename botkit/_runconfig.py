@@ -13,6 +13,7 @@ from typing import Literal
 import attrs
 
 from ._watchdog import HOOK_TIMEOUT_S
+from .execution._accounts import AccountSettings
 from .execution._instruments import Instrument
 from .execution._paper import PaperConfig
 from .execution._risk import RiskLimits
@@ -68,6 +69,9 @@ class RunConfig:
     :param cancel_timeout_s: at the end, how long to wait for the venue to confirm cancels.
     :param journal: the journal file (restored from when it holds earlier runs); a live
         run without one uses :func:`~botkit._build.default_journal`; ``""``: none.
+    :param accounts: a strategy trading several venues: venue -> its account's starting
+        cash and paper settings (default: ``starting_cash``, else 10,000 of the venue's
+        quote asset; ``paper``).
     :param journal_sync: ``"normal"`` (survives the process being killed) or ``"full"``
         (also a power loss, an fsync per commit).
     """
@@ -100,3 +104,4 @@ class RunConfig:
     cancel_timeout_s: float = 10.0
     journal: str | None = None
     journal_sync: Literal["normal", "full"] = "normal"
+    accounts: dict[str, AccountSettings] = attrs.field(factory=dict)

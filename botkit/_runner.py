@@ -78,6 +78,8 @@ class StrategyRunner:
     the strategy's :class:`~botkit._strategy.StrategyContext`.
 
     :param market: kept current here, event by event, before each hook runs.
+    :param venue_markets: a strategy trading several venues: venue -> that venue's market
+        state, kept current here too (``market`` then holds the latest of any venue).
     """
 
     def __init__(
@@ -92,6 +94,7 @@ class StrategyRunner:
         max_errors: int = 0,
         hook_timeout_s: float = HOOK_TIMEOUT_S,
         block_warn_s: float = BLOCK_WARN_S,
+        venue_markets: dict[str, MarketState] | None = None,
     ) -> None:
         self.strategy = strategy
         self.subscription = subscription
@@ -99,6 +102,11 @@ class StrategyRunner:
         self.risk = risk
         self.router = router
         self.market = market
+        # venue -> its last trade prices and last quotes (None: one venue, ``market``'s).
+        self._venue_prices = (_ByVenue({v: m.last_prices for v, m in venue_markets.items()})
+                              if venue_markets else None)
+        self._venue_quotes = (_ByVenue({v: m.last_quotes for v, m in venue_markets.items()})
+                              if venue_markets else None)
         #: Each symbol's order book, kept from the book events as they are dispatched.
         self.books = Books()
         self.max_errors = max_errors
@@ -245,6 +253,8 @@ class StrategyRunner:
         timers = self.timers
         last_prices = self.market.last_prices
         last_quotes = self.market.last_quotes
+        venue_prices = self._venue_prices
+        venue_quotes = self._venue_quotes
         books = self.books
         on_book = books.on_book
         counts = self.counts
@@ -286,12 +296,16 @@ class StrategyRunner:
                 continue
             if event_type is Trade:
                 last_prices[event.symbol] = event.price  # type: ignore[union-attr]
+                if venue_prices is not None:
+                    venue_prices[event.venue][event.symbol] = event.price  # type: ignore[union-attr]
                 if ts >= router.sample_due:
                     router.maybe_sample(ts)
                 if record_prices:
                     router.sample_price(event.price, ts)  # type: ignore[union-attr]
             elif event_type is Quote:
                 last_quotes[event.symbol] = event  # type: ignore[union-attr,assignment]
+                if venue_quotes is not None:
+                    venue_quotes[event.venue][event.symbol] = event  # type: ignore[union-attr]
             elif event_type is BookDelta or event_type is BookSnapshot:
                 on_book(event)  # type: ignore[arg-type]
             elif event_type is Gap:
@@ -335,6 +349,7 @@ class StrategyRunner:
         router = self.router
         broker = router.broker
         last_prices = self.market.last_prices
+        venue_prices = self._venue_prices
         clock = self._event_clock
         start, n = i, len(batch)
         while i < n:
@@ -345,6 +360,8 @@ class StrategyRunner:
             if clock is not None and ts > clock.ns:
                 clock.ns = ts
             last_prices[event.symbol] = event.price
+            if venue_prices is not None:
+                venue_prices[event.venue][event.symbol] = event.price
             i += 1
             if on_trade is not None:
                 try:
@@ -455,6 +472,14 @@ class StrategyRunner:
             self.log.error("%s raised %s again: %d times so far (%d errors of %d allowed); repeats are not logged",
                            hook, type(exc).__name__, seen, self.errors, self.max_errors)
         self.risk.on_strategy_error(hook, _describe(exc))
+
+
+class _ByVenue(dict[str, dict[str, Any]]):
+    """venue -> a market state's mapping; a venue the run has no account on (a recording
+    holding more venues than the strategy's feeds) gets a throwaway one."""
+
+    def __missing__(self, venue: str) -> dict[str, Any]:
+        return {}
 
 
 def _hook_like(strategy: Strategy) -> list[str]:

@@ -127,8 +127,9 @@ class Strategy:
         in the feed.
     :cvar channels: any of ``"trades"``, ``"quotes"``, ``"books"``, ``"bars"``; empty:
         the channels whose hooks this class overrides.
-        :cvar feeds: several venues at once, one :class:`Feed` each (venue, symbols,
-        channels), in place of ``venue`` and ``symbols``; events carry their venue.
+    :cvar feeds: several venues at once, one :class:`Feed` each (venue, symbols,
+        channels), in place of ``venue`` and ``symbols``; events carry their venue, and
+        the strategy trades on each from an account of its own there.
     """
 
     #: Bumped when the hook contract changes, so old strategies can be recognised.
@@ -217,9 +218,16 @@ class Strategy:
         """Why trading is halted ("" when it is not)."""
         return self._runner.risk.halt_reason
 
-    def last_price(self, symbol: str | None = None) -> Decimal | None:
-        """Price of the latest trade seen for ``symbol`` (default: the first symbol)."""
-        return (self._bk or self._runner).market.last_prices.get(self._symbol(symbol))
+    def last_price(self, symbol: str | None = None, venue: str | None = None) -> Decimal | None:
+        """Price of the latest trade seen for ``symbol`` (default: the first symbol) on
+        ``venue`` (default: on any venue the strategy watches).
+
+        :raises UsageError: ``venue`` is not one the strategy trades on.
+        """
+        context = self._bk or self._runner
+        if venue is None:
+            return context.market.last_prices.get(self._symbol(symbol))
+        return context.router.account(venue).market.last_prices.get(self._symbol(symbol))
 
     def order_book(self, symbol: str | None = None, venue: str | None = None) -> OrderBook | None:
         """The order book of ``symbol`` (default: the first symbol) on ``venue`` (default:
@@ -229,9 +237,15 @@ class Strategy:
         until the next one. Read it, don't change it."""
         return (self._bk or self._runner).books.get(self._symbol(symbol), venue)
 
-    def position(self, symbol: str | None = None) -> Decimal:
-        """Current net position in ``symbol`` (base units; negative is short)."""
-        pos = (self._bk or self._runner).router.portfolio.positions.get(self._symbol(symbol))
+    def position(self, symbol: str | None = None, venue: str | None = None) -> Decimal:
+        """Current net position in ``symbol`` (base units; negative is short) on ``venue``
+        (default: summed over the venues the strategy trades on).
+
+        :raises UsageError: ``venue`` is not one the strategy trades on.
+        """
+        router = (self._bk or self._runner).router
+        portfolio = router.portfolio if venue is None else router.account(venue).portfolio
+        pos = portfolio.positions.get(self._symbol(symbol))
         return pos.size if pos is not None else _ZERO
 
     @property
@@ -253,11 +267,21 @@ class Strategy:
     @property
     def portfolio(self) -> Portfolio:
         """Cash per asset, positions (average price, realised P&L, fees): read it, don't
-        change it."""
+        change it. A strategy trading several venues gets their sum here and each
+        venue's account from :meth:`portfolio_on`."""
         return self._runner.router.portfolio
 
+    def portfolio_on(self, venue: str) -> Portfolio:
+        """The account on ``venue``: its cash and positions alone (cash and positions do
+        not move between exchanges by themselves). Read it, don't change it.
+
+        :raises UsageError: ``venue`` is not one the strategy trades on.
+        """
+        return self._runner.router.account(venue).portfolio
+
     def buy(self, size: Decimal | int | str, price: Decimal | int | str | None = None, *,
-            symbol: str | None = None, post_only: bool = False, ioc: bool = False) -> str:
+            symbol: str | None = None, post_only: bool = False, ioc: bool = False,
+            venue: str | None = None) -> str:
         """Buy ``size`` (base units): a market order, or a limit order at ``price``.
 
         Size is rounded down to the lot, price down to the tick. Every order passes the
@@ -265,28 +289,31 @@ class Strategy:
 
         :param post_only: reject instead of taking liquidity (limit orders only).
         :param ioc: immediate-or-cancel (limit orders): cancel what does not fill at once.
+        :param venue: where the order goes (default: the strategy's venue, the first feed's).
         :returns: the client order id (for :meth:`cancel`).
         :raises UsageError: if size or price is not a positive number (floats are refused:
-            they are not exact).
+            they are not exact), or ``venue`` is not one the strategy trades on.
         """
-        return self._order(Side.BUY, size, price, symbol, post_only, ioc)
+        return self._order(Side.BUY, size, price, symbol, post_only, ioc, venue)
 
     def sell(self, size: Decimal | int | str, price: Decimal | int | str | None = None, *,
-             symbol: str | None = None, post_only: bool = False, ioc: bool = False) -> str:
+             symbol: str | None = None, post_only: bool = False, ioc: bool = False,
+             venue: str | None = None) -> str:
         """Sell ``size``: the mirror of :meth:`buy` (price rounded up to the tick)."""
-        return self._order(Side.SELL, size, price, symbol, post_only, ioc)
+        return self._order(Side.SELL, size, price, symbol, post_only, ioc, venue)
 
     def cancel(self, client_id: str) -> None:
         """Cancel an order; cancelling a finished or unknown order is a no-op."""
         self._runner.router.cancel(client_id)
 
-    def cancel_all(self, symbol: str | None = None) -> int:
-        """Cancel all open orders (of ``symbol``); returns how many cancels were sent."""
-        return self._runner.router.cancel_all(normalise_symbol(symbol) if symbol else None)
+    def cancel_all(self, symbol: str | None = None, venue: str | None = None) -> int:
+        """Cancel all open orders (of ``symbol``, on ``venue``); returns how many cancels
+        were sent."""
+        return self._runner.router.cancel_all(normalise_symbol(symbol) if symbol else None, venue)
 
-    def open_orders(self) -> list[Order]:
-        """Orders sent and not yet finished."""
-        return self._runner.router.open_orders()
+    def open_orders(self, venue: str | None = None) -> list[Order]:
+        """Orders sent and not yet finished (on ``venue``; default: everywhere)."""
+        return self._runner.router.open_orders(venue)
 
     def set_timer(self, name: str, interval_s: float, *, repeat: bool = False) -> None:
         """Fire :meth:`on_timer` after ``interval_s`` seconds of engine time.
@@ -320,10 +347,11 @@ class Strategy:
             )
         return self._bk
 
-    def _order(self, side: Side, size: Any, price: Any, symbol: str | None, post_only: bool, ioc: bool) -> str:
+    def _order(self, side: Side, size: Any, price: Any, symbol: str | None, post_only: bool, ioc: bool,
+               venue: str | None) -> str:
         tif = TimeInForce.IOC if ioc else TimeInForce.GTC
         return self._runner.router.submit(self._symbol(symbol), side, size, price,
-                                          post_only=post_only, tif=tif)
+                                          post_only=post_only, tif=tif, venue=venue)
 
     def _symbol(self, symbol: str | None) -> str:
         """``symbol`` normalised (any spelling works), else the first declared symbol."""

@@ -109,3 +109,15 @@ def test_bad_flag_values_are_one_line_errors(capsys, counting: Path, data: Path)
     assert code == 2 and "--cash 'USDT': expected ASSET=AMOUNT" in err
     code, _, err = run_cli(capsys, "backtest", counting, "--data", data, "--fee-bps", "cheap")
     assert code == 2 and "--fee-bps 'cheap': not a number" in err
+
+
+def test_a_venue_section_sets_that_venues_account_and_limits(tmp_path: Path) -> None:
+    fields = load_config(write(tmp_path, "[fees]\ntaker_bps = 4\n[venues.coinbase]\nstarting_cash = { USD = '50' }\n"
+                                         "taker_bps = 60\nmax_position = '0.2'\n[venues.binance]\n"
+                                         "latency_ms = 9\n")).run_fields()
+    coinbase, binance = fields["accounts"]["coinbase"], fields["accounts"]["binance"]
+    assert coinbase.starting_cash == {"USD": Decimal(50)} and coinbase.paper.taker_fee_bps == 60
+    assert binance.starting_cash is None and (binance.paper.latency_ms, binance.paper.taker_fee_bps) == (9, 4)
+    assert fields["risk"].venues == {"coinbase": botkit.VenueLimits(max_position=Decimal("0.2"))}
+    with pytest.raises(botkit.ConfigError, match=r"venues\['okx'\]: invalid value \(taker_bps must be at most 10000"):
+        load_config(write(tmp_path, "[venues.okx]\ntaker_bps = 20000\n"))

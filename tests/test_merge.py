@@ -101,3 +101,34 @@ def test_backtest_takes_data_twice_and_reports_each_venue(tmp_path: Path, capsys
     assert summary["source"].startswith("merge of replay of")
     code, out, err = cli(capsys, "backtest", strategy, "--data", a, "--data", tmp_path / "missing.txt")
     assert code == 2 and "missing.txt" in err and len(err.strip().splitlines()) == 1  # as with one file
+
+
+def test_a_two_venue_backtest_trades_on_each_account_from_flags_and_config(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    times = [T0 + i * 10 * MS for i in range(40)]
+    a = write_recording(tmp_path / "a.txt", [trade(i, ts=ts) for i, ts in enumerate(times[::2], start=1)])
+    b = coinbase_recording(tmp_path / "b.txt", times[1::2])
+    strategy = tmp_path / "both.py"
+    strategy.write_text(
+        "import botkit\n\n"
+        "class Both(botkit.Strategy):\n"
+        "    feeds = (botkit.Feed('binance', 'BTC-USDT'), botkit.Feed('coinbase', 'BTC-USD'))\n"
+        "    def on_trade(self, trade):\n"
+        "        if not self.position(trade.symbol, venue=trade.venue) and not self.open_orders(trade.venue):\n"
+        "            self.buy('1', symbol=trade.symbol, venue=trade.venue)\n")
+    config = tmp_path / "botkit.toml"
+    config.write_text("[venues.coinbase]\ntaker_bps = '50'\nmax_open_orders = 1\n[venues.binance]\n"
+                      "starting_cash = { USDT = '300' }\n")
+    code, out, err = cli(capsys, "backtest", strategy, "--data", a, "--data", b, "--config", config,
+                         "--cash", "coinbase:USD=1000", "--json")
+    assert code == 0, err
+    venues = json.loads(out)["trading"]["venues"]
+    assert {v: (t["starting_equity"], t["positions"]) for v, t in venues.items()} == {
+        "binance": ("300", {"BTC-USDT": "1"}), "coinbase": ("1000", {"BTC-USD": "1"})}
+    assert Decimal(venues["coinbase"]["fees"]) == Decimal("100.5") * 50 / 10_000
+    assert Decimal(venues["binance"]["fees"]) == Decimal("100.00") * 10 / 10_000  # the run's fee
+    code, out, err = cli(capsys, "backtest", strategy, "--data", a, "--data", b)
+    assert code == 0, err
+    assert "  coinbase (USD)" in out and "1 fills, 1 BTC-USD" in out
+    code, _, err = cli(capsys, "backtest", strategy, "--data", a, "--cash", "kraken:USD=5")
+    assert code == 2 and "accounts: Both trades on no venue 'kraken'" in err and len(err.strip().splitlines()) == 1

@@ -41,6 +41,25 @@ class Breakout(botkit.Strategy):
         self.log.info("%s: last %s, open %d", timer.name, price, len(self.open_orders()))
 
 
+class Spread(botkit.Strategy):
+    feeds = (botkit.Feed("binance", "BTC-USDT"), botkit.Feed("coinbase", ("BTC-USD",), ("trades",)))
+
+    def on_trade(self, trade: botkit.Trade) -> None:
+        other = "coinbase" if trade.venue == "binance" else "binance"
+        theirs: Decimal | None = self.last_price("BTC-USD" if other == "coinbase" else "BTC-USDT", venue=other)
+        if theirs is not None and trade.price < theirs and not self.open_orders(trade.venue):
+            self.buy("0.001", symbol=trade.symbol, venue=trade.venue)
+        held: Decimal = self.position(trade.symbol, venue=trade.venue)
+        cash: dict[str, Decimal] = self.portfolio_on(trade.venue).cash
+        self.log.debug("%s %s", held, cash)
+
+
+def several() -> botkit.Engine:
+    return botkit.Engine(Spread(), botkit.MemorySource(events()),
+                         accounts={"coinbase": botkit.AccountSettings({"USD": Decimal(500)})},
+                         risk=botkit.RiskLimits(venues={"coinbase": botkit.VenueLimits(max_open_orders=2)}))
+
+
 def events() -> list[botkit.Event]:
     trade = botkit.Trade("binance", "BTC-USDT", Decimal("100"), Decimal("1"), botkit.Side.BUY, 1, 0, 1)
     quote = botkit.Quote("binance", "BTC-USDT", Decimal("99"), Decimal("1"), Decimal("101"), Decimal("1"), 7, 0, 2)

@@ -61,8 +61,9 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--latency-ms", type=float, metavar="MS", help="paper order latency (overrides config)")
     command.add_argument("--fee-bps", metavar="BPS", help="maker and taker fee in basis points (overrides config)")
     command.add_argument("--slippage-bps", metavar="BPS", help="market order slippage (overrides config)")
-    command.add_argument("--cash", action="append", default=[], metavar="ASSET=AMOUNT",
-                         help="starting cash, e.g. USDT=10000 (repeatable; overrides config)")
+    command.add_argument("--cash", action="append", default=[], metavar="[VENUE:]ASSET=AMOUNT",
+                         help="starting cash, e.g. USDT=10000, or one venue's account of a strategy "
+                              "trading several: coinbase:USD=5000 (repeatable; overrides config)")
     _common(command)
 
 

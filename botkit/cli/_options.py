@@ -13,6 +13,7 @@ from .._config import Config, load_config
 from .._decimals import exact_decimal
 from .._exceptions import ConfigError
 from .._runconfig import Mode, RunConfig
+from ..execution._accounts import AccountSettings
 from ..execution._paper import PaperConfig
 
 __all__ = ["run_config", "urls"]
@@ -46,14 +47,24 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
     if args.slippage_bps is not None:
         changes["slippage_bps"] = _flag_decimal("--slippage-bps", args.slippage_bps, _ALL_BPS)
     paper = attrs.evolve(paper, **changes)
-    if args.cash:
-        cash = fields.setdefault("starting_cash", dict(Config().paper.starting_cash))
-        fields.setdefault("quote_asset", Config().quote_asset)
-        for item in args.cash:
-            asset, eq, amount = item.partition("=")
-            if not eq or not asset:
-                raise ConfigError(f"--cash {item!r}: expected ASSET=AMOUNT, e.g. USDT=10000")
-            cash[asset.upper()] = _flag_decimal("--cash", amount)
+    accounts: dict[str, AccountSettings] = fields.pop("accounts", {})
+    if changes:  # flags win over every [venues.NAME] too
+        accounts = {venue: attrs.evolve(account, paper=attrs.evolve(account.paper, **changes))
+                    if account.paper is not None else account for venue, account in accounts.items()}
+    for item in args.cash or ():
+        where, eq, amount = item.partition("=")
+        venue, colon, asset = where.rpartition(":")
+        if not eq or not asset or (colon and not venue):
+            raise ConfigError(f"--cash {item!r}: expected ASSET=AMOUNT or VENUE:ASSET=AMOUNT, e.g. USDT=10000")
+        value = _flag_decimal("--cash", amount)
+        if venue:
+            account = accounts.get(venue, AccountSettings())
+            accounts[venue] = attrs.evolve(account, starting_cash={**(account.starting_cash or {}),
+                                                                   asset.upper(): value})
+        else:
+            fields.setdefault("starting_cash", dict(Config().paper.starting_cash))[asset.upper()] = value
+            fields.setdefault("quote_asset", Config().quote_asset)
+    fields["accounts"] = accounts
     if args.hook_timeout is not None:
         fields["hook_timeout_s"] = args.hook_timeout
     if args.journal is not None:

@@ -75,6 +75,11 @@ def trading_table(t: dict[str, Any], mode: str = "") -> Table:
         table.add_row(f"position {symbol}", size)
     if not t.get("positions"):
         table.add_row("positions", "flat")
+    for venue, account in t.get("venues", {}).items():
+        held = ", ".join(f"{size} {symbol}" for symbol, size in account["positions"].items()) or "flat"
+        table.add_row(f"  {venue} ({account['quote_asset']})",
+                      f"return {Decimal(account['total_return']):,.4f}, fees {Decimal(account['fees']):,.4f}, "
+                      f"{account['fills']} fills, {held}")
     for reason, count in t.get("rejections", {}).items():
         table.add_row(f"rejected: {reason}", f"{count:,}")
     if t.get("kill_switch"):

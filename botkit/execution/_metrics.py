@@ -13,6 +13,9 @@ Methods (documented because every framework computes these differently):
   annualised by sqrt(525,600) (minutes in a 365-day year: crypto trades around the
   clock), risk-free rate 0. ``null`` with fewer than two returns or zero deviation.
 * **exposure**: share of the run's engine time with a non-zero position.
+* **several venues**: each venue's account is valued in its own quote asset at its own
+  venue's last trade prices; the run's equity is their sum (quote assets at par: a
+  USDT and a USD account add up as if one), and ``venues`` gives each account.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def trading_report(router: OrderRouter, start_ns: int, end_ns: int) -> dict[str,
     """The trading section of the run summary (JSON-ready: decimals as strings)."""
     portfolio = router.portfolio
     quote = router.quote_asset
-    starting = portfolio.starting_cash.get(quote, Decimal(0))
+    starting = router.starting_equity()
     curve = [(start_ns, starting), *router.equity_curve] if start_ns else list(router.equity_curve)
     final = curve[-1][1] if curve else starting
     total = final - starting
@@ -62,9 +65,35 @@ def trading_report(router: OrderRouter, start_ns: int, end_ns: int) -> dict[str,
         "cash": {a: str(v) for a, v in sorted(portfolio.cash.items())},
         "rejections": dict(sorted(router.rejections.items())),
         "kill_switch": router.risk.killed,
+        **({"venues": _venues(router)} if len(router.accounts) > 1 else {}),
         **({"live": {**router.broker.report(), "balance_corrections": router.balance_corrections}}
            if isinstance(router.broker, LiveBroker) else {}),
     }
+
+
+def _venues(router: OrderRouter) -> dict[str, dict[str, Any]]:
+    """Each venue's account of a run on several: its own cash, positions and P&L (its
+    equity marked at that venue's last trades, in its quote asset)."""
+    fills: dict[str, int] = {}
+    for fill in router.fills:
+        fills[fill.venue] = fills.get(fill.venue, 0) + 1
+    venues = {}
+    for venue, account in router.accounts.items():
+        portfolio = account.portfolio
+        starting = portfolio.starting_cash.get(account.quote_asset, Decimal(0))
+        final = account.equity()
+        venues[venue] = {
+            "quote_asset": account.quote_asset,
+            "starting_equity": str(starting),
+            "final_equity": str(final),
+            "total_return": str(final - starting),
+            "realised_pnl": str(portfolio.realised_pnl),
+            "fees": str(portfolio.fees),
+            "fills": fills.get(venue, 0),
+            "positions": {s: str(p.size) for s, p in sorted(portfolio.positions.items()) if p.size},
+            "cash": {a: str(v) for a, v in sorted(portfolio.cash.items())},
+        }
+    return venues
 
 
 def _pct(part: Decimal, whole: Decimal) -> float | None:

@@ -41,7 +41,7 @@ from .._decimals import exact_decimal
 from .._events import ConnectionState, FeedStatus, Side
 from .._orders import Order
 
-__all__ = ["Halt", "RiskLimits", "RiskManager"]
+__all__ = ["Halt", "RiskLimits", "RiskManager", "TokenBucket", "VenueLimits"]
 
 log = logging.getLogger("botkit.risk")
 
@@ -62,6 +62,25 @@ def _opt_decimal(value: object) -> Decimal | None:
 
 
 @attrs.frozen
+class VenueLimits:
+    """Order limits on one venue of a strategy trading several (each off when ``None``),
+    checked beside :class:`RiskLimits`' own, which then hold over all venues together
+    (``max_position``: a symbol's position summed over the venues).
+
+    :param max_position: largest absolute position per symbol on this venue, open orders
+        there included.
+    :param max_order_notional: largest price x size of one order on this venue.
+    :param max_open_orders: most orders working at once on this venue.
+    :param max_orders_per_second: order rate on this venue (token bucket).
+    """
+
+    max_position: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    max_order_notional: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
+    max_open_orders: int | None = None
+    max_orders_per_second: float | None = None
+
+
+@attrs.frozen
 class RiskLimits:
     """Risk configuration.
 
@@ -76,6 +95,9 @@ class RiskLimits:
     :param max_drawdown: loss from peak equity that trips the kill switch.
     :param flatten_on_kill: when the kill switch trips, also sell long positions at market
         (after cancelling every open order).
+    :param venues: a strategy trading several venues: venue -> :class:`VenueLimits`
+        checked there too. The limits above then hold over all venues together (loss
+        limits on the summed equity).
     """
 
     stale_after_s: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
@@ -87,6 +109,30 @@ class RiskLimits:
     max_daily_loss: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
     max_drawdown: Decimal | None = attrs.field(default=None, converter=_opt_decimal)
     flatten_on_kill: bool = False
+    venues: dict[str, VenueLimits] = attrs.field(factory=dict, hash=False)
+
+
+class TokenBucket:
+    """An order-rate token bucket (burst = one second's worth)."""
+
+    __slots__ = ("_at", "_rate", "_tokens")
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._tokens = float(rate)
+        self._at = 0
+
+    def take(self, now: int) -> bool:
+        burst = max(self._rate, 1.0)
+        if self._at:
+            self._tokens = min(burst, self._tokens + (now - self._at) / 1e9 * self._rate)
+        else:
+            self._tokens = burst
+        self._at = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
 
 @attrs.frozen
@@ -124,8 +170,9 @@ class RiskManager:
         #: Venues whose feed is down now (each holds its own halt until it is live again).
         self.feeds_down: set[str] = set()
         self.killed = ""
-        self._tokens = float(self.limits.max_orders_per_second or 0)
-        self._tokens_at = 0
+        self._bucket = TokenBucket(self.limits.max_orders_per_second or 0.0)
+        self._venue_buckets = {venue: TokenBucket(v.max_orders_per_second) for venue, v in self.limits.venues.items()
+                               if v.max_orders_per_second is not None}
         self._peak_equity: Decimal | None = None
         self._day_start: tuple[int, Decimal] | None = None
         self._on_kill = on_kill
@@ -207,35 +254,17 @@ class RiskManager:
         # Replay time is event time: the current event is never stale.
         if not self.clock.virtual and self.last_event_ns and now - self.last_event_ns > limits.stale_after_s * 1e9:
             return f"stale data: last market event {(now - self.last_event_ns) / 1e9:.1f} s ago"
-        if limits.max_open_orders is not None and len(open_orders) >= limits.max_open_orders:
-            return f"max open orders: {len(open_orders)} working, limit {limits.max_open_orders}"
-        ref = order.price if order.price is not None else price
-        if limits.max_order_notional is not None and ref is not None and ref * order.size > limits.max_order_notional:
-            return f"max order notional: {ref * order.size} > {limits.max_order_notional}"
-        if limits.max_position is not None:
-            same_side = sum(
-                (o.size for o in open_orders if o.symbol == order.symbol and o.side is order.side), Decimal(0)
-            )
-            signed = order.size + same_side if order.side is Side.BUY else -(order.size + same_side)
-            after = position + signed
-            if abs(after) > limits.max_position and abs(after) > abs(position):
-                return f"max position: {order.symbol} would reach {after}, limit {limits.max_position}"
-        if limits.max_orders_per_second is not None and not self._take_token(now):
-            return f"max orders per second: limit {limits.max_orders_per_second}"
-        return ""
+        rate = self._bucket if limits.max_orders_per_second is not None else None
+        return _order_rules(limits, order, position, open_orders, price, rate, now, "")
 
-    def _take_token(self, now: int) -> bool:
-        rate = self.limits.max_orders_per_second or 0.0
-        burst = max(rate, 1.0)
-        if self._tokens_at:
-            self._tokens = min(burst, self._tokens + (now - self._tokens_at) / 1e9 * rate)
-        else:
-            self._tokens = burst
-        self._tokens_at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+    def check_venue(self, order: Order, position: Decimal, open_orders: list[Order], price: Decimal | None) -> str:
+        """Why ``order`` breaks its venue's :class:`VenueLimits`, or ``""`` (after
+        :meth:`check_order`, with the position and open orders on the order's venue)."""
+        limits = self.limits.venues.get(order.venue)
+        if limits is None:
+            return ""
+        return _order_rules(limits, order, position, open_orders, price, self._venue_buckets.get(order.venue),
+                            self.clock.now_ns(), f" on {order.venue}")
 
     @property
     def watches_equity(self) -> bool:
@@ -271,3 +300,22 @@ class RiskManager:
                 self.halt(_STALE)
             else:
                 self.resume(_STALE)
+
+
+def _order_rules(limits: RiskLimits | VenueLimits, order: Order, position: Decimal, open_orders: list[Order],
+                 price: Decimal | None, rate: TokenBucket | None, now: int, where: str) -> str:
+    """The order rules of ``limits`` (``where``: the venue they hold on, for the reason)."""
+    if limits.max_open_orders is not None and len(open_orders) >= limits.max_open_orders:
+        return f"max open orders{where}: {len(open_orders)} working, limit {limits.max_open_orders}"
+    ref = order.price if order.price is not None else price
+    if limits.max_order_notional is not None and ref is not None and ref * order.size > limits.max_order_notional:
+        return f"max order notional{where}: {ref * order.size} > {limits.max_order_notional}"
+    if limits.max_position is not None:
+        same_side = sum((o.size for o in open_orders if o.symbol == order.symbol and o.side is order.side), Decimal(0))
+        signed = order.size + same_side if order.side is Side.BUY else -(order.size + same_side)
+        after = position + signed
+        if abs(after) > limits.max_position and abs(after) > abs(position):
+            return f"max position{where}: {order.symbol} would reach {after}, limit {limits.max_position}"
+    if rate is not None and not rate.take(now):
+        return f"max orders per second{where}: limit {limits.max_orders_per_second}"
+    return ""

@@ -7,7 +7,7 @@ report. Everything here runs inside the strategy task, in event order.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from .._clock import Clock
@@ -15,6 +15,7 @@ from .._decimals import exact_decimal
 from .._events import Event, Side
 from .._exceptions import UsageError
 from .._orders import Fill, Order, OrderStatus, OrderType, OrderUpdate, TimeInForce
+from ._accounts import Account, split_venue_cash, summed_cash
 from ._broker import Broker, LiveBroker
 from ._instruments import Instrument, instrument_for
 from ._journaling import OrderJournal
@@ -43,6 +44,11 @@ class OrderRouter:
     :param spot_account: check balances as a spot venue does: an order needs the
         balance it would spend (quote for a buy, plus ``fee_reserve_bps``; base for a
         sell) beyond what open orders have reserved. Off: a margin account.
+    :param accounts: a strategy trading several venues: one account each (``broker`` then
+        routes to theirs, :class:`~botkit.execution._accounts.VenueBrokers`, and
+        ``portfolio`` is their sum: every fill is booked in both). ``venue`` is the
+        default venue of an order. None: one account, of ``broker``, ``portfolio`` and
+        ``market``.
     """
 
     def __init__(
@@ -60,6 +66,7 @@ class OrderRouter:
         spot_account: bool = False,
         fee_reserve_bps: Decimal = _ZERO,
         id_prefix: str = "bk-",
+        accounts: Mapping[str, Account] | None = None,
     ) -> None:
         self.clock = clock
         self.risk = risk
@@ -69,6 +76,10 @@ class OrderRouter:
         self.portfolio = portfolio
         self.venue = venue
         self.quote_asset = quote_asset
+        #: venue -> its account (one, unless the strategy trades several venues).
+        self.accounts: dict[str, Account] = dict(accounts) if accounts else {
+            venue: Account(venue, broker, portfolio, market, quote_asset, spot_account, Decimal(fee_reserve_bps))}
+        self._several = len(self.accounts) > 1
         # The same mapping a live broker fills with the venue's rules at connect.
         self._instruments = instruments if instruments is not None else {}
         self._next_id = 0
@@ -95,8 +106,8 @@ class OrderRouter:
         self.prices: list[tuple[int, Decimal]] = []
         self.record_prices = record_prices
         self._price_sampled = 0
-        self.spot_account = spot_account
-        self._fee_reserve = 1 + Decimal(fee_reserve_bps) / 10_000
+        # Spot accounts keep what their open orders have filled (their reserves shrink).
+        self.spot_account = any(account.spot for account in self.accounts.values())
         self._filled: dict[str, Decimal] = {}  # client id -> filled so far, while open
         self._id_prefix = id_prefix
         #: Times the venue's balances differed from ours while nothing was open (live).
@@ -113,28 +124,47 @@ class OrderRouter:
         """Metadata for ``symbol`` (config overrides, else inferred)."""
         return instrument_for(symbol, self._instruments)
 
-    def submit(self, symbol: str, side: Side, size: Decimal, price: Decimal | None, *,
-               post_only: bool = False, tif: TimeInForce = TimeInForce.GTC) -> str:
-        """Send an order; returns its client id. Rejections arrive via ``on_order``.
+    def account(self, venue: str | None = None) -> Account:
+        """The account on ``venue`` (default: the order's default venue).
 
-        :raises UsageError: for sizes/prices that are not positive numbers.
+        :raises UsageError: the run has no account there.
+        """
+        if venue is None:
+            venue = self.venue
+        account = self.accounts.get(venue)
+        if account is None:
+            raise UsageError(f"no account on {venue!r}: this run trades on {', '.join(self.accounts)}")
+        return account
+
+    def submit(self, symbol: str, side: Side, size: Decimal, price: Decimal | None, *,
+               post_only: bool = False, tif: TimeInForce = TimeInForce.GTC, venue: str | None = None) -> str:
+        """Send an order on ``venue`` (default: :attr:`venue`); returns its client id.
+        Rejections arrive via ``on_order``.
+
+        :raises UsageError: for sizes/prices that are not positive numbers, or a venue the
+            run has no account on.
         """
         size, price = _decimal(size, "size"), None if price is None else _decimal(price, "price")
         if post_only and price is None:
             raise UsageError("post_only needs a limit price")
+        account = self.account(venue)
         now = self.clock.now_ns()
         self._next_id += 1
         client_id = f"{self._id_prefix}{self._next_id}"
         inst = self.instrument(symbol)
         rounded_size = inst.round_size(size, market=price is None)
         rounded_price = None if price is None else inst.round_price(price, side)
-        order = Order(client_id, self.venue, symbol, side, OrderType.MARKET if price is None else OrderType.LIMIT,
-                      rounded_size, rounded_price, tif, post_only, now)
+        order = Order(client_id, account.venue, symbol, side,
+                      OrderType.MARKET if price is None else OrderType.LIMIT, rounded_size, rounded_price, tif,
+                      post_only, now)
         self.orders += 1
-        reason = self.closed or self._validate(order, inst)
+        reason = self.closed or self._validate(order, inst, account)
         if not reason:
-            ref = self.marks.get(symbol)
+            ref = account.market.last_prices.get(symbol)
             reason = self.risk.check_order(order, self.portfolio.position(symbol).size, self.broker.open_orders(), ref)
+            if not reason and self._several:
+                reason = self.risk.check_venue(order, account.portfolio.position(symbol).size,
+                                               account.broker.open_orders(), ref)
         if reason:
             self.rejected += 1
             key = reason.split(":", 1)[0]
@@ -159,13 +189,19 @@ class OrderRouter:
             self.journal.cancel(client_id, now)
         self.broker.cancel(client_id, now)
 
-    def open_orders(self) -> list[Order]:
-        """Orders sent and not yet finished (the broker's view)."""
-        return self.broker.open_orders()
+    def open_orders(self, venue: str | None = None) -> list[Order]:
+        """Orders sent and not yet finished (the broker's view), on ``venue`` or all.
 
-    def cancel_all(self, symbol: str | None = None) -> int:
-        """Cancel every open order (of ``symbol``); returns how many cancels were sent."""
-        orders = [o for o in self.broker.open_orders() if symbol is None or o.symbol == symbol]
+        :raises UsageError: the run has no account on ``venue``.
+        """
+        if venue is None:
+            return self.broker.open_orders()
+        return self.account(venue).broker.open_orders()
+
+    def cancel_all(self, symbol: str | None = None, venue: str | None = None) -> int:
+        """Cancel every open order (of ``symbol``, on ``venue``); returns how many cancels
+        were sent."""
+        orders = [o for o in self.open_orders(venue) if symbol is None or o.symbol == symbol]
         for order in orders:
             self.cancel(order.client_id)
         return len(orders)
@@ -191,7 +227,19 @@ class OrderRouter:
         if now - self._last_sample >= _EQUITY_EVERY_NS:
             self._sample(now)
         elif self._watch_equity:
-            self.risk.on_equity(self.portfolio.equity(self.quote_asset, self.marks), now)
+            self.risk.on_equity(self.equity(), now)
+
+    def equity(self) -> Decimal:
+        """The run's value now: the account's equity in its quote asset, or with several
+        venues the sum of theirs (each marked at its venue's prices, quote assets at par)."""
+        if self._several:
+            return sum((account.equity() for account in self.accounts.values()), _ZERO)
+        return self.portfolio.equity(self.quote_asset, self.marks)
+
+    def starting_equity(self) -> Decimal:
+        """The quote-asset cash the run started with (summed over the venues)."""
+        return sum((account.portfolio.starting_cash.get(account.quote_asset, _ZERO)
+                    for account in self.accounts.values()), _ZERO)
 
     def _schedule_sample(self) -> None:
         if self._open_since is None:
@@ -213,7 +261,14 @@ class OrderRouter:
         """Continue a journaled run: the account it started with, its fills and balance
         snapshots booked again in order (positions, P&L, the equity curve), ``orders``
         sent so far, and client ids from ``next_id`` on. The risk limits are not fed
-        the past: they watch this run."""
+        the past: they watch this run. With several venues, ``starting_cash`` keys are
+        :func:`~botkit.execution._accounts.venue_cash_key`'s."""
+        if self._several:
+            per_venue = split_venue_cash(starting_cash)
+            for venue, account in self.accounts.items():
+                account.portfolio.cash = dict(per_venue.get(venue, {}))
+                account.portfolio.starting_cash = dict(per_venue.get(venue, {}))
+            starting_cash = summed_cash(account.portfolio.starting_cash for account in self.accounts.values())
         self.portfolio.cash = dict(starting_cash)
         self.portfolio.starting_cash = dict(starting_cash)
         self._replaying = True
@@ -267,77 +322,92 @@ class OrderRouter:
             if type(item) is Fill:
                 if self.spot_account:
                     self._filled[item.client_id] = self._filled.get(item.client_id, _ZERO) + item.size
-                before = self.portfolio.position(item.symbol).size
-                realised = self.portfolio.apply(item, self.instrument(item.symbol))
-                after = self.portfolio.position(item.symbol).size
+                instrument = self.instrument(item.symbol)
+                if self._several:
+                    account = self.accounts[item.venue]
+                    before = account.portfolio.position(item.symbol).size
+                    realised = account.portfolio.apply(item, instrument)
+                    after = account.portfolio.position(item.symbol).size
+                    self._mark(account.market.last_prices, item)
+                    self.portfolio.apply(item, instrument)
+                else:
+                    before = self.portfolio.position(item.symbol).size
+                    realised = self.portfolio.apply(item, instrument)
+                    after = self.portfolio.position(item.symbol).size
                 self.fills.append(item)
                 if (before and abs(after) < abs(before)) or (before and after and (before > 0) != (after > 0)):
                     self.closing_pnls.append(realised - item.fee)
                 self._track_exposure(before, after, item.ts_recv)
-                if self._replaying:  # the past's equity at the past's prices: the feed marks it from now on
-                    self.marks[item.symbol] = item.price
-                else:
-                    self.marks.setdefault(item.symbol, item.price)
+                self._mark(self.marks, item)
                 self._sample(item.ts_recv)
             elif item.status in _FINISHED:  # type: ignore[union-attr]
                 self._filled.pop(item.client_id, None)
             self.outbox.append(item)
 
+    def _mark(self, marks: dict[str, Decimal], fill: Fill) -> None:
+        if self._replaying:  # the past's equity at the past's prices: the feed marks it from now on
+            marks[fill.symbol] = fill.price
+        else:
+            marks.setdefault(fill.symbol, fill.price)
+
     def _track_exposure(self, before: Decimal, after: Decimal, ts: int) -> None:
-        if not before and after:
+        if self._several:  # exposed while any venue holds a position
+            was = self._open_since is not None
+            now = any(p.size for account in self.accounts.values() for p in account.portfolio.positions.values())
+        else:
+            was, now = bool(before), bool(after)
+        if not was and now:
             self._open_since = ts
-        elif before and not after and self._open_since is not None:
+        elif was and not now and self._open_since is not None:
             self.exposure_ns += ts - self._open_since
             self._open_since = None
         self._schedule_sample()
 
     def _sample(self, now: int) -> None:
-        equity = self.portfolio.equity(self.quote_asset, self.marks)
+        equity = self.equity()
         self._last_sample = now
         self.equity_curve.append((now, equity))
         if not self._replaying:
             self.risk.on_equity(equity, now)
         self._schedule_sample()
 
-    def _validate(self, order: Order, inst: Instrument) -> str:
+    def _validate(self, order: Order, inst: Instrument, account: Account) -> str:
         # The venue's filters first, as the venue checks them (the same in every broker).
-        open_here = sum(1 for o in self.broker.open_orders() if o.symbol == order.symbol)
-        reason = inst.check(order, self.marks.get(order.symbol), open_here)
+        open_orders = account.broker.open_orders()
+        open_here = sum(1 for o in open_orders if o.symbol == order.symbol)
+        reason = inst.check(order, account.market.last_prices.get(order.symbol), open_here)
         if reason:
             return reason
-        return self._balance(order, inst) if self.spot_account else ""
+        return self._balance(order, inst, account, open_orders) if account.spot else ""
 
-    def _balance(self, order: Order, inst: Instrument) -> str:
+    def _balance(self, order: Order, inst: Instrument, account: Account, open_orders: list[Order]) -> str:
         """A spot venue's balance check (Binance: "Account has insufficient balance for
-        requested action."): what the order would spend, against what the account holds
-        less what its open orders have reserved."""
-        cash = self.portfolio.cash
+        requested action."): what the order would spend, against what the account on its
+        venue holds less what its open orders there have reserved."""
+        cash, market = account.portfolio.cash, account.market
         if order.side is Side.BUY:
-            price = order.price if order.price is not None else self._buy_price(order.symbol)
+            price = order.price if order.price is not None else _buy_price(market, order.symbol)
             if price is None:
                 return "no price yet to check the balance against (no quote or trade of the symbol)"
-            needed = price * order.size * self._fee_reserve
-            reserved = sum((self._reserve(o) for o in self.broker.open_orders()
+            needed = price * order.size * _fee_factor(account)
+            reserved = sum((self._reserve(o, market, account) for o in open_orders
                             if o.side is Side.BUY and self.instrument(o.symbol).quote == inst.quote), _ZERO)
             have, asset = cash.get(inst.quote, _ZERO) - reserved, inst.quote
         else:
             needed = order.size
-            reserved = sum((o.size - self._filled.get(o.client_id, _ZERO) for o in self.broker.open_orders()
+            reserved = sum((o.size - self._filled.get(o.client_id, _ZERO) for o in open_orders
                             if o.side is Side.SELL and self.instrument(o.symbol).base == inst.base), _ZERO)
             have, asset = cash.get(inst.base, _ZERO) - reserved, inst.base
         if needed <= have:
             return ""
+        where = f" on {account.venue}" if self._several else ""
         return (f"insufficient balance: needs {needed.normalize():f} {asset}, {max(have, _ZERO).normalize():f} "
-                f"available (spot account; paper.margin = true allows borrowing)")
+                f"available{where} (spot account; paper.margin = true allows borrowing)")
 
-    def _buy_price(self, symbol: str) -> Decimal | None:
-        quote = self.market.last_quotes.get(symbol)
-        return quote.ask_price if quote is not None else self.marks.get(symbol)
-
-    def _reserve(self, order: Order) -> Decimal:
-        price = order.price if order.price is not None else self._buy_price(order.symbol)
+    def _reserve(self, order: Order, market: MarketState, account: Account) -> Decimal:
+        price = order.price if order.price is not None else _buy_price(market, order.symbol)
         remaining = order.size - self._filled.get(order.client_id, _ZERO)
-        return (price or _ZERO) * remaining * self._fee_reserve
+        return (price or _ZERO) * remaining * _fee_factor(account)
 
     def kill(self, reason: str) -> None:
         """The kill switch tripped: cancel every open order (the risk gate refuses new
@@ -356,17 +426,27 @@ class OrderRouter:
     def _flatten(self) -> None:
         """Sell what is held (spot: positions are long), past the halted risk gate."""
         now = self.clock.now_ns()
-        for symbol, position in sorted(self.portfolio.positions.items()):
-            inst = self.instrument(symbol)
-            size = inst.round_size(position.size, market=True)
-            if size <= 0:
-                continue
-            self._next_id += 1
-            order = Order(f"{self._id_prefix}{self._next_id}", self.venue, symbol, Side.SELL, OrderType.MARKET,
-                          size, None, TimeInForce.GTC, False, now)
-            self.orders += 1
-            log.error("kill switch: flattening %s %s at market (%s)", size, symbol, order.client_id)
-            self._send(order, inst, now)
+        for venue, account in self.accounts.items():
+            for symbol, position in sorted(account.portfolio.positions.items()):
+                inst = self.instrument(symbol)
+                size = inst.round_size(position.size, market=True)
+                if size <= 0:
+                    continue
+                self._next_id += 1
+                order = Order(f"{self._id_prefix}{self._next_id}", venue, symbol, Side.SELL, OrderType.MARKET,
+                              size, None, TimeInForce.GTC, False, now)
+                self.orders += 1
+                log.error("kill switch: flattening %s %s on %s at market (%s)", size, symbol, venue, order.client_id)
+                self._send(order, inst, now)
+
+
+def _fee_factor(account: Account) -> Decimal:
+    return 1 + account.fee_reserve_bps / 10_000
+
+
+def _buy_price(market: MarketState, symbol: str) -> Decimal | None:
+    quote = market.last_quotes.get(symbol)
+    return quote.ask_price if quote is not None else market.last_prices.get(symbol)
 
 
 def _decimal(value: object, name: str) -> Decimal:

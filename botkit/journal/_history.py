@@ -9,6 +9,7 @@ import attrs
 
 from .._clock import LiveClock
 from .._orders import Fill
+from ..execution._accounts import Account, VenueBrokers, split_venue_cash
 from ..execution._instruments import instrument_for
 from ..execution._market import MarketState
 from ..execution._metrics import trading_report
@@ -52,11 +53,20 @@ class JournalHistory:
 
 def history(contents: JournalContents) -> JournalHistory:
     """Book ``contents``' fills and balance snapshots again, as a restart does."""
-    quote = _quote_asset(contents)
     clock = LiveClock()
     market = MarketState()
-    router = OrderRouter(clock, RiskManager(clock), PaperBroker(), Portfolio(contents.starting_cash), market,
-                         venue=str(contents.runs[-1]["venue"]) if contents.runs else "binance", quote_asset=quote)
+    per_venue = split_venue_cash(contents.starting_cash)
+    if per_venue:  # a run on several venues: one account each
+        accounts = {venue: Account(venue, PaperBroker(venue=venue), Portfolio(cash), MarketState(),
+                                   _quote_asset(contents, venue))
+                    for venue, cash in per_venue.items()}
+        router = OrderRouter(clock, RiskManager(clock), VenueBrokers(accounts), Portfolio({}), market,
+                             venue=next(iter(accounts)), quote_asset="+".join(
+                                 dict.fromkeys(a.quote_asset for a in accounts.values())), accounts=accounts)
+    else:
+        router = OrderRouter(clock, RiskManager(clock), PaperBroker(), Portfolio(contents.starting_cash), market,
+                             venue=str(contents.runs[-1]["venue"]) if contents.runs else "binance",
+                             quote_asset=_quote_asset(contents))
     router.restore(contents.starting_cash, contents.history, contents.orders, 0)
     result = JournalHistory(contents, {}, list(router.equity_curve), list(router.fills))
     trading = trading_report(router, result.first_ns, result.last_ns)
@@ -65,12 +75,14 @@ def history(contents: JournalContents) -> JournalHistory:
     return attrs.evolve(result, trading=trading)
 
 
-def _quote_asset(contents: JournalContents) -> str:
-    """The quote of the first symbol traded; else the one asset the account started with."""
+def _quote_asset(contents: JournalContents, venue: str | None = None) -> str:
+    """The quote of the first symbol traded (on ``venue``); else the one asset the account
+    started with."""
     for item in contents.history:
-        if isinstance(item, Fill):
+        if isinstance(item, Fill) and venue in (None, item.venue):
             return instrument_for(item.symbol).quote
     for order in contents.open_orders:
-        return instrument_for(order.order.symbol).quote
-    cash = list(contents.starting_cash)
+        if venue in (None, order.order.venue):
+            return instrument_for(order.order.symbol).quote
+    cash = list(split_venue_cash(contents.starting_cash).get(venue, {}) if venue else contents.starting_cash)
     return cash[0] if len(cash) == 1 else "USDT"
