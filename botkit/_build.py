@@ -90,18 +90,36 @@ def build_run(config: RunConfig) -> PreparedRun:
         except ConfigError as exc:
             raise ConfigError(f"{type(strategy).__name__}.feeds: {exc}") from None
     if config.mode == "backtest":
-        if not config.data:
-            raise ConfigError("a backtest needs data: pass --data FILE")
+        data = config.data or (shipped_sample(strategy),)
         replays: list[EventSource] = []
-        for path in config.data:
+        for path in data:
             _require_file(path, "data file")
             if read_meta(path).get("empty"):  # and a file that is not a recording fails here
                 raise DataError(path, 0, _EMPTY)
             replays.append(ReplaySource(path, venue=config.venue))
         source = replays[0] if len(replays) == 1 else MergedSource(replays)
         engine = _engine(config, strategy, source, config.venue or strategy.venue, journal=_journal(config))
-        return PreparedRun(engine, config.backend)
+        return PreparedRun(engine, config.backend, "" if config.data else data[0])
     return _live(config, strategy)
+
+
+def shipped_sample(strategy: Strategy) -> str:
+    """The shipped sample recording that fits ``strategy``: the two-venue one (Binance
+    and OKX) for a strategy on several venues, Binance's for one on Binance.
+
+    :raises ConfigError: no sample fits: the strategy needs ``--data``.
+    """
+    from .sim import PAIR_SAMPLE_NAME, PAIR_VENUES, sample_path
+
+    venues = [feed.venue for feed in strategy_feeds(strategy)]
+    several = len(venues) > 1
+    if (several and not set(venues) <= set(PAIR_VENUES)) or (not several and venues != ["binance"]):
+        raise ConfigError(f"{type(strategy).__name__} trades on {', '.join(venues)}: pass --data FILE (the shipped "
+                          f"samples are of binance, and of {' and '.join(PAIR_VENUES)})")
+    path = sample_path(PAIR_SAMPLE_NAME) if several else sample_path()
+    if path is None:
+        raise ConfigError("the shipped sample recording is missing; pass --data FILE")
+    return str(path)
 
 
 def default_journal(strategy_file: str, strategy: Strategy, venue: str, network: str) -> Path:
@@ -188,24 +206,54 @@ def _live_feeds(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]) 
         raise ConfigError(f"--live trades one venue (Binance spot); {watches}: run it on paper")
     if config.url or config.venue:
         raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL")
+    if not config.feed_urls:
+        return _embedded_venues(config, strategy, feeds)
     missing = [v for v in venues if v not in config.feed_urls]
     if missing:
         raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL (missing: {', '.join(missing)}; "
-                          "the embedded multi-venue simulator is not built yet)")
+                          "with none, an embedded simulator per venue serves the shipped sample or --data)")
     unknown = sorted(set(config.feed_urls) - set(venues))
     if unknown:
         raise ConfigError(f"--url {unknown[0]}=...: {name} has no feed on {unknown[0]} ({watches})")
     if config.symbols:
         raise ConfigError(f"--symbols is for a strategy with one feed; {name} names each feed's symbols")
+    engine = _engine(config, strategy, _feed_sources(strategy, feeds, config.feed_urls), venues[0],
+                     journal=_journal(config))
+    monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
+    return PreparedRun(engine, "trio", monitors=monitors)
+
+
+def _feed_sources(strategy: Strategy, feeds: tuple[Feed, ...], urls: dict[str, str],
+                  **options: Any) -> MergedSource:
+    """One live source per feed, at ``urls[venue]``, merged in arrival order."""
     sources: list[EventSource] = []
     for feed in feeds:
         if not feed.symbols:
-            raise ConfigError(f"{name}: Feed({feed.venue!r}) names no symbols")
+            raise ConfigError(f"{type(strategy).__name__}: Feed({feed.venue!r}) names no symbols")
         channels = list(feed.channels) or _channels(strategy)
-        sources.append(live_source(feed.venue, config.feed_urls[feed.venue], _symbols(feed.symbols, None), channels))
-    engine = _engine(config, strategy, MergedSource(sources), venues[0], journal=_journal(config))
+        sources.append(live_source(feed.venue, urls[feed.venue], _symbols(feed.symbols, None), channels, **options))
+    return MergedSource(sources)
+
+
+def _embedded_venues(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]) -> PreparedRun:
+    """A strategy on several venues with no feed named: an embedded simulator per venue,
+    serving its share of one multi-venue recording (``--data``, else the shipped
+    two-venue sample) on a shared timeline."""
+    from .sim import venue_simulators
+
+    if len(config.data) > 1:
+        raise ConfigError("the embedded simulators serve one recording (of several venues): pass --data once")
+    data = config.data[0] if config.data else shipped_sample(strategy)
+    _require_file(data, "data file")
+    meta = read_meta(data)
+    if meta.get("empty"):
+        raise DataError(data, 0, _EMPTY)
+    sims = venue_simulators(data, [feed.venue for feed in feeds], meta, speed=config.speed)
+    urls = {venue: sim.listen() for venue, sim in sims.items()}
+    source = _feed_sources(strategy, feeds, urls, end_on_normal_close=True)
+    engine = _engine(config, strategy, source, feeds[0].venue, journal=_journal(config))
     monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
-    return PreparedRun(engine, "trio", monitors=monitors)
+    return PreparedRun(engine, "trio", data, tuple(sim.serve for sim in sims.values()), monitors)
 
 
 #: Binance spot's test network: orders (WebSocket API), streams and REST.

@@ -22,8 +22,8 @@ from .._engine import Engine, RunSummary
 from .._exceptions import BotkitError, ConfigError, JournalError, UsageError, leaf_errors
 from .._strategy import Strategy
 from ..protocol import FrameDecoder, parser_for
-from ..sim import sample_path
-from ..sources._recording import parse_capture_line
+from ..sim import PAIR_SAMPLE_NAME, sample_path
+from ..sources._recording import parse_capture_line, read_meta
 from ._gc import fewer_gc_passes
 from ._options import run_config, urls
 from ._progress import progress_monitor
@@ -34,6 +34,8 @@ __all__ = ["backtest", "decode", "exchange_sim", "record", "run", "soak"]
 def backtest(args: argparse.Namespace) -> int:
     """``botkit backtest``: full-speed replay on event time."""
     prepared = build_run(run_config(args, "backtest"))
+    if prepared.embedded:
+        _say(args, f"botkit: no --data: backtesting {_which(prepared.embedded)}")
     monitors = [progress_monitor(prepared.engine.source)] if _interactive(args) else []
     with fewer_gc_passes():
         return _finish(prepared, args, monitors)[0]
@@ -47,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if prepared.banner:
         print(prepared.banner, file=sys.stderr)  # what a live run trades where: said even with -q
     if prepared.embedded:
-        what = "the shipped sample recording" if Path(prepared.embedded) == sample_path() else prepared.embedded
-        _say(args, f"botkit: running on {what} through the embedded exchange simulator ({prepared.embedded}, "
+        sims = "one embedded exchange simulator per venue" if len(prepared.services) > 1 else \
+            "the embedded exchange simulator"
+        _say(args, f"botkit: running on {_which(prepared.embedded)} through {sims} ({prepared.embedded}, "
                    "no network needed)")
         if not args.speed:
             _say(args, "botkit: the data is sent as fast as the simulator can send it, while timers, order "
@@ -60,6 +63,15 @@ def run(args: argparse.Namespace) -> int:
         what = "sample recording" if args.data is None else "recording"
         _say(args, f"botkit: the {what} ended after {summary.events} events (the simulator closed the feed)")
     return code
+
+
+def _which(path: str) -> str:
+    """How a run names its recording: the shipped samples by what they are."""
+    if Path(path) == sample_path():
+        return "the shipped sample recording"
+    if Path(path) == sample_path(PAIR_SAMPLE_NAME):
+        return "the shipped two-venue sample recording"
+    return path
 
 
 def _pin_to(cpus: str) -> None:
@@ -139,10 +151,10 @@ def decode(args: argparse.Namespace) -> int:
 
 
 def exchange_sim(args: argparse.Namespace) -> int:
-    """``botkit exchange-sim``: serve a recording on loopback until Ctrl-C (or its end)."""
-    from ..sim import ExchangeSimulator, market_frames, parse_fault
+    """``botkit exchange-sim``: serve a recording on loopback until Ctrl-C (or its end);
+    a recording of several venues, one simulator per venue (each its own port)."""
+    from ..sim import ExchangeSimulator, market_frames, recording_venues, venue_simulators
 
-    faults = [parse_fault(text) for text in args.fault]
     if not args.speed >= 0:
         raise ConfigError(f"--speed must be >= 0, got {args.speed}")
     if not 0 <= args.port <= 65_535:
@@ -151,10 +163,25 @@ def exchange_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"--batch-bytes must be >= 0, got {args.batch_bytes}")
     if args.market and args.data:
         raise ConfigError("--market and --data both choose what the simulator serves: give one")
-    data = market_frames() if args.market else simulator_data(args.data)
-    trading = _trading_venue(args) if args.trading else None
-    sim = ExchangeSimulator(data, speed=args.speed, faults=faults, port=args.port, end_when_done=not args.loop,
-                         venue=args.venue or "binance", batch_bytes=args.batch_bytes, trading=trading)
+    meta = read_meta(args.data) if args.data and Path(args.data).is_file() else {}
+    several = "venues" in meta
+    venues = [args.venue] if args.venue else recording_venues(meta) if several else []
+    faults = _venue_faults(args.fault, venues if several else [args.venue or "binance"])
+    options = dict(speed=args.speed, end_when_done=not args.loop, batch_bytes=args.batch_bytes)
+    if several:
+        if args.trading:
+            raise ConfigError("--trading serves one venue (Binance spot): serve a one-venue recording")
+        if args.port and len(venues) > 1:
+            raise ConfigError(f"--port: {args.data} holds {', '.join(venues)}, one port each: leave --port out "
+                              "(each picks a free one) or serve one with --venue")
+        data: Any = args.data
+        sims = venue_simulators(args.data, venues, meta, faults=faults, port=args.port, **options)
+    else:
+        data = market_frames() if args.market else simulator_data(args.data)
+        trading = _trading_venue(args) if args.trading else None
+        venue = args.venue or "binance"
+        sims = {venue: ExchangeSimulator(data, faults=faults.get(venue, []), port=args.port, venue=venue,
+                                         trading=trading, **options)}
 
     async def main() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
@@ -166,13 +193,17 @@ def exchange_sim(args: argparse.Namespace) -> int:
                         nursery.cancel_scope.cancel()
 
                 nursery.start_soon(stop_on_signal)
-                url = await nursery.start(sim.serve)
-                print(url, flush=True)
-                _say(args, f"botkit: serving {data} on {url} (REST depth: "
-                           f"http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)")
-                if trading is not None:
-                    _say(args, f"botkit: trading on {url.rsplit('/', 1)[0]}/ws-api/v3 (botkit run --live --url "
-                               f"{url} --api-url {url.rsplit('/', 1)[0]}/ws-api/v3)")
+                served = {venue: await nursery.start(sim.serve) for venue, sim in sims.items()}
+                for venue, url in served.items():
+                    print(f"{venue}={url}" if several else url, flush=True)
+                    _say(args, f"botkit: serving {venue} of {data} on {url} (REST depth: "
+                               f"http{url[2:].rsplit('/', 1)[0]}/api/v3/depth)")
+                    if sims[venue].trading is not None:
+                        _say(args, f"botkit: trading on {url.rsplit('/', 1)[0]}/ws-api/v3 (botkit run --live --url "
+                                   f"{url} --api-url {url.rsplit('/', 1)[0]}/ws-api/v3)")
+                if several:
+                    flags = " ".join(f"--url {v}={u}" for v, u in served.items())
+                    _say(args, f"botkit: point a strategy on them at: botkit run STRATEGY {flags}")
 
     try:
         anyio.run(main, backend="trio")
@@ -180,9 +211,25 @@ def exchange_sim(args: argparse.Namespace) -> int:
         raise ConfigError(f"cannot listen on port {args.port}: {exc.strerror or exc}") from None
     except BaseExceptionGroup as group:  # the data went bad while serving: its one line
         raise next((e for e in leaf_errors(group) if isinstance(e, BotkitError)), group) from None
-    _say(args, f"botkit: simulator sent {sim.stats.frames_sent} frames ({sim.stats.trades_sent} trades), "
-               f"faults {sim.stats.faults}")
+    for venue, sim in sims.items():
+        _say(args, f"botkit: simulator{f' of {venue}' if several else ''} sent {sim.stats.frames_sent} frames "
+                   f"({sim.stats.trades_sent} trades), faults {sim.stats.faults}")
     return 0
+
+
+def _venue_faults(texts: list[str], venues: list[str]) -> dict[str, list[Any]]:
+    """``--fault [VENUE:]KIND@N``: venue -> its faults (no venue: every venue's)."""
+    from ..sim import parse_fault
+
+    faults: dict[str, list[Any]] = {venue: [] for venue in venues}
+    for text in texts:
+        venue, colon, fault = text.rpartition(":")
+        if colon and venue not in faults:
+            raise ConfigError(f"--fault {text!r}: {venue!r} is not a venue served here ({', '.join(venues)})")
+        parsed = parse_fault(fault)
+        for name in [venue] if colon else venues:
+            faults[name].append(parsed)
+    return faults
 
 
 def _trading_venue(args: argparse.Namespace) -> Any:

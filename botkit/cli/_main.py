@@ -123,8 +123,9 @@ def _parser() -> argparse.ArgumentParser:
         "(timers fire at the recorded times), and print a summary.",
     )
     _strategy_args(backtest)
-    backtest.add_argument("--data", metavar="FILE", required=True, action="append",
-                          help="recording to replay; again for more (one per venue): merged by receive time")
+    backtest.add_argument("--data", metavar="FILE", action="append",
+                          help="recording to replay; again for more (one per venue): merged by receive time "
+                               "(default: the shipped sample that fits the strategy)")
     _venue_arg(backtest, "parser for the data (default: from the recording's header, else binance)")
     backtest.add_argument("--backend", choices=("trio", "asyncio"), default="trio", help="async backend")
 

@@ -35,10 +35,11 @@ _LOT = Decimal("0.00001")
 _START_NS = 1_723_161_600_000_000_000  # 2024-08-09T00:00:00Z
 
 
-def sample_path() -> Path | None:
-    """The shipped sample recording: in the installed package, or in a source checkout."""
+def sample_path(name: str = SAMPLE_NAME) -> Path | None:
+    """A shipped sample recording (default: Binance's): in the installed package, or in a
+    source checkout."""
     package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_data" / SAMPLE_NAME, package.parent / "examples" / "data" / SAMPLE_NAME):
+    for candidate in (package / "_data" / name, package.parent / "examples" / "data" / name):
         if candidate.is_file():
             return candidate
     return None

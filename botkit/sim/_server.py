@@ -1,8 +1,9 @@
 """A local exchange on loopback speaking a venue's stream protocol, with fault injection.
 
 The market is Binance frames (a recording or a generator). With ``venue="binance"`` they
-are sent verbatim; for any other venue each trade and book diff is re-encoded in that
-venue's protocol (its encoder), books carry the venue's sequence ids and checksums, and a
+are sent verbatim; for any other venue each trade and book diff (and each quote, where
+the venue's encoder has ``encode_quote``) is re-encoded in that venue's protocol (its
+encoder), books carry the venue's sequence ids and checksums, and a
 client's subscribe message is answered with the venue's acks and a snapshot of every
 book: what botkit's live feed needs to be tested offline on every venue.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ import anyio
 import attrs
 from anyio.abc import ByteStream, SocketAttribute, SocketListener, SocketStream, TaskStatus
 
-from .._events import BookDelta, BookSnapshot, Side, Trade
+from .._events import BookDelta, BookSnapshot, Quote, Side, Trade
 from .._exceptions import ParseError
 from ..protocol import venue_for
 from ..protocol._book import OrderBook
@@ -39,7 +40,7 @@ from ._stats import SimStats
 from ._stream import ControlledStream
 from ._trading import TradingVenue
 
-__all__ = ["ExchangeSimulator"]
+__all__ = ["ExchangeSimulator", "Timeline"]
 
 log = logging.getLogger("botkit.sim")
 
@@ -47,6 +48,21 @@ _GARBAGE = "}{ not json \x00"
 _END_OF_DATA = "end of data"
 _HEAD_LIMIT = 16 * 1024
 _MIN_FRAMES_BETWEEN_FAULTS = 30
+
+
+class Timeline:
+    """The start of a timeline several simulators share (one per venue of a multi-venue
+    recording): the first frame's receive time and the moment it went out, so each keeps
+    the recorded timing relative to the others."""
+
+    def __init__(self) -> None:
+        self._start: tuple[int, float] | None = None
+
+    def start(self, ts: int) -> tuple[int, float]:
+        """``(first receive ns, loop time it was sent)``: fixed by the first call."""
+        if self._start is None:
+            self._start = (ts, anyio.current_time())
+        return self._start
 
 
 @attrs.define(eq=False)
@@ -67,8 +83,9 @@ class ExchangeSimulator:
         sim = ExchangeSimulator("examples/data/binance-btcusdt-sample.txt.gz", speed=0)
         url = await nursery.start(sim.serve)
 
-    :param data: recording to serve (its frames are sent verbatim), or an iterable of
-        ``(receive ns, frame)`` (e.g. an endless generated market).
+    :param data: recording to serve (its frames are sent verbatim), or an iterable or async
+        iterable of ``(receive ns, frame)`` (e.g. an endless generated market, one venue's
+        share of a multi-venue recording).
     :param speed: 1.0 = recorded pace, 10 = ten times faster, 0 = as fast as possible.
     :param faults: fault schedule.
     :param port: TCP port (0 picks a free one).
@@ -92,11 +109,13 @@ class ExchangeSimulator:
         (0: one write per frame). One write per frame makes the simulator, not the client
         under test, the bottleneck of a throughput benchmark; per frame keeps a client in
         the same process in step with the market, as the fault tests expect.
+    :param timeline: at ``speed`` > 0, the timeline shared with other simulators (their
+        frames keep their recorded timing relative to each other); None: this one's own.
     """
 
     def __init__(
         self,
-        data: str | Path | Iterable[tuple[int, bytes]],
+        data: str | Path | Iterable[tuple[int, bytes]] | AsyncIterable[tuple[int, bytes]],
         *,
         speed: float = 1.0,
         faults: list[Fault] | None = None,
@@ -113,10 +132,13 @@ class ExchangeSimulator:
         venue: str = "binance",
         batch_bytes: int = 0,
         trading: TradingVenue | None = None,
+        timeline: Timeline | None = None,
     ) -> None:
         #: The WebSocket API (``/ws-api/v3``) and its matching engine, when it trades.
         self.trading = trading
-        self.data = data if isinstance(data, Iterable) and not isinstance(data, str | Path) else str(data)
+        self.data = (data if isinstance(data, Iterable | AsyncIterable) and not isinstance(data, str | Path)
+                     else str(data))
+        self.timeline = timeline
         self.speed = speed
         self.batch_bytes = batch_bytes
         self.faults = faults or []
@@ -157,6 +179,7 @@ class ExchangeSimulator:
         self.venue = venue_for(venue)
         self._transcode = venue != "binance"
         self._encoder = self.venue.encoder()
+        self._encode_quote = getattr(self._encoder, "encode_quote", None)
         self._checksum = self.venue.parser().book_checksum
         #: Per-symbol book message counter: the venue's sequence ids (OKX seqId, Bybit u).
         self._book_seq: dict[str, int] = {}
@@ -196,6 +219,10 @@ class ExchangeSimulator:
     # -- the timeline -------------------------------------------------------------------
 
     async def _frames(self) -> AsyncIterator[tuple[int, bytes]]:
+        if isinstance(self.data, AsyncIterable):
+            async for item in self.data:
+                yield item
+            return
         if not isinstance(self.data, str):
             tail = -1
             for item in self.data:
@@ -220,7 +247,7 @@ class ExchangeSimulator:
                 started += anyio.current_time() - paused
             if self.speed > 0:
                 if first_ts < 0:
-                    first_ts, started = ts, anyio.current_time()
+                    first_ts, started = self.timeline.start(ts) if self.timeline else (ts, anyio.current_time())
                 await anyio.sleep_until(started + (ts - first_ts) / 1e9 / self.speed)
             is_trade = b'@trade"' in frame or b'@aggTrade"' in frame
             if self.trading is not None:
@@ -244,7 +271,7 @@ class ExchangeSimulator:
             if self._transcode:
                 text, book_symbol = self._encode(frame, ts)
                 if text is None:
-                    continue  # nothing this venue would send (quotes are not re-encoded)
+                    continue  # nothing this venue would send (a quote, where its encoder has none)
             else:
                 text = frame
             for client in list(self._clients):
@@ -285,6 +312,11 @@ class ExchangeSimulator:
                 return self._encoder.encode_trade(attrs.evolve(event, venue=self.venue.name, venue_symbol=name)), None
             if isinstance(event, BookDelta):
                 return self._book_message(event), event.symbol
+            if isinstance(event, Quote) and self._encode_quote is not None:
+                name = self.venue.venue_symbol(event.symbol)
+                text: str = self._encode_quote(attrs.evolve(event, venue=self.venue.name, venue_symbol=name,
+                                                            ts_exchange=event.ts_exchange or ts))
+                return text, None
         return None, None
 
     def _book_message(self, event: BookDelta | BookSnapshot) -> str:

@@ -46,6 +46,20 @@ def test_generated_trades_round_trip(venue: str, data: st.DataObject) -> None:
     assert venue_for(venue).parser().parse(frame, trade.ts_recv) == [trade]
 
 
+@pytest.mark.parametrize("venue", ["binance", "okx"])  # the encoders with encode_quote (simulator quotes)
+@given(data=st.data())
+def test_generated_quotes_round_trip(venue: str, data: st.DataObject) -> None:
+    symbol = data.draw(st.sampled_from(_SYMBOLS))
+    prices = st.decimals("0.00000001", "10000000", places=8)
+    sizes = st.decimals("0", "1000000", places=8)
+    quote = botkit.Quote(venue, symbol, data.draw(prices), data.draw(sizes), data.draw(prices), data.draw(sizes),
+                         -1 if venue == "okx" else data.draw(st.integers(0, 2**53)),
+                         0 if venue == "binance" else data.draw(st.integers(0, 4_000_000_000)) * 1_000_000,
+                         data.draw(st.integers(0, 2**62)), venue_for(venue).venue_symbol(symbol))
+    frame = venue_for(venue).encoder().encode_quote(quote)
+    assert venue_for(venue).parser().parse(frame, quote.ts_recv) == [quote]
+
+
 _JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
