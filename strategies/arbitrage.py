@@ -7,7 +7,8 @@ sells on the rich venue and buys on the cheap one at once (market orders), so th
 holds in total does not change: what it keeps is the price difference less the fees.
 
 Each venue is a separate spot account (cash and BTC do not move between exchanges by
-themselves), so it starts by buying ``inventory`` BTC on each venue, and each side has
+themselves), so it starts by buying ``inventory`` BTC on each venue (once: a run that
+continues a journaled one goes on with what the accounts hold), and each side has
 an inventory limit: it never holds less than nothing nor more than ``max_inventory`` on
 one venue. Once one venue's BTC is used up, it waits for the spread to turn the other
 way. The edge it took, after fees, is logged at each trade and at the end.
@@ -46,8 +47,11 @@ class Arbitrage(botkit.Strategy):
         self.quotes[quote.venue] = quote
         if quote.venue not in self.stocked:
             self.stocked.add(quote.venue)
-            self.buy(self.inventory, venue=quote.venue)  # this venue's share of the BTC
-            return
+            stocked = self.state.setdefault("stocked", [])  # kept in the journal: stock once
+            if quote.venue not in stocked:
+                stocked.append(quote.venue)
+                self.buy(self.inventory, venue=quote.venue)  # this venue's share of the BTC
+                return
         if len(self.quotes) < 2 or self.open_orders() or self.now_ns < self.quiet_until:
             return
         (a, qa), (b, qb) = self.quotes.items()
