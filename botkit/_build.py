@@ -203,7 +203,7 @@ def _live_feeds(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]) 
     venues = [feed.venue for feed in feeds]
     watches = f"{name} watches {', '.join(venues)}"
     if config.live:
-        raise ConfigError(f"--live trades one venue (Binance spot); {watches}: run it on paper")
+        return _live_trading(config, strategy, feeds)
     if config.url or config.venue:
         raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL")
     if not config.feed_urls:
@@ -225,13 +225,15 @@ def _live_feeds(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]) 
 
 def _feed_sources(strategy: Strategy, feeds: tuple[Feed, ...], urls: dict[str, str],
                   **options: Any) -> MergedSource:
-    """One live source per feed, at ``urls[venue]``, merged in arrival order."""
+    """One live source per feed, at ``urls[venue]`` ("": the venue's own endpoint),
+    merged in arrival order."""
     sources: list[EventSource] = []
     for feed in feeds:
         if not feed.symbols:
             raise ConfigError(f"{type(strategy).__name__}: Feed({feed.venue!r}) names no symbols")
         channels = list(feed.channels) or _channels(strategy)
-        sources.append(live_source(feed.venue, urls[feed.venue], _symbols(feed.symbols, None), channels, **options))
+        sources.append(live_source(feed.venue, urls[feed.venue] or None, _symbols(feed.symbols, None), channels,
+                                   **options))
     return MergedSource(sources)
 
 
@@ -261,8 +263,10 @@ TESTNET_STREAMS = "wss://stream.testnet.binance.vision"
 TESTNET_REST = "https://testnet.binance.vision"
 
 
-def _live_trading(config: RunConfig, strategy: Strategy) -> PreparedRun:
-    """Real orders: the venue's feed (or ``url``) and a live broker on its WebSocket API."""
+def _live_trading(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...] = ()) -> PreparedRun:
+    """Real orders: the venue's feed (or ``url``) and a live broker on its WebSocket API.
+    A strategy with several ``feeds`` trades on its Binance one and watches the others
+    (each at ``--url VENUE=URL``, else at the venue itself)."""
     from .live._broker import BinanceBroker
     from .live._keys import load_credentials
     from .protocol.binance._wsapi import MAINNET_URL, TESTNET_URL
@@ -270,28 +274,45 @@ def _live_trading(config: RunConfig, strategy: Strategy) -> PreparedRun:
 
     name = type(strategy).__name__
     venue = config.venue or strategy.venue
+    traded = next((feed for feed in feeds if feed.venue == "binance"), None)
+    if feeds:
+        if traded is None:
+            raise ConfigError(f"--live trades Binance spot; {name} watches {', '.join(f.venue for f in feeds)}, "
+                              "none of them binance: run it on paper")
+        if config.url or config.venue or config.symbols:
+            raise ConfigError(f"{name} watches several venues: give their feeds with --url VENUE=URL")
+        unknown = sorted(set(config.feed_urls) - {feed.venue for feed in feeds})
+        if unknown:
+            raise ConfigError(f"--url {unknown[0]}=...: {name} has no feed on {unknown[0]}")
+        venue = "binance"
     if not venue:
         raise ConfigError(f"--live places real orders only where the strategy says: set venue = 'binance' on {name}")
     if venue != "binance":
         raise ConfigError(f"--live trades Binance spot (venue 'binance'); {name} trades {venue!r}")
-    if not strategy.symbols:
+    wanted = tuple(traded.symbols) if traded is not None else tuple(strategy.symbols)
+    if not wanted:
         raise ConfigError(f"--live needs the symbols the strategy trades: set symbols = (...) on {name}")
     credentials = load_credentials(os.environ, config.keys)
     api_url = config.api_url or (TESTNET_URL if config.testnet else MAINNET_URL)
     check_ws_url(api_url)
-    symbols = [normalise_symbol(s) for s in strategy.symbols]
-    channels = _channels(strategy)
-    if config.url:
-        source: Any = live_source(venue, config.url, _symbols(config.symbols, strategy), channels)
+    symbols = [normalise_symbol(s) for s in wanted]
+    channels = list(traded.channels) if traded is not None and traded.channels else _channels(strategy)
+    url = config.feed_urls.get("binance") if feeds else config.url
+    if url:
+        source: Any = live_source(venue, url, _symbols(wanted, None) if feeds else _symbols(config.symbols, strategy),
+                                  channels)
     elif config.testnet:
-        source = WebSocketSource.for_venue(venue, list(strategy.symbols), channels, url=TESTNET_STREAMS,
-                                           rest_url=TESTNET_REST)
+        source = WebSocketSource.for_venue(venue, list(wanted), channels, url=TESTNET_STREAMS, rest_url=TESTNET_REST)
     else:
-        source = WebSocketSource.for_venue(venue, list(strategy.symbols), channels)
+        source = WebSocketSource.for_venue(venue, list(wanted), channels)
     clock = LiveClock()
     limiter = source.limiter or shared_limiter(urlsplit(source._rest_base()).netloc)
     broker = BinanceBroker(credentials, api_url, symbols, clock, limiter=limiter,
                            recv_window_ms=config.recv_window_ms, cancel_timeout_s=config.cancel_timeout_s)
+    if feeds:  # the watched venues, beside the traded one
+        watched = tuple(feed for feed in feeds if feed is not traded)
+        others = _feed_sources(strategy, watched, {f.venue: config.feed_urls.get(f.venue, "") for f in watched})
+        source = MergedSource([source, *others.sources])
     network = "custom" if config.api_url else "testnet" if config.testnet else "mainnet"
     journal = _journal(config, default_journal(config.strategy_file, strategy, venue, network))
     engine = _engine(config, strategy, source, venue, broker=broker, clock=clock, journal=journal)

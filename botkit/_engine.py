@@ -129,7 +129,8 @@ class Engine:
         trades on each from an account of its own (a paper broker, cash, positions);
         venue -> :class:`~botkit.AccountSettings` sets one's starting cash and paper
         settings (default: ``starting_cash``, or 10,000 of the venue's quote asset, and
-        ``paper``). Such a strategy's orders go to the paper brokers only.
+        ``paper``). With ``broker=`` (a live broker) such a strategy trades on ``venue``
+        alone, from that broker's account, and watches the other feeds.
     """
 
     def __init__(
@@ -175,19 +176,22 @@ class Engine:
         feed_venues = list(dict.fromkeys(feed.venue for feed in strategy_feeds(strategy)))
         several = len(feed_venues) > 1
         venues = feed_venues if several else [venue]
-        if several and broker is not None:
-            raise UsageError(f"{type(strategy).__name__} trades on {', '.join(venues)}: a run on several venues "
-                             "trades on paper, one account per venue (broker= is for one venue)")
+        if several and broker is not None and venue not in venues:
+            raise UsageError(f"broker= trades on {venue!r}, which {type(strategy).__name__} does not watch (its "
+                             f"venues: {', '.join(venues)})")
         for what, named in (("accounts", accounts or {}), ("risk limits", self.risk.limits.venues)):
             unknown = sorted(set(named) - set(venues))
             if unknown:
                 raise UsageError(f"{what}: {type(strategy).__name__} trades on no venue {unknown[0]!r} (its "
                                  f"venues: {', '.join(venues)})")
         paper = paper or PaperConfig()
-        #: venue -> its account, for a strategy trading several (else None: one account).
+        # venue -> what its market last showed, for a strategy watching several.
+        markets = {v: MarketState() for v in venues} if several else None
+        #: venue -> its account, for a strategy trading several on paper (else None: one
+        #: account; with a given broker, on ``venue`` alone, the other feeds watched).
         self.accounts: dict[str, Account] | None = None
-        if several:
-            self.accounts = _accounts(strategy, accounts or {}, paper, starting_cash, quote_asset)
+        if markets is not None and broker is None:
+            self.accounts = _accounts(strategy, markets, accounts or {}, paper, starting_cash, quote_asset)
             self.broker: Broker = VenueBrokers(self.accounts)
             quote_asset = "+".join(dict.fromkeys(a.quote_asset for a in self.accounts.values()))  # summed at par
             cash = summed_cash(a.portfolio.cash for a in self.accounts.values())
@@ -208,7 +212,9 @@ class Engine:
                 shared.setdefault(symbol, rules)
             instruments = shared
         self.router = OrderRouter(
-            self.clock, self.risk, self.broker, Portfolio(cash), self.market,
+            # One account on one of several venues is marked and filled on that venue's market.
+            self.clock, self.risk, self.broker, Portfolio(cash),
+            markets[venue] if markets is not None and self.accounts is None else self.market,
             venue=venue, instruments=instruments, quote_asset=quote_asset, record_prices=record_prices,
             spot_account=not (paper.margin or (definition is not None and definition.derivatives)),
             fee_reserve_bps=max(paper.taker_fee_bps, paper.maker_fee_bps),
@@ -218,7 +224,7 @@ class Engine:
         self.runner = StrategyRunner(
             strategy, self.subscription, self.clock, self.risk, self.router, self.market,
             max_errors=max_strategy_errors, hook_timeout_s=hook_timeout_s, block_warn_s=block_warn_s,
-            venue_markets={v: a.market for v, a in self.accounts.items()} if self.accounts else None,
+            venue_markets=markets,
         )
         self.journal = journal
         if journal is not None:
@@ -494,8 +500,8 @@ def _per_venue(feeds: list[FeedStats]) -> dict[str, dict[str, int]]:
             for venue, total in ((v, FeedStats.total(group)) for v, group in venues.items())}
 
 
-def _accounts(strategy: Strategy, settings: dict[str, AccountSettings], paper: PaperConfig,
-              starting_cash: dict[str, Decimal] | None, quote_asset: str) -> dict[str, Account]:
+def _accounts(strategy: Strategy, markets: dict[str, MarketState], settings: dict[str, AccountSettings],
+              paper: PaperConfig, starting_cash: dict[str, Decimal] | None, quote_asset: str) -> dict[str, Account]:
     """One paper account per venue of a strategy trading several, each counted in its
     symbols' quote asset (``quote_asset`` where they have none in common)."""
     accounts: dict[str, Account] = {}
@@ -513,7 +519,7 @@ def _accounts(strategy: Strategy, settings: dict[str, AccountSettings], paper: P
         definition = VENUES.get(feed.venue)
         spot = not (venue_paper.margin or (definition is not None and definition.derivatives))
         accounts[feed.venue] = Account(feed.venue, PaperBroker(venue_paper, feed.venue), Portfolio(cash),
-                                       MarketState(), quote, spot,
+                                       markets[feed.venue], quote, spot,
                                        max(venue_paper.taker_fee_bps, venue_paper.maker_fee_bps))
     return accounts
 

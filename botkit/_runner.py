@@ -31,7 +31,7 @@ from ._events import (
     Timer,
     Trade,
 )
-from ._exceptions import ConfigError, HookTimeout, StrategyError
+from ._exceptions import ConfigError, HookTimeout, StrategyError, UsageError
 from ._orders import Fill, OrderUpdate
 from ._strategy import CHANNELS, HOOKS, Strategy, attach
 from ._suggest import nearest as _nearest
@@ -102,6 +102,7 @@ class StrategyRunner:
         self.risk = risk
         self.router = router
         self.market = market
+        self._markets = venue_markets or {}
         # venue -> its last trade prices and last quotes (None: one venue, ``market``'s).
         self._venue_prices = (_ByVenue({v: m.last_prices for v, m in venue_markets.items()})
                               if venue_markets else None)
@@ -155,6 +156,19 @@ class StrategyRunner:
         #: the engine's group).
         self.watchdog = Watchdog(codes, hook_timeout_s=hook_timeout_s, block_warn_s=block_warn_s,
                                  on_stuck=lambda reason: risk.halt(f"hook stuck: {reason}"))
+
+    def venue_market(self, venue: str) -> MarketState:
+        """What ``venue``'s market last showed (a strategy watching one venue: ``market``).
+
+        :raises UsageError: the strategy does not watch ``venue``.
+        """
+        market = self._markets.get(venue)
+        if market is not None:
+            return market
+        if not self._markets and venue == self.router.venue:
+            return self.market
+        watched = ", ".join(self._markets) or self.router.venue
+        raise UsageError(f"{type(self.strategy).__name__} watches no venue {venue!r} (its venues: {watched})")
 
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""

@@ -59,6 +59,9 @@ class StrategyContext(Protocol):
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""
 
+    def venue_market(self, venue: str) -> MarketState:
+        """What ``venue``'s market last showed; UsageError for a venue not watched."""
+
 
 def _names(value: object) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(str(v) for v in value)  # type: ignore[attr-defined]
@@ -222,12 +225,11 @@ class Strategy:
         """Price of the latest trade seen for ``symbol`` (default: the first symbol) on
         ``venue`` (default: on any venue the strategy watches).
 
-        :raises UsageError: ``venue`` is not one the strategy trades on.
+        :raises UsageError: ``venue`` is not one the strategy watches.
         """
         context = self._bk or self._runner
-        if venue is None:
-            return context.market.last_prices.get(self._symbol(symbol))
-        return context.router.account(venue).market.last_prices.get(self._symbol(symbol))
+        market = context.market if venue is None else context.venue_market(venue)
+        return market.last_prices.get(self._symbol(symbol))
 
     def order_book(self, symbol: str | None = None, venue: str | None = None) -> OrderBook | None:
         """The order book of ``symbol`` (default: the first symbol) on ``venue`` (default:

@@ -156,10 +156,30 @@ async def test_a_market_event_of_a_venue_without_an_account_is_only_watched() ->
         D(10_000) - D("100.1") + D(101))  # marked at Binance's own last trade, not okx's
 
 
+async def test_with_a_broker_given_it_trades_on_its_venue_and_watches_the_others() -> None:
+    """What a live run on several feeds does: one broker, on its venue; the rest watched."""
+
+    def act(s: TwoVenues) -> None:
+        s.buy("1", symbol="BTC-USDT")
+        with pytest.raises(botkit.UsageError, match="no account on 'coinbase': this run trades on binance"):
+            s.buy("1", symbol="BTC-USD", venue="coinbase")
+        s.seen["coinbase"] = s.last_price("BTC-USD", venue="coinbase")
+        with pytest.raises(botkit.UsageError, match="TwoVenues watches no venue 'okx' .its venues: binance, coinbase"):
+            s.last_price(venue="okx")
+
+    s = TwoVenues({3: act})
+    summary = await run(s, market(qt("coinbase", "BTC-USDT", 9, "1", "2", 4)), paper=None,
+                        broker=botkit.PaperBroker(botkit.PaperConfig(latency_ms=2)), venue="binance")
+    assert s.seen == {"coinbase": D(110)}
+    # Filled at the Binance ask known when it arrived (5 ms), not at the 2 Coinbase quoted at 4 ms.
+    assert [(f.venue, f.price) for f in s.fills] == [("binance", D(100))]
+    assert "venues" not in summary.trading and summary.trading["positions"] == {"BTC-USDT": "1"}
+
+
 def test_the_engine_refuses_what_several_accounts_cannot_take() -> None:
     source = botkit.MemorySource([])
-    with pytest.raises(botkit.UsageError, match="broker= is for one venue"):
-        botkit.Engine(TwoVenues({}), source, broker=botkit.PaperBroker())
+    with pytest.raises(botkit.UsageError, match="broker= trades on 'kraken', which TwoVenues does not watch"):
+        botkit.Engine(TwoVenues({}), source, broker=botkit.PaperBroker(), venue="kraken")
     with pytest.raises(botkit.UsageError, match="accounts: TwoVenues trades on no venue 'kraken'"):
         botkit.Engine(TwoVenues({}), source, accounts={"kraken": botkit.AccountSettings()})
     with pytest.raises(botkit.UsageError, match="risk limits: TwoVenues trades on no venue 'okx'"):

@@ -92,9 +92,18 @@ def test_strategy_errors_are_reported_not_traced(capsys, tmp_path: Path, data: P
 
 def test_bad_arguments_exit_2_with_usage(capsys) -> None:
     with pytest.raises(SystemExit) as info:
-        main(["backtest", "x.py"])  # --data is required
+        main(["backtest", "--json"])  # the strategy file is required
     assert info.value.code == 2
-    assert "the following arguments are required: --data" in capsys.readouterr().err
+    assert "the following arguments are required: STRATEGY_FILE" in capsys.readouterr().err
+
+
+def test_backtest_without_data_replays_the_shipped_sample(capsys, counting: Path) -> None:
+    code = main(["backtest", str(counting), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "botkit: no --data: backtesting the shipped sample recording" in err
+    summary = json.loads(out)
+    assert summary["source"].endswith("binance-btcusdt-sample.txt.gz") and summary["events"] > 10_000
 
 
 SLOW = """

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,49 @@ def test_testnet_and_api_url_need_live(tmp_path: Path) -> None:
     strategy.write_text(STRATEGY)
     done = _run(["run", str(strategy), "--testnet"], _env())
     assert done.returncode == 2 and b"add --live" in done.stderr
+
+
+WATCHER = '''
+import botkit
+
+class Watcher(botkit.Strategy):
+    feeds = (botkit.Feed("binance", "BTCUSDT"), botkit.Feed("okx", "BTC-USDT"))
+    channels = ("trades",)
+    seen = 0
+
+    def on_trade(self, trade):
+        if trade.venue == "okx":
+            self.seen += 1
+            if self.seen == 50:   # the watched venue moves: trade on the traded one
+                self.buy("0.001", venue="binance")
+                try:
+                    self.buy("0.001", venue="okx")
+                except botkit.UsageError as exc:
+                    self.log.warning("refused: %s", exc)
+'''
+
+
+def test_live_on_several_feeds_trades_binance_and_watches_the_rest(tmp_path: Path, key_env: tuple,
+                                                                   trading_sim: str) -> None:
+    env, _ = key_env
+    strategy = tmp_path / "watcher.py"
+    strategy.write_text(WATCHER)
+    okx = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--venue", "okx", "--loop", "--speed", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        assert okx.stdout is not None
+        okx_url = okx.stdout.readline().decode().strip()
+        done = _run(["run", str(strategy), "--live", "--url", f"binance={trading_sim}", "--url", f"okx={okx_url}",
+                     "--api-url", trading_sim.replace("/stream", "/ws-api/v3"), "--duration", "4", "--json"], env)
+    finally:
+        okx.terminate()
+        okx.communicate(timeout=20)
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    stderr = done.stderr.decode()
+    assert "refused: no account on 'okx': this run trades on binance" in stderr
+    summary = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    assert set(summary["feeds"]) == {"binance", "okx"} and all(f["frames"] > 0 for f in summary["feeds"].values())
+    assert summary["trading"]["fills"] == 1 and summary["trading"]["live"]["orders_sent"] == 1
+    (held,) = summary["trading"]["positions"].values()  # 0.001 less the fee the venue took in BTC
+    assert Decimal("0.00099") <= Decimal(held) <= Decimal("0.001") and "venues" not in summary["trading"]
+    assert (tmp_path / "journals" / "watcher-Watcher-binance-custom.journal").is_file()
