@@ -14,7 +14,9 @@ from ._base import EventSource, FeedStats, Publish
 
 __all__ = ["MergedSource"]
 
-_BATCH = 1024
+# A source holding fewer events than this takes its next batch before a merge step: cut
+# by the other sources' times, a remainder alone would make a step of a few events.
+_LOW = 512
 _TS = attrgetter("ts_recv")
 
 
@@ -104,8 +106,8 @@ class MergedSource(EventSource):
             for i, receive in enumerate(receivers):
                 # A source bounds the merge by its last held time, so it must hold an
                 # event before that time: more batches while all it holds share one
-                # time (a REST backfill page, say), or while it holds nothing.
-                while not ended[i] and (not held[i] or held[i][0].ts_recv == held[i][-1].ts_recv):
+                # time (a REST backfill page, say), or while it holds few (see _LOW).
+                while not ended[i] and (len(held[i]) < _LOW or held[i][0].ts_recv == held[i][-1].ts_recv):
                     batch = await _next(receive)
                     if batch is None:
                         ended[i] = True
