@@ -202,21 +202,21 @@ def _live_feeds(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]) 
     name = type(strategy).__name__
     venues = [feed.venue for feed in feeds]
     watches = f"{name} watches {', '.join(venues)}"
-    if config.live:
-        return _live_trading(config, strategy, feeds)
     if config.url or config.venue:
         raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL")
+    unknown = sorted(set(config.feed_urls) - set(venues))
+    if unknown:
+        raise ConfigError(f"--url {unknown[0]}=...: {name} has no feed on {unknown[0]} ({watches})")
+    if config.symbols:
+        raise ConfigError(f"--symbols is for a strategy with one feed; {name} names each feed's symbols")
+    if config.live:
+        return _live_trading(config, strategy, feeds)
     if not config.feed_urls:
         return _embedded_venues(config, strategy, feeds)
     missing = [v for v in venues if v not in config.feed_urls]
     if missing:
         raise ConfigError(f"{watches}: give each its feed with --url VENUE=URL (missing: {', '.join(missing)}; "
                           "with none, an embedded simulator per venue serves the shipped sample or --data)")
-    unknown = sorted(set(config.feed_urls) - set(venues))
-    if unknown:
-        raise ConfigError(f"--url {unknown[0]}=...: {name} has no feed on {unknown[0]} ({watches})")
-    if config.symbols:
-        raise ConfigError(f"--symbols is for a strategy with one feed; {name} names each feed's symbols")
     engine = _engine(config, strategy, _feed_sources(strategy, feeds, config.feed_urls), venues[0],
                      journal=_journal(config))
     monitors = (stop_after(engine, config.duration_s),) if config.duration_s else ()
@@ -275,15 +275,10 @@ def _live_trading(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]
     name = type(strategy).__name__
     venue = config.venue or strategy.venue
     traded = next((feed for feed in feeds if feed.venue == "binance"), None)
-    if feeds:
+    if feeds:  # what _live_feeds checked of them holds
         if traded is None:
             raise ConfigError(f"--live trades Binance spot; {name} watches {', '.join(f.venue for f in feeds)}, "
                               "none of them binance: run it on paper")
-        if config.url or config.venue or config.symbols:
-            raise ConfigError(f"{name} watches several venues: give their feeds with --url VENUE=URL")
-        unknown = sorted(set(config.feed_urls) - {feed.venue for feed in feeds})
-        if unknown:
-            raise ConfigError(f"--url {unknown[0]}=...: {name} has no feed on {unknown[0]}")
         venue = "binance"
     if not venue:
         raise ConfigError(f"--live places real orders only where the strategy says: set venue = 'binance' on {name}")
@@ -299,8 +294,7 @@ def _live_trading(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]
     channels = list(traded.channels) if traded is not None and traded.channels else _channels(strategy)
     url = config.feed_urls.get("binance") if feeds else config.url
     if url:
-        source: Any = live_source(venue, url, _symbols(wanted, None) if feeds else _symbols(config.symbols, strategy),
-                                  channels)
+        source: Any = live_source(venue, url, _symbols(config.symbols or wanted, strategy), channels)
     elif config.testnet:
         source = WebSocketSource.for_venue(venue, list(wanted), channels, url=TESTNET_STREAMS, rest_url=TESTNET_REST)
     else:

@@ -489,8 +489,8 @@ class StrategyRunner:
 
 
 class _ByVenue(dict[str, dict[str, Any]]):
-    """venue -> a market state's mapping; a venue the run has no account on (a recording
-    holding more venues than the strategy's feeds) gets a throwaway one."""
+    """venue -> a market state's mapping; a venue the strategy does not watch (a recording
+    holding more venues than its feeds) gets a throwaway one."""
 
     def __missing__(self, venue: str) -> dict[str, Any]:
         return {}
