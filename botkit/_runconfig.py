@@ -45,7 +45,8 @@ class RunConfig:
         serving ``data``, by default the shipped sample).
     :param strategy_class: the class to run when the file defines several.
     :param data: backtest: the recordings (one, or one per venue: merged by receive
-        time); live: the embedded simulator's recording. A single path is taken as one.
+        time), or Binance's data archives (zip files, a directory of them, a glob);
+        live: the embedded simulator's recording. A single path is taken as one.
     :param venue: the venue's protocol (live: with no ``url``, connect to it); default
         the recording's header in a backtest, else the strategy's ``venue``.
     :param url: live: a ``ws://`` or ``wss://`` feed (a simulator, a testnet).
@@ -72,6 +73,8 @@ class RunConfig:
     :param accounts: a strategy trading several venues: venue -> its account's starting
         cash and paper settings (default: ``starting_cash``, else 10,000 of the venue's
         quote asset; ``paper``).
+    :param skip_bad_rows: backtest on exchange archives: count a CSV row that does not
+        parse and go on (default: stop at it, naming the file and line).
     :param journal_sync: ``"normal"`` (survives the process being killed) or ``"full"``
         (also a power loss, an fsync per commit).
     """
@@ -105,3 +108,4 @@ class RunConfig:
     journal: str | None = None
     journal_sync: Literal["normal", "full"] = "normal"
     accounts: dict[str, AccountSettings] = attrs.field(factory=dict)
+    skip_bad_rows: bool = False

@@ -77,6 +77,8 @@ def test_layers_import_downwards_only() -> None:
                         "botkit.sources", "botkit.execution", "botkit.live"),
         "botkit.journal": ("botkit._clock", "botkit._events", "botkit._exceptions", "botkit._orders", "botkit._version",
                            "botkit.execution", "botkit.journal"),
+        "botkit.history": ("botkit._events", "botkit._exceptions", "botkit._symbols", "botkit.protocol",
+                           "botkit.history"),
     }
     wrong = []
     for name in MODULES:

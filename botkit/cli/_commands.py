@@ -28,7 +28,7 @@ from ._gc import fewer_gc_passes
 from ._options import run_config, urls
 from ._progress import progress_monitor
 
-__all__ = ["backtest", "decode", "exchange_sim", "record", "run", "soak"]
+__all__ = ["backtest", "decode", "download", "exchange_sim", "record", "run", "soak"]
 
 
 def backtest(args: argparse.Namespace) -> int:
@@ -63,6 +63,40 @@ def run(args: argparse.Namespace) -> int:
         what = "sample recording" if args.data is None else "recording"
         _say(args, f"botkit: the {what} ended after {summary.events} events (the simulator closed the feed)")
     return code
+
+
+def download(args: argparse.Namespace) -> int:
+    """``botkit download``: Binance's archives into a local cache, verified."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ..history import BASE_URL, Download, archive_dates
+    from ..history import download as fetch
+    from ..history._download import check_request
+
+    check_request(args.venue, args.kind)
+    if args.base_url and not args.base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url {args.base_url!r}: expected an http:// or https:// URL")
+    request = Download(args.venue, args.symbol.upper().replace("-", ""), args.kind,
+                       archive_dates(args.start, args.end or args.start))
+    show = _interactive(args)
+    progress = Progress(TextColumn(f"{request.symbol} {request.kind}"), BarColumn(), MofNCompleteColumn(),
+                        console=Console(stderr=True), disable=not show, transient=True)
+    with progress:
+        task = progress.add_task("files", total=len(request.dates))
+        result = anyio.run(lambda: fetch(request, args.dir, base_url=args.base_url or BASE_URL,
+                                         on_progress=lambda done, _: progress.update(task, completed=done)))
+    for path in result.missing:
+        print(f"botkit: {path}: the venue has no such archive (not published, or no trading that day)",
+              file=sys.stderr)
+    if args.json:
+        print(json.dumps({"dir": str(args.dir), "fetched": len(result.fetched), "cached": len(result.cached),
+                          "missing": result.missing, "bytes": result.bytes,
+                          "files": [str(p) for p in sorted(result.fetched + result.cached)]}))
+    _say(args, f"botkit: {len(result.fetched)} archives fetched ({result.bytes:,} bytes), {len(result.cached)} "
+               f"already in {args.dir}, {len(result.missing)} missing; replay them with "
+               f"botkit backtest STRATEGY --data {args.dir}")
+    return 0
 
 
 def _which(path: str) -> str:

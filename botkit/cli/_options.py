@@ -82,7 +82,7 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
         if (args.testnet or args.api_url) and not live:
             raise ConfigError("--testnet and --api-url choose where real orders go: add --live")
     else:
-        fields.update(backend=args.backend)
+        fields.update(backend=args.backend, skip_bad_rows=args.skip_bad_rows)
     return RunConfig(
         args.strategy_file, mode, strategy_class=args.strategy, data=args.data, venue=args.venue,
         max_strategy_errors=args.max_errors, record_prices=bool(args.report), paper=paper, **fields,

@@ -1,0 +1,231 @@
+"""Replay Binance's public data archives (daily or monthly zipped CSV): trades and
+aggregated trades as :class:`~botkit.Trade`, klines as closed :class:`~botkit.Bar`.
+
+A path may be one archive, a directory (its archives, at any depth) or a glob. The files
+of one symbol and kind are one series, read day after day; several series (symbols,
+kinds) are merged by time. Each file streams (read and inflated in a worker thread, a
+block at a time), so memory stays flat in the number of days.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import zipfile
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+import anyio
+
+from .._events import Event
+from .._exceptions import ConfigError, DataError, ParseError
+from ..protocol.binance._archive import ArchiveName, ArchiveRows, archive_name
+from ._base import EventSource, Publish
+from ._merge import MergedSource
+
+__all__ = ["ArchiveSource", "archive_files", "archive_sources", "is_archive_path"]
+
+log = logging.getLogger("botkit.archive")
+
+_BATCH = 1024
+_BLOCK = 4 << 20  # inflated bytes per worker-thread call
+_LOGGED = 20
+
+
+def is_archive_path(path: str) -> bool:
+    """Whether ``--data PATH`` names archives: a ``.zip`` or archive-named ``.csv``
+    file, a directory, or a glob."""
+    if any(c in path for c in "*?["):
+        return True
+    p = Path(path)
+    return p.is_dir() or p.suffix == ".zip" or archive_name(p.name) is not None
+
+
+def archive_files(paths: Iterable[str]) -> list[Path]:
+    """The archives ``paths`` name (files, directories, globs), each once.
+
+    :raises ConfigError: a path that names none (one line).
+    """
+    found: dict[Path, None] = {}
+    for path in paths:
+        if any(c in path for c in "*?["):
+            matches = [Path(p) for p in sorted(glob.glob(path, recursive=True))]
+        elif Path(path).is_dir():
+            matches = sorted(p for p in Path(path).rglob("*") if p.is_file())
+        elif Path(path).is_file():
+            matches = [Path(path)]
+        else:
+            raise ConfigError(f"data file not found: {path}")
+        archives = [p for p in matches if archive_name(p.name) is not None]
+        if not archives:
+            raise ConfigError(f"{path}: no Binance archive there (names like BTCUSDT-trades-2025-01-01.zip, "
+                              "BTCUSDT-aggTrades-2025-01.zip, BTCUSDT-1m-2025-01-01.zip)")
+        found.update(dict.fromkeys(archives))
+    return list(found)
+
+
+def archive_venue(path: Path, venue: str | None) -> str:
+    """The venue of an archive: ``venue`` if given, else its path's market (``spot`` ->
+    binance, ``futures/um`` or ``futures/cm`` -> binance-futures), else binance."""
+    if venue:
+        return venue
+    parts = path.resolve().parts
+    return "binance-futures" if "futures" in parts else "binance"
+
+
+class ArchiveSource(EventSource):
+    """One series of archives (one symbol and kind), file after file in date order.
+
+    :param files: the archives (see :func:`archive_files`); sorted here by date.
+    :param venue: the venue the events name; default: from each file's path.
+    :param skip_bad_rows: count a row that does not parse and go on (default: stop with
+        a :class:`~botkit.DataError` naming the file and the row's line).
+    """
+
+    replay = True
+
+    def __init__(self, files: list[Path], *, venue: str | None = None, skip_bad_rows: bool = False) -> None:
+        super().__init__()
+        named = [(archive_name(f.name), f) for f in files]
+        if any(name is None for name, _ in named):
+            raise ConfigError(f"not a Binance archive name: {next(f for n, f in named if n is None)}")
+        self.files = [f for _, f in sorted(named, key=lambda item: (item[0].date, str(item[1])))]  # type: ignore[union-attr]
+        self.venue = venue
+        self.skip_bad_rows = skip_bad_rows
+        self.stats.venue = archive_venue(self.files[0], venue) if self.files else (venue or "binance")
+        self.stats.symbols = [ArchiveRows(self.stats.venue, n).symbol for n in _names(self.files[:1])]
+        self._total = sum(f.stat().st_size for f in self.files)
+        self._done = 0
+
+    async def stream(self, publish: Publish) -> None:
+        """Every file's rows, in order, as events."""
+        for path in self.files:
+            name = archive_name(path.name)
+            assert name is not None
+            rows = ArchiveRows(archive_venue(path, self.venue), name)
+            await self._file(path, rows, publish)
+            self._done += path.stat().st_size
+
+    async def _file(self, path: Path, rows: ArchiveRows, publish: Publish) -> None:
+        handle = await anyio.to_thread.run_sync(_open, path)
+        batch: list[Event] = []
+        lineno = 0
+        rest = b""
+        try:
+            while True:
+                block = await anyio.to_thread.run_sync(_read, handle, path, lineno)
+                if not block:
+                    break
+                lines = (rest + block).split(b"\n")
+                rest = lines.pop()
+                i, n = 0, len(lines)
+                while i < n:
+                    if lineno:  # the first row may be a header: parse() knows
+                        done = rows.parse_run(lines, i, batch, _BATCH)
+                        self.stats.frames += done - i
+                        lineno += done - i
+                        i = done
+                    if i < n and len(batch) < _BATCH:
+                        lineno += 1
+                        event = self._row(rows, lines[i], path, lineno, batch)
+                        if event is not None:
+                            batch.append(event)
+                        i += 1
+                    if len(batch) >= _BATCH:
+                        await publish(batch)
+                        batch = []
+            if rest:
+                lineno += 1
+                event = self._row(rows, rest, path, lineno, batch)
+                if event is not None:
+                    batch.append(event)
+        except DataError:
+            if batch:
+                await publish(batch)  # what came before the bad row still arrives
+            raise
+        finally:
+            handle.close()
+        if batch:
+            await publish(batch)
+
+    def _row(self, rows: ArchiveRows, line: bytes, path: Path, lineno: int, batch: list[Event]) -> Event | None:
+        if not line.strip():
+            return None
+        self.stats.frames += 1
+        try:
+            return rows.parse(line, first=lineno == 1)
+        except ParseError as exc:
+            if not self.skip_bad_rows:
+                raise DataError(str(path), lineno, f"{exc.reason} (--skip-bad-rows counts such rows and goes on)") \
+                    from None
+            self.stats.parse_errors += 1
+            if self.stats.parse_errors <= _LOGGED:
+                log.warning("%s:%d: %s: skipped", path, lineno, exc.reason)
+            return None
+
+    def describe(self) -> str:
+        """The archives being replayed."""
+        first, last = self.files[0], self.files[-1]
+        return f"archives {first}" if first == last else f"archives {first} .. {last.name} ({len(self.files)} files)"
+
+    def progress(self) -> tuple[int, int]:
+        """Compressed bytes of the files done so far, of all of them."""
+        return self._done, self._total
+
+
+def archive_sources(paths: Iterable[str], *, venue: str | None = None, skip_bad_rows: bool = False) -> EventSource:
+    """The archives ``paths`` name, as one source: a series per symbol and kind, merged
+    by time when there are several."""
+    series: dict[tuple[str, str, str, str], list[Path]] = {}
+    for path in archive_files(paths):
+        name = archive_name(path.name)
+        assert name is not None
+        series.setdefault((archive_venue(path, venue), name.symbol, name.kind, name.interval), []).append(path)
+    sources: list[EventSource] = [ArchiveSource(files, venue=venue, skip_bad_rows=skip_bad_rows)
+                                  for files in series.values()]
+    return sources[0] if len(sources) == 1 else MergedSource(sources)
+
+
+class _Member:
+    """The one CSV of a zip archive, read as a stream; closing it closes the archive."""
+
+    def __init__(self, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+        self._archive = archive
+        self._file = archive.open(member)
+
+    def read(self, size: int) -> bytes:
+        return self._file.read(size)
+
+    def close(self) -> None:
+        self._file.close()
+        self._archive.close()
+
+
+def _open(path: Path) -> IO[bytes] | _Member:
+    """The archive's CSV, opened for streaming (a plain ``.csv`` as it is)."""
+    try:
+        if path.suffix != ".zip":
+            return open(path, "rb")
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) != 1:
+            archive.close()
+            raise DataError(str(path), 0, f"expected one CSV in the archive, found {len(members)}")
+        return _Member(archive, members[0])
+    except zipfile.BadZipFile as exc:
+        raise DataError(str(path), 0, f"not a readable zip archive (truncated or corrupt: {exc})") from None
+    except OSError as exc:
+        raise DataError(str(path), 0, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _read(handle: IO[bytes] | _Member, path: Path, lineno: int) -> bytes:
+    try:
+        return handle.read(_BLOCK)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise DataError(str(path), lineno + 1, f"the archive is corrupt or truncated here ({exc})") from None
+
+
+def _names(files: list[Path]) -> list[ArchiveName]:
+    return [n for f in files if (n := archive_name(f.name)) is not None]

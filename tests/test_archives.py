@@ -1,0 +1,241 @@
+"""Binance's public data archives: rows to events (both timestamp units, with and
+without header rows), replay of files, directories and globs in time order, bad input
+as one line, and `botkit download` against a local server in the site's layout
+(checksums, a refetch, resume, the cache, missing days)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import zipfile
+from collections.abc import Iterator
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+import botkit
+from botkit.protocol.binance._archive import ArchiveRows, archive_name
+from botkit.sim._archives import write_archive
+
+from .helpers import cli
+
+COLLECTOR = """
+import botkit
+
+class Collect(botkit.Strategy):
+    channels = ("trades", "bars")
+
+    def on_start(self):
+        self.times, self.kinds = [], {}
+
+    def on_trade(self, trade):
+        self.times.append(trade.ts_recv)
+        self.kinds[trade.symbol] = self.kinds.get(trade.symbol, 0) + 1
+
+    def on_bar(self, bar):
+        self.times.append(bar.ts_recv)
+        self.kinds["bars"] = self.kinds.get("bars", 0) + 1
+
+    def on_stop(self):
+        assert self.times == sorted(self.times), "out of time order"
+        self.log.warning("seen %s", sorted(self.kinds.items()))
+"""
+
+
+@pytest.fixture
+def collector(tmp_path: Path) -> Path:
+    path = tmp_path / "collect.py"
+    path.write_text(COLLECTOR)
+    return path
+
+
+def test_rows_become_events_in_either_time_unit_with_or_without_a_header() -> None:
+    spot = ArchiveRows("binance", archive_name("BTCUSDT-trades-2025-01-01.zip"))  # type: ignore[arg-type]
+    trade = spot.parse(b"51175358,17.80180000,5.69000000,101.29224200,1735689600010866,True,True")
+    assert trade == botkit.Trade("binance", "BTC-USDT", Decimal("17.80180000"), Decimal("5.69000000"),
+                                 botkit.Side.SELL, 51175358, 1735689600010866000, 1735689600010866000, "BTCUSDT")
+    older = spot.parse(b"1,100.5,2,201,1499865549590,false,True\r")  # milliseconds, a CRLF file
+    assert older is not None and older.ts_exchange == 1499865549590 * 1_000_000 and older.side is botkit.Side.BUY
+    futures = ArchiveRows("binance-futures", archive_name("BTCUSDT-trades-2024-06-01.zip"))  # type: ignore[arg-type]
+    assert futures.parse(b"id,price,qty,quote_qty,time,is_buyer_maker", first=True) is None  # the header row
+    assert futures.parse(b"28457,4.00000100,12.00000000,48.00,1499865549590,true").trade_id == 28457  # type: ignore[union-attr]
+    agg = ArchiveRows("binance", archive_name("BTCUSDT-aggTrades-2025-01.zip"))  # type: ignore[arg-type]
+    event = agg.parse(b"0,0.20000000,50.00000000,0,0,1735689600010866,False,True")
+    assert event is not None and event.trade_id == 0 and event.price == Decimal("0.2")
+    kline = ArchiveRows("binance", archive_name("BTCUSDT-1h-2025-01-01.zip"))  # type: ignore[arg-type]
+    bar = kline.parse(b"1735689600000000,4.15070000,4.15870000,4.15060000,4.15540000,539.23000000,1735693199999999,"
+                      b"2240.39860900,13,401.82000000,1669.98121300,0")
+    assert isinstance(bar, botkit.Bar) and bar.interval == "1h" and bar.closed
+    assert (bar.ts_open, bar.ts_close, bar.ts_recv) == (1735689600000000000, 1735693199999999000, 1735693199999999000)
+    for row, message in ((b"1,2,3", "expected 6 or 7 columns of trades"), (b"1,abc,3,4,5,true", "a malformed trades row"),
+                         (b"id,price,qty,quote_qty,time,is_buyer_maker", "not a number: 'id'"),
+                         (b"1,-5,1,1,1499865549590,true", "out of range"), (b"-1,2,3,4,5,true", "not a number")):
+        with pytest.raises(botkit.ParseError, match=message):
+            spot.parse(row)
+    assert archive_name("BTCUSDT-trades-2025-01-01.zip.CHECKSUM") is None and archive_name("notes.txt") is None
+
+
+def _days(root: Path) -> list[Path]:
+    return [write_archive(root, "trades", "BTCUSDT", day, rows=300, first_id=1 + 300 * i)
+            for i, day in enumerate(("2024-12-31", "2025-01-01", "2025-01-02"))]
+
+
+def test_a_directory_of_archives_replays_in_time_order_across_units_and_kinds(
+        tmp_path: Path, collector: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "cache"
+    files = _days(root)
+    write_archive(root, "klines-1m", "BTCUSDT", "2025-01-01")
+    write_archive(root, "trades", "ETHUSDT", "2025-01-01", rows=100, market="futures/um", header=True,
+                  start_price=3000.0)
+    code, out, err = cli(capsys, "backtest", collector, "--data", root, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["events_by_type"] == {"Bar": 1440, "Trade": 1000}
+    assert "seen [('BTC-USDT', 900), ('ETH-USDT', 100), ('bars', 1440)]" in err  # and in time order
+    assert summary["parse_errors"] == 0 and summary["source"].startswith("merge of archives")
+    assert set(summary["feeds"]) == {"binance", "binance-futures"}
+    # A glob, and a single file, work as well; the 2024 file's times are milliseconds.
+    code, out, err = cli(capsys, "backtest", collector, "--data", str(root / "data/spot/daily/trades/*/*.zip"),
+                         "--json")
+    assert code == 0 and json.loads(out)["events_by_type"] == {"Trade": 900}, err
+    code, out, err = cli(capsys, "backtest", collector, "--data", files[0], "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["first_event_ns"] // 10**9 == 1735603200  # 2024-12-31T00:00:00Z
+
+
+def test_bad_archives_are_one_line_naming_the_file_and_row(tmp_path: Path, collector: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_archive(tmp_path / "a", "trades", "BTCUSDT", "2025-01-01", rows=50)
+    bad_row = tmp_path / "b" / good.name
+    bad_row.parent.mkdir()
+    text = zipfile.ZipFile(good).read(good.with_suffix(".csv").name).decode().splitlines()
+    text[9] = "11,100.5,oops,1,1735689600000000,True,True"
+    text[19] = "21,100.5"
+    with zipfile.ZipFile(bad_row, "w") as out:
+        out.writestr("BTCUSDT-trades-2025-01-01.csv", "\n".join(text) + "\n")
+    code, out, err = cli(capsys, "backtest", collector, "--data", bad_row)
+    errors = [line for line in err.splitlines() if line.startswith("botkit: error:")]
+    assert code == 1 and errors == [f"botkit: error: {bad_row}:10: a malformed trades row (--skip-bad-rows counts "
+                                    "such rows and goes on)"]
+    assert "seen [('BTC-USDT', 9)]" in err  # the rows before it still arrived
+    code, out, err = cli(capsys, "backtest", collector, "--data", bad_row, "--skip-bad-rows", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["parse_errors"] == 2 and summary["events_by_type"] == {"Trade": 48}
+    assert f"{bad_row}:20: expected 6 or 7 columns of trades" in err
+    truncated = tmp_path / "c" / good.name
+    truncated.parent.mkdir()
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    code, _, err = cli(capsys, "backtest", collector, "--data", truncated)
+    errors = [line for line in err.splitlines() if line.startswith("botkit: error:")]
+    assert code == 1 and len(errors) == 1 and f"{truncated}: not a readable zip archive" in errors[0]
+    code, _, err = cli(capsys, "backtest", collector, "--data", tmp_path / "a" / "nothing-*.zip")
+    assert code == 2 and "no Binance archive there" in err
+
+
+class _Site(BaseHTTPRequestHandler):
+    """Files under ``root`` as data.binance.vision serves them (ranges too); a path in
+    ``corrupt`` answers that many wrong copies first."""
+
+    root: Path
+    corrupt: dict[str, int]
+    requests: list[tuple[str, str]]
+
+    def do_GET(self) -> None:
+        path = self.path.lstrip("/")
+        self.requests.append((path, self.headers.get("Range", "")))
+        file = self.root / path
+        if not file.is_file():
+            self.send_error(404)
+            return
+        body = file.read_bytes()
+        if self.corrupt.get(path, 0) > 0:
+            self.corrupt[path] -= 1
+            body = body[:-1] + bytes([body[-1] ^ 1])
+        start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+        if start >= len(body) and start:
+            self.send_response(416)
+            self.end_headers()
+            return
+        self.send_response(206 if start else 200)
+        self.send_header("Content-Length", str(len(body) - start))
+        self.end_headers()
+        self.wfile.write(body[start:])
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def site(root: Path, corrupt: dict[str, int] | None = None) -> Iterator[tuple[str, list[tuple[str, str]]]]:
+    requests: list[tuple[str, str]] = []
+    handler = type("Site", (_Site,), {"root": root, "corrupt": corrupt or {}, "requests": requests})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", requests
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_download_verifies_caches_resumes_and_names_missing_days(tmp_path: Path, collector: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    published = tmp_path / "site"
+    files = _days(published)  # 2024-12-31 .. 2025-01-02; 2025-01-03 is not published
+    cache = tmp_path / "cache"
+    first = files[1].relative_to(published).as_posix()
+    with site(published, corrupt={first: 1}) as (url, requests):
+        args = ("download", "BTCUSDT", "--kind", "trades", "--from", "2024-12-31", "--to", "2025-01-03",
+                "--dir", cache, "--base-url", url, "--json")
+        code, out, err = cli(capsys, *args)
+        assert code == 0, err
+        result = json.loads(out)
+        assert (result["fetched"], result["cached"]) == (3, 0)
+        assert result["missing"] == ["data/spot/daily/trades/BTCUSDT/BTCUSDT-trades-2025-01-03.zip"]
+        assert "BTCUSDT-trades-2025-01-03.zip: the venue has no such archive" in err
+        assert [p for p, _ in requests].count(first) == 2  # the bad copy was fetched again, once
+        for file in files:
+            assert (cache / file.relative_to(published)).read_bytes() == file.read_bytes()
+        # Again: nothing fetched twice, only the unpublished day asked for.
+        requests.clear()
+        code, out, err = cli(capsys, *args)
+        assert code == 0 and json.loads(out)["cached"] == 3, err
+        assert all(path.endswith("2025-01-03.zip.CHECKSUM") for path, _ in requests)
+        # A cut-off download continues where it stopped.
+        target = cache / files[2].relative_to(published)
+        target.unlink()
+        part = target.with_name(target.name + ".part")
+        part.write_bytes(files[2].read_bytes()[:1000])
+        requests.clear()
+        code, out, err = cli(capsys, *args)
+        assert code == 0 and json.loads(out)["fetched"] == 1, err
+        assert (files[2].relative_to(published).as_posix(), "bytes=1000-") in requests
+        assert target.read_bytes() == files[2].read_bytes() and not part.exists()
+    code, out, err = cli(capsys, "backtest", collector, "--data", cache, "--json")
+    assert code == 0 and json.loads(out)["events_by_type"] == {"Trade": 900}, err
+
+
+def test_a_checksum_that_never_matches_is_one_line_and_exit_1(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    published = tmp_path / "site"
+    (file,) = [write_archive(published, "aggTrades", "BTCUSDT", "2025-01-05", rows=20)]
+    path = file.relative_to(published).as_posix()
+    with site(published, corrupt={path: 2}) as (url, _):
+        code, _, err = cli(capsys, "download", "BTCUSDT", "--kind", "aggTrades", "--from", "2025-01-05",
+                           "--dir", tmp_path / "cache", "--base-url", url)
+    errors = [line for line in err.splitlines() if line.startswith("botkit: error:")]
+    assert code == 1 and len(errors) == 1 and "checksum mismatch: fetching it again" in err, err
+    assert "does not match its published checksum" in err and "BTCUSDT-aggTrades-2025-01-05.zip" in err
+    for flags, message in ((["--kind", "klines-7m"], "--kind klines-7m: one of trades"),
+                           (["--from", "2025-02-01", "--to", "2025-01-01"], "is after --to"),
+                           (["--from", "yesterday"], "expected two days"),
+                           (["--base-url", "ftp://x"], "expected an http:// or https:// URL")):
+        code, _, err = cli(capsys, "download", "BTCUSDT", *(flags if "--from" in flags else [*flags, "--from",
+                                                                                              "2025-01-05"]))
+        assert code == 2 and message in err, err
