@@ -1,10 +1,11 @@
 """Build hook: compile botkit's optional C accelerators (see ``botkit/protocol/_compiled.py``).
 
-Four modules, one job each: the WebSocket reader's common frame
+Five modules, one job each: the WebSocket reader's common frame
 (``botkit/protocol/_cframes.c``), Binance trade frames to events
 (``botkit/protocol/binance/_ctrades.c``), runs of recording lines through it
-(``botkit/sources/_clines.c``) and an order book side's update loop
-(``botkit/protocol/_cbook.c``). They are optional by design: without a C compiler (or
+(``botkit/sources/_clines.c``), an order book side's update loop
+(``botkit/protocol/_cbook.c``) and rows of Binance's trade archives to events
+(``botkit/protocol/binance/_carchive.c``). They are optional by design: without a C compiler (or
 with ``BOTKIT_NO_SPEEDUPS=1`` at install time) the build warns and botkit runs the same
 pure-Python code, with the same results, only slower.
 """
@@ -22,6 +23,7 @@ _MODULES = {
     "botkit.protocol.binance._ctrades": "botkit/protocol/binance/_ctrades.c",
     "botkit.sources._clines": "botkit/sources/_clines.c",
     "botkit.protocol._cbook": "botkit/protocol/_cbook.c",
+    "botkit.protocol.binance._carchive": "botkit/protocol/binance/_carchive.c",
 }
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import backtest, book, breakdown, engine, journal, live, longrun, merge, orders, parse, realmix
+from . import archives, backtest, book, breakdown, engine, journal, live, longrun, merge, orders, parse, realmix
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--big", action="store_true", help="also backtest 5M trades (memory flatness)")
+    parser.add_argument("--big", action="store_true",
+                        help="also backtest 5M trades, and a generated month of archives (memory flatness)")
     parser.add_argument("--long", action="store_true", help="also the 30-minute live run (memory growth)")
     args = parser.parse_args()
     rows = parse.run() + engine.run()
@@ -22,6 +23,8 @@ def main() -> None:
     rows += ours
     rows += _breakdown(ours[0][1])
     rows += merge.run()
+    if args.big:
+        rows += archives.run()
     rows += book.run()
     rows += realmix.run()
     rows += live.run()

@@ -74,6 +74,7 @@ from .sources import EventSource as EventSource
 from .sources import MemorySource as MemorySource
 from .sources import MergedSource as MergedSource
 from .sources import ReplaySource as ReplaySource
+from .sources._parquet import read_events as read_events
 
 if _TYPE_CHECKING:
     from .sources._websocket import WebSocketSource as WebSocketSource
@@ -137,6 +138,7 @@ __all__ = [
     "build_run",
     "from_dict",
     "normalise_symbol",
+    "read_events",
     "to_dict",
 ]
 

@@ -28,6 +28,7 @@ from .protocol._ratelimit import shared_limiter
 from .protocol._venue import check_channels
 from .sources import EventSource, FrameRecorder, MergedSource, ReplaySource
 from .sources._archive import archive_sources, is_archive_path
+from .sources._parquet import ParquetSource, is_parquet_path
 from .sources._recording import read_meta
 from .sources._venue_lines import venue_frame
 
@@ -93,11 +94,14 @@ def build_run(config: RunConfig) -> PreparedRun:
     if config.mode == "backtest":
         data = config.data or (shipped_sample(strategy),)
         replays: list[EventSource] = []
-        archives = [path for path in data if is_archive_path(path)]
+        archives = [path for path in data if is_archive_path(path) and not is_parquet_path(path)]
         if archives:  # exchange archives (zipped CSV), as one source merged by time
             replays.append(archive_sources(archives, venue=config.venue, skip_bad_rows=config.skip_bad_rows))
         for path in data:
             if path in archives:
+                continue
+            if is_parquet_path(path):  # events that botkit convert wrote
+                replays.append(ParquetSource(path))
                 continue
             _require_file(path, "data file")
             if read_meta(path).get("empty"):  # and a file that is not a recording fails here

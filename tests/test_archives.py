@@ -13,10 +13,14 @@ from collections.abc import Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import botkit
+from botkit.protocol import _compiled
 from botkit.protocol.binance._archive import ArchiveRows, archive_name
 from botkit.sim._archives import write_archive
 
@@ -239,3 +243,67 @@ def test_a_checksum_that_never_matches_is_one_line_and_exit_1(tmp_path: Path,
         code, _, err = cli(capsys, "download", "BTCUSDT", *(flags if "--from" in flags else [*flags, "--from",
                                                                                               "2025-01-05"]))
         assert code == 2 and message in err, err
+
+
+_ROW_PARTS = st.sampled_from([b"1", b"0", b"12345678901234567890", b"-3", b"100.5", b"0.00000001", b"0", b"1e5",
+                              b"abc", b"", b"True", b"False", b"true", b"TRUE", b"1735689600010866",
+                              b"1499865549590", b"99999999999999999", b"61000.10", b"0.00100\r"])
+
+
+@pytest.mark.skipif(_compiled.RowDecoder is None, reason="the compiled row decoder is not built")
+@pytest.mark.parametrize("kind", ["trades", "aggTrades"])
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.one_of(
+    st.builds(lambda i, p, q, t, m: b"%d,%s,%s,1,%d,%s,True" % (i, p, q, t, m),
+              st.integers(0, 10**12), st.sampled_from([b"100.5", b"61000.10", b"0.2"]),
+              st.sampled_from([b"1", b"0.001", b"0", b"5.00000000"]),
+              st.sampled_from([1499865549590, 1735689600010866]), st.sampled_from([b"True", b"false"])),
+    st.lists(_ROW_PARTS, min_size=5, max_size=9).map(b",".join)), max_size=30))
+def test_the_compiled_rows_are_the_python_paths(kind: str, rows: list[bytes]) -> None:
+    name = archive_name(f"BTCUSDT-{kind}-2025-01-01.zip")
+    assert name is not None
+    block = b"".join(row + b"\n" for row in rows)
+
+    def decode(compiled: bool) -> list[object]:
+        decoder = ArchiveRows("binance", name, compiled=compiled)
+        seen: list[object] = []
+        batch: list[Any] = []
+        pos = 0
+        while pos < len(block):
+            pos, done = decoder.run(block, pos, len(block), batch, 7)  # small batches: runs cut often
+            seen.append(("run", done))
+            if pos < len(block) and len(batch) < 7:
+                end = block.index(b"\n", pos)
+                try:
+                    batch.append(decoder.parse(block[pos:end]))
+                except botkit.ParseError as exc:
+                    seen.append(("error", exc.reason))
+                pos = end + 1
+            if len(batch) >= 7:
+                seen += batch
+                batch = []
+        return seen + batch
+
+    assert decode(True) == decode(False)
+
+
+def test_a_files_decoder_is_freed_when_the_file_is_done() -> None:
+    """No reference cycle through a file's decoder: with the collector rarely running (as
+    the command line sets it), each day's decimal cache would otherwise stay until a
+    full collection, and memory would grow with the number of days."""
+    import gc
+    import weakref
+
+    name = archive_name("BTCUSDT-trades-2025-01-01.zip")
+    assert name is not None
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rows = ArchiveRows("binance", name)
+        rows.run(b"1,100.5,2,201,1735689600010866,True,True\n", 0, 44, [], 10)
+        ref = weakref.ref(rows)
+        del rows
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()

@@ -28,7 +28,7 @@ from ._gc import fewer_gc_passes
 from ._options import run_config, urls
 from ._progress import progress_monitor
 
-__all__ = ["backtest", "decode", "download", "exchange_sim", "record", "run", "soak"]
+__all__ = ["backtest", "convert", "decode", "download", "exchange_sim", "record", "run", "soak"]
 
 
 def backtest(args: argparse.Namespace) -> int:
@@ -96,6 +96,35 @@ def download(args: argparse.Namespace) -> int:
     _say(args, f"botkit: {len(result.fetched)} archives fetched ({result.bytes:,} bytes), {len(result.cached)} "
                f"already in {args.dir}, {len(result.missing)} missing; replay them with "
                f"botkit backtest STRATEGY --data {args.dir}")
+    return 0
+
+
+def convert(args: argparse.Namespace) -> int:
+    """``botkit convert``: a recording's or archives' events to a ``.parquet`` directory."""
+    from ..sources import ReplaySource
+    from ..sources._archive import archive_sources, is_archive_path
+    from ..sources._parquet import ParquetWriter
+
+    if not args.out.rstrip("/").endswith(".parquet"):
+        raise ConfigError(f"--to {args.out}: name the output NAME.parquet (a directory of event tables)")
+    if is_archive_path(args.input):
+        source: Any = archive_sources([args.input], venue=args.venue, skip_bad_rows=args.skip_bad_rows)
+    else:
+        if not Path(args.input).is_file():
+            raise ConfigError(f"input not found: {args.input}")
+        source = ReplaySource(args.input, venue=args.venue)
+    writer = ParquetWriter(args.out)
+
+    async def publish(events: list[Any]) -> None:
+        writer.write(events)
+
+    try:
+        anyio.run(source.stream, publish, backend="trio")
+    finally:
+        writer.close()
+    written = ", ".join(f"{count:,} {name}" for name, count in writer.counts.items()) or "no events"
+    extra = f" ({writer.skipped:,} gap and status events not written)" if writer.skipped else ""
+    print(f"botkit: wrote {written} to {args.out}{extra}", file=sys.stderr)
     return 0
 
 

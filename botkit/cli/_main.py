@@ -226,6 +226,19 @@ def _parser() -> argparse.ArgumentParser:
     journal.add_argument("--report", metavar="DIR", help="write report.png and report.html, as a backtest does")
     journal.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     _common(journal)
+    convert = sub.add_parser(
+        "convert",
+        help="write a recording or exchange archives as Parquet (a table per event type)",
+        description="Read INPUT (a recording, or Binance data archives: a .zip, a directory, a glob) and write "
+        "its events to OUT.parquet, a directory with one Parquet file per event type (trade, quote, "
+        "book_snapshot, book_delta, bar); `botkit backtest S --data OUT.parquet` replays it, "
+        "botkit.read_events(OUT.parquet, type='trade') loads a table. Decimals are written as strings.",
+    )
+    convert.add_argument("input", metavar="INPUT")
+    convert.add_argument("--to", dest="out", required=True, metavar="OUT.parquet")
+    _venue_arg(convert, "parser of the input (default: the recording's header, an archive's path, else binance)")
+    convert.add_argument("--skip-bad-rows", action="store_true", help="archives: count bad CSV rows and go on")
+    _common(convert)
     download = sub.add_parser(
         "download",
         help="fetch Binance's public trade and kline archives into a local cache, verified",
@@ -264,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "soak": _commands.soak,
         "journal": _journal_view.journal,
         "download": _commands.download,
+        "convert": _commands.convert,
     }[args.command]
     try:
         return command(args)

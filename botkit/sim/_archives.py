@@ -22,6 +22,8 @@ from ..protocol.binance._archive import archive_path
 __all__ = ["write_archive"]
 
 _DAY_MS = 86_400_000
+_ROUND_SIZES = ("0.00010", "0.00020", "0.00050", "0.00100", "0.00200", "0.00500", "0.01000", "0.02000", "0.05000",
+                "0.10000")
 _HEADERS = {
     "trades": "id,price,qty,quote_qty,time,is_buyer_maker",
     "aggTrades": "agg_trade_id,price,quantity,first_trade_id,last_trade_id,transact_time,is_buyer_maker",
@@ -55,9 +57,12 @@ def write_archive(root: str | Path, kind: str, symbol: str, day: str, *, rows: i
                          f"{price * 10:.5f},{rng.randint(10, 900)},{rng.uniform(0, 1):.5f},{price:.5f},0")
     else:
         step = _DAY_MS // max(rows, 1)
+        ticks = round(price * 100)
         for i in range(rows):
-            price = max(1.0, price + rng.gauss(0, 2.0))
-            size = f"{rng.lognormvariate(-5, 1.2):.5f}"
+            # As a market trades: prices a few ticks apart (they repeat), sizes often round.
+            ticks = max(100, ticks + round(rng.gauss(0, 1.5)))
+            price = ticks / 100
+            size = rng.choice(_ROUND_SIZES) if rng.random() < 0.5 else f"{max(rng.lognormvariate(-6, 1.2), 1e-5):.5f}"
             ts = (start_ms + i * step) * scale + (rng.randint(0, 999) if micro else 0)
             maker = "True" if rng.random() < 0.5 else "False"
             tid = first_id + i

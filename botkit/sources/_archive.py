@@ -21,7 +21,8 @@ import anyio
 
 from .._events import Event
 from .._exceptions import ConfigError, DataError, ParseError
-from ..protocol.binance._archive import ArchiveName, ArchiveRows, archive_name
+from .._symbols import normalise_symbol
+from ..protocol.binance._archive import ArchiveRows, archive_name
 from ._base import EventSource, Publish
 from ._merge import MergedSource
 
@@ -37,6 +38,8 @@ _LOGGED = 20
 def is_archive_path(path: str) -> bool:
     """Whether ``--data PATH`` names archives: a ``.zip`` or archive-named ``.csv``
     file, a directory, or a glob."""
+    if path.rstrip("/").endswith(".parquet"):
+        return False
     if any(c in path for c in "*?["):
         return True
     p = Path(path)
@@ -95,7 +98,7 @@ class ArchiveSource(EventSource):
         self.venue = venue
         self.skip_bad_rows = skip_bad_rows
         self.stats.venue = archive_venue(self.files[0], venue) if self.files else (venue or "binance")
-        self.stats.symbols = [ArchiveRows(self.stats.venue, n).symbol for n in _names(self.files[:1])]
+        self.stats.symbols = [normalise_symbol(n.symbol) for f in self.files[:1] if (n := archive_name(f.name))]
         self._total = sum(f.stat().st_size for f in self.files)
         self._done = 0
 
@@ -116,31 +119,28 @@ class ArchiveSource(EventSource):
         try:
             while True:
                 block = await anyio.to_thread.run_sync(_read, handle, path, lineno)
-                if not block:
-                    break
-                lines = (rest + block).split(b"\n")
-                rest = lines.pop()
-                i, n = 0, len(lines)
-                while i < n:
-                    if lineno:  # the first row may be a header: parse() knows
-                        done = rows.parse_run(lines, i, batch, _BATCH)
-                        self.stats.frames += done - i
-                        lineno += done - i
-                        i = done
-                    if i < n and len(batch) < _BATCH:
+                data = rest + block if rest else block
+                size = len(data) if not block else data.rfind(b"\n") + 1  # whole lines (all, at the end)
+                rest = data[size:]
+                pos = 0
+                while pos < size:
+                    if lineno:  # the first row may be a header: _row (parse) knows
+                        pos, done = rows.run(data, pos, size, batch, _BATCH)
+                        self.stats.frames += done
+                        lineno += done
+                    if pos < size and len(batch) < _BATCH:
+                        end = data.find(b"\n", pos, size)
+                        end = size if end < 0 else end
                         lineno += 1
-                        event = self._row(rows, lines[i], path, lineno, batch)
+                        event = self._row(rows, data[pos:end], path, lineno)
                         if event is not None:
                             batch.append(event)
-                        i += 1
+                        pos = end + 1
                     if len(batch) >= _BATCH:
                         await publish(batch)
                         batch = []
-            if rest:
-                lineno += 1
-                event = self._row(rows, rest, path, lineno, batch)
-                if event is not None:
-                    batch.append(event)
+                if not block:
+                    break
         except DataError:
             if batch:
                 await publish(batch)  # what came before the bad row still arrives
@@ -150,7 +150,7 @@ class ArchiveSource(EventSource):
         if batch:
             await publish(batch)
 
-    def _row(self, rows: ArchiveRows, line: bytes, path: Path, lineno: int, batch: list[Event]) -> Event | None:
+    def _row(self, rows: ArchiveRows, line: bytes, path: Path, lineno: int) -> Event | None:
         if not line.strip():
             return None
         self.stats.frames += 1
@@ -225,7 +225,3 @@ def _read(handle: IO[bytes] | _Member, path: Path, lineno: int) -> bytes:
         return handle.read(_BLOCK)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise DataError(str(path), lineno + 1, f"the archive is corrupt or truncated here ({exc})") from None
-
-
-def _names(files: list[Path]) -> list[ArchiveName]:
-    return [n for f in files if (n := archive_name(f.name)) is not None]

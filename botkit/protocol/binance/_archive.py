@@ -26,15 +26,18 @@ Archives carry no receive time: the exchange time stands in for it (``ts_recv``)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import attrs
 
 from ..._events import Bar, Event, Side, Trade, fast_constructor
 from ..._exceptions import ParseError
 from ..._symbols import normalise_symbol
+from .. import _compiled
 from .._common import check
 
 __all__ = ["ARCHIVE_KINDS", "KLINE_INTERVALS", "ArchiveName", "ArchiveRows", "archive_name", "archive_path"]
@@ -104,17 +107,30 @@ class ArchiveRows:
 
     :param venue: the venue the events name (``binance``, ``binance-futures``).
     :param name: what the file's name says.
+    :param compiled: use the compiled row decoder where it is built (False: the Python
+        path alone, to compare the two).
     """
 
-    def __init__(self, venue: str, name: ArchiveName) -> None:
+    def __init__(self, venue: str, name: ArchiveName, *, compiled: bool = True) -> None:
         self.venue = venue
         self.name = name
         self.symbol = normalise_symbol(name.symbol)
         self._columns = _COLUMNS[name.kind]
-        parsers: dict[str, Callable[[list[bytes]], Trade | Bar]] = {
-            "trades": self._trade, "aggTrades": self._agg_trade, "klines": self._kline}
+        # The class's functions, not bound methods: one kept on self would make a cycle.
+        parsers: dict[str, Callable[[ArchiveRows, list[bytes]], Trade | Bar]] = {
+            "trades": ArchiveRows._trade, "aggTrades": ArchiveRows._agg_trade, "klines": ArchiveRows._kline}
         self._parse = parsers[name.kind]
         self._cache: dict[bytes, Decimal] = {}
+        # Bound to the cache, not to self: the compiled decoder keeps it, and a cycle
+        # through self would keep each file's cache until a full collection.
+        self._value = functools.partial(_cached_value, self._cache)
+        # The compiled twin of parse_run over a block's lines (trades and aggTrades).
+        self._compiled: Any = None
+        if compiled and _compiled.RowDecoder is not None and name.kind != "klines":
+            time_at, maker_at = (4, 5) if name.kind == "trades" else (5, 6)
+            self._compiled = _compiled.RowDecoder(
+                event=Trade, venue=venue, symbol=self.symbol, venue_symbol=name.symbol, buy=Side.BUY, sell=Side.SELL,
+                time_at=time_at, maker_at=maker_at, widths=self._columns, cache=self._cache, value=self._value)
 
     def parse(self, row: bytes, *, first: bool = False) -> Trade | Bar | None:
         """The event of one CSV row (no line end), or None for the header row some files
@@ -131,9 +147,27 @@ class ArchiveRows:
                 return None
             raise ParseError(f"not a number: {fields[0][:40].decode(errors='replace')!r}", row)
         try:
-            return self._parse(fields)
+            return self._parse(self, fields)
         except (ValueError, InvalidOperation, KeyError):
             raise ParseError(f"a malformed {self.name.kind} row", row) from None
+
+    def run(self, block: bytes, pos: int, end: int, out: list[Event], limit: int) -> tuple[int, int]:
+        """:meth:`parse_run` over the whole lines of ``block[pos:end]``, in C where it is
+        built: ``(offset of the first line left to parse(), rows consumed)``."""
+        if self._compiled is not None:
+            consumed: tuple[int, int] = self._compiled.run(block, pos, end, out, limit)
+            return consumed
+        cut = pos
+        for _ in range(max(0, limit - len(out))):  # no more lines than out has room for
+            cut = block.find(b"\n", cut, end) + 1
+            if not cut:
+                cut = end
+                break
+        lines = block[pos:cut].split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()  # the region ends with a line end
+        done = self.parse_run(lines, 0, out, limit)
+        return pos + sum(len(line) + 1 for line in lines[:done]), done
 
     def parse_run(self, rows: list[bytes], start: int, out: list[Event], limit: int) -> int:
         """Append the events of ``rows[start:]`` to ``out`` for as long as each is a plain
@@ -156,6 +190,8 @@ class ArchiveRows:
                 f = rows[i].split(b",")
                 if len(f) not in widths or not f[0][:1].isdigit():
                     break
+                if f[-1][-1:] == b"\r":  # a CRLF file
+                    f[-1] = f[-1][:-1]
                 price = cache.get(f[1])
                 if price is None:
                     price = self._value(f[1])
@@ -173,17 +209,6 @@ class ArchiveRows:
         except (ValueError, InvalidOperation):
             pass  # this row takes parse(), which says what is wrong with it
         return i
-
-    def _value(self, text: bytes) -> Decimal:
-        """A price or size from its text, kept when it is good as both."""
-        value = Decimal(text.decode())
-        # in_range(value, value), from the digits' position: Decimal comparisons cost more.
-        if value.is_finite() and not value.is_signed() and not value.is_zero() and -12 <= value.adjusted() < 15:
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.clear()
-            self._cache[text] = value
-            return value
-        raise ValueError(text)  # out of range, or zero: parse() checks it
 
     def _trade(self, f: list[bytes]) -> Trade:
         price, size, ts = Decimal(f[1].decode()), Decimal(f[2].decode()), _ns(f[4])
@@ -205,6 +230,25 @@ class ArchiveRows:
         opened, closed = _ns(f[0]), _ns(f[6])
         return Bar(self.venue, self.symbol, self.name.interval, o, h, low, c, volume, opened, closed, True, closed,
                    self.name.symbol)
+
+
+def _cached_value(cache: dict[bytes, Decimal], text: bytes) -> Decimal:
+    """A price or size from its text, kept in ``cache`` when it is good as both.
+
+    :raises ValueError: text that is not a number, or out of range (or zero) as a price:
+        :meth:`ArchiveRows.parse` then says what is wrong with its row.
+    """
+    try:
+        value = Decimal(text.decode())
+    except (InvalidOperation, UnicodeDecodeError):
+        raise ValueError(text) from None
+    # in_range(value, value), from the digits' position: Decimal comparisons cost more.
+    if value.is_finite() and not value.is_signed() and not value.is_zero() and -12 <= value.adjusted() < 15:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[text] = value
+        return value
+    raise ValueError(text)
 
 
 def _ns(text: bytes) -> int:
