@@ -57,7 +57,7 @@ def _compile(root: Path) -> list[Path]:
     os.chdir(root)
     try:
         extensions = [
-            Extension(name, [source], depends=["botkit/protocol/binance/_ctrades.h"])
+            Extension(name, [source], depends=["botkit/protocol/binance/_ctrades.h", "botkit/protocol/_cslots.h"])
             for name, source in _MODULES.items()
         ]
         dist = Distribution({"name": "botkit", "ext_modules": extensions})

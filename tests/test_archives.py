@@ -137,7 +137,7 @@ def test_bad_archives_are_one_line_naming_the_file_and_row(tmp_path: Path, colle
     errors = [line for line in err.splitlines() if line.startswith("botkit: error:")]
     assert code == 1 and len(errors) == 1 and f"{truncated}: not a readable zip archive" in errors[0]
     code, _, err = cli(capsys, "backtest", collector, "--data", tmp_path / "a" / "nothing-*.zip")
-    assert code == 2 and "no Binance archive there" in err
+    assert code == 2 and "a path naming no Binance archive" in err
 
 
 class _Site(BaseHTTPRequestHandler):

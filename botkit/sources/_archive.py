@@ -63,8 +63,10 @@ def archive_files(paths: Iterable[str]) -> list[Path]:
             raise ConfigError(f"data file not found: {path}")
         archives = [p for p in matches if archive_name(p.name) is not None]
         if not archives:
-            raise ConfigError(f"{path}: no Binance archive there (names like BTCUSDT-trades-2025-01-01.zip, "
-                              "BTCUSDT-aggTrades-2025-01.zip, BTCUSDT-1m-2025-01-01.zip)")
+            what = "a directory with" if Path(path).is_dir() else "a path naming"
+            raise ConfigError(f"{path}: {what} no Binance archive (pass a recording file, or archives named like "
+                              "BTCUSDT-trades-2025-01-01.zip, BTCUSDT-aggTrades-2025-01.zip, "
+                              "BTCUSDT-1m-2025-01-01.zip)")
         found.update(dict.fromkeys(archives))
     return list(found)
 

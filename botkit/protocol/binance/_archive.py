@@ -56,9 +56,11 @@ _NAMES = {
               "taker buy quote, ignore",
 }
 _US_FROM = 10**15  # a time this large is in microseconds (16 digits), else milliseconds
+_MAX_TIME = 9 * 10**15  # microseconds: the year 2255; beyond, a row is not a time of a trade
 _CACHE_SIZE = 1 << 16  # decimals kept by their text: prices and lot sizes repeat
 _trade_event = fast_constructor(Trade)
 _TRUE = {b"true": True, b"True": True, b"TRUE": True, b"false": False, b"False": False, b"FALSE": False}
+_FAST_BOOLS = frozenset((b"True", b"False", b"true", b"false"))  # the spellings the compiled path takes
 
 
 @attrs.frozen
@@ -198,10 +200,12 @@ class ArchiveRows:
                 size = cache.get(f[2])
                 if size is None:
                     size = self._value(f[2])
+                if len(f[0]) > 18 or len(f[ts_at]) > 18:  # what the compiled path leaves to parse() too
+                    break
                 t = int(f[ts_at])
                 ts = t * 1_000 if t >= _US_FROM else t * 1_000_000
                 maker = f[maker_at]
-                if t < 0 or (maker != b"True" and maker != b"False" and maker != b"true" and maker != b"false"):
+                if not 0 <= t < _MAX_TIME or maker not in _FAST_BOOLS:
                     break
                 side = sell if maker[0] in b"Tt" else buy
                 append(make(venue, symbol, price, size, side, int(f[0]), ts, ts, venue_symbol))
@@ -253,6 +257,6 @@ def _cached_value(cache: dict[bytes, Decimal], text: bytes) -> Decimal:
 
 def _ns(text: bytes) -> int:
     value = int(text)
-    if value < 0:
+    if not 0 <= value < _MAX_TIME:
         raise ValueError(text)
     return value * 1_000 if value >= _US_FROM else value * 1_000_000

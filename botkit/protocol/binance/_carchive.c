@@ -21,6 +21,8 @@
 #include <structmember.h>
 #include <string.h>
 
+#include "../_cslots.h"
+
 /* Trade's fields, in constructor order. */
 enum { F_VENUE, F_SYMBOL, F_PRICE, F_SIZE, F_SIDE, F_ID, F_TS_EXCHANGE, F_TS_RECV, F_VENUE_SYMBOL, N_EVENT };
 static const char *const EVENT_FIELDS[N_EVENT] = {
@@ -39,30 +41,6 @@ typedef struct {
     int time_at, maker_at;
     int widths[2];
 } RowDecoder;
-
-#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
-
-static Py_ssize_t
-slot_offset(PyTypeObject *type, const char *name)
-{
-    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
-    if (descr == NULL)
-        return -1;
-    if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", type->tp_name, name);
-        Py_DECREF(descr);
-        return -1;
-    }
-    PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
-    Py_ssize_t offset = member->offset;
-    int kind = member->type;
-    Py_DECREF(descr);
-    if (kind != T_OBJECT_EX && kind != T_OBJECT) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", type->tp_name, name);
-        return -1;
-    }
-    return offset;
-}
 
 /* A run of ASCII digits (at most 18: beyond, the Python path's int() decides), or -1. */
 static long long

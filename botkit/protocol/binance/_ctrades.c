@@ -26,6 +26,8 @@
 #include <structmember.h>
 #include <string.h>
 
+#include "../_cslots.h"
+
 #include "_ctrades.h"
 
 /* Trade's fields, in constructor order. */
@@ -72,31 +74,6 @@ typedef struct {
     long long scale;
     PyObject *stream_prefix, *stream_suffix; /* bytes: a line's frame must match both */
 } TradeDecoder;
-
-/* Offset of the object slot ``name`` of ``type`` (a member descriptor), or -1. */
-static Py_ssize_t
-slot_offset(PyTypeObject *type, const char *name)
-{
-    PyObject *descr = PyObject_GetAttrString((PyObject *)type, name);
-    if (descr == NULL)
-        return -1;
-    if (!Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not a slot", type->tp_name, name);
-        Py_DECREF(descr);
-        return -1;
-    }
-    PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
-    Py_ssize_t offset = member->offset;
-    int kind = member->type;
-    Py_DECREF(descr);
-    if (kind != T_OBJECT_EX && kind != T_OBJECT) {
-        PyErr_Format(PyExc_TypeError, "%s.%s is not an object slot", type->tp_name, name);
-        return -1;
-    }
-    return offset;
-}
-
-#define SLOT(obj, offset) (*(PyObject **)((char *)(obj) + (offset)))
 
 static int
 td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
