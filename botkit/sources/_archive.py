@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import IO
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._events import Event
-from .._exceptions import ConfigError, DataError, ParseError
+from .._exceptions import ConfigError, DataError, ParseError, leaf_errors
 from .._symbols import normalise_symbol
 from ..protocol.binance._archive import ArchiveRows, archive_name
 from ._base import EventSource, Publish
@@ -104,6 +105,7 @@ class ArchiveSource(EventSource):
         self._total = sum(f.stat().st_size for f in self.files)
         self._done = 0
 
+
     async def stream(self, publish: Publish) -> None:
         """Every file's rows, in order, as events."""
         for path in self.files:
@@ -114,43 +116,64 @@ class ArchiveSource(EventSource):
             self._done += path.stat().st_size
 
     async def _file(self, path: Path, rows: ArchiveRows, publish: Publish) -> None:
+        """One archive: its next block is read and inflated (a worker thread) while this
+        one is parsed, by a reader task in a task group of the file's own."""
         handle = await anyio.to_thread.run_sync(_open, path)
+        send, receive = anyio.create_memory_object_stream[bytes | DataError](1)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_read_ahead, handle, path, send)
+                with receive:
+                    await self._parse(path, rows, receive, publish)
+        except BaseExceptionGroup as group:  # the parser's one error (the reader's comes through it)
+            raise next((e for e in leaf_errors(group) if isinstance(e, DataError)), group) from None
+        finally:
+            handle.close()
+
+    async def _parse(self, path: Path, rows: ArchiveRows, blocks: MemoryObjectReceiveStream[bytes | DataError],
+                     publish: Publish) -> None:
         batch: list[Event] = []
         lineno = 0
         rest = b""
         try:
-            while True:
-                block = await anyio.to_thread.run_sync(_read, handle, path, lineno)
+            async for block in blocks:
+                if isinstance(block, DataError):  # after every block before it: the line is known
+                    raise DataError(block.path, lineno + 1, block.reason)
                 data = rest + block if rest else block
-                size = len(data) if not block else data.rfind(b"\n") + 1  # whole lines (all, at the end)
+                size = data.rfind(b"\n") + 1  # whole lines; the rest waits for the next block
                 rest = data[size:]
-                pos = 0
-                while pos < size:
-                    if lineno:  # the first row may be a header: _row (parse) knows
-                        pos, done = rows.run(data, pos, size, batch, _BATCH)
-                        self.stats.frames += done
-                        lineno += done
-                    if pos < size and len(batch) < _BATCH:
-                        end = data.find(b"\n", pos, size)
-                        end = size if end < 0 else end
-                        lineno += 1
-                        event = self._row(rows, data[pos:end], path, lineno)
-                        if event is not None:
-                            batch.append(event)
-                        pos = end + 1
-                    if len(batch) >= _BATCH:
-                        await publish(batch)
-                        batch = []
-                if not block:
-                    break
+                lineno = await self._lines(rows, data, size, path, lineno, batch, publish)
+            if rest:  # the last line, without its line end
+                lineno = await self._lines(rows, rest, len(rest), path, lineno, batch, publish)
         except DataError:
             if batch:
                 await publish(batch)  # what came before the bad row still arrives
             raise
-        finally:
-            handle.close()
         if batch:
             await publish(batch)
+
+    async def _lines(self, rows: ArchiveRows, data: bytes, size: int, path: Path, lineno: int, batch: list[Event],
+                     publish: Publish) -> int:
+        """The lines of ``data[:size]`` into ``batch``, a copy of it published each time it
+        fills (it is the one list the file's rows go into); returns the last line's number."""
+        pos = 0
+        while pos < size:
+            if lineno:  # the first row may be a header: _row (parse) knows
+                pos, done = rows.run(data, pos, size, batch, _BATCH)
+                self.stats.frames += done
+                lineno += done
+            if pos < size and len(batch) < _BATCH:
+                end = data.find(b"\n", pos, size)
+                end = size if end < 0 else end
+                lineno += 1
+                event = self._row(rows, data[pos:end], path, lineno)
+                if event is not None:
+                    batch.append(event)
+                pos = end + 1
+            if len(batch) >= _BATCH:
+                await publish(batch.copy())
+                batch.clear()
+        return lineno
 
     def _row(self, rows: ArchiveRows, line: bytes, path: Path, lineno: int) -> Event | None:
         if not line.strip():
@@ -222,8 +245,15 @@ def _open(path: Path) -> IO[bytes] | _Member:
         raise DataError(str(path), 0, f"cannot read: {exc.strerror or exc}") from None
 
 
-def _read(handle: IO[bytes] | _Member, path: Path, lineno: int) -> bytes:
-    try:
-        return handle.read(_BLOCK)
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise DataError(str(path), lineno + 1, f"the archive is corrupt or truncated here ({exc})") from None
+async def _read_ahead(handle: IO[bytes] | _Member, path: Path, send: MemoryObjectSendStream[bytes | DataError]) -> None:
+    """The file's blocks into ``send``; a read that fails goes in as its error."""
+    with send:
+        while True:
+            try:
+                block = await anyio.to_thread.run_sync(handle.read, _BLOCK)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+                await send.send(DataError(str(path), 0, f"the archive is corrupt or truncated here ({exc})"))
+                return
+            if not block:
+                return
+            await send.send(block)
