@@ -61,7 +61,7 @@ def generate_pair(path: str | Path, *, seconds: float = 600.0, seed: int = 5,
 def pair_frames(*, seconds: float = 600.0, seed: int = 5,
                 start_price: float = 61_000.0) -> Iterator[tuple[int, str, bytes]]:
     """``(receive ns, venue, frame)`` of both venues, merged by receive time."""
-    streams = {venue: [] for venue in PAIR_VENUES}  # type: dict[str, list[tuple[int, bytes]]]
+    streams: dict[str, list[tuple[int, bytes]]] = {venue: [] for venue in PAIR_VENUES}
     for venue, recv, frame in _events(seconds, seed, start_price):
         streams[venue].append((recv, frame))
     merged = heapq.merge(*([(recv, i, venue, frame) for i, (recv, frame) in enumerate(stream)]
