@@ -139,11 +139,14 @@ class Watcher(botkit.Strategy):
     feeds = (botkit.Feed("binance", "BTCUSDT"), botkit.Feed("okx", "BTC-USDT"))
     channels = ("trades",)
     seen = 0
+    sent = False
 
     def on_trade(self, trade):
         if trade.venue == "okx":
             self.seen += 1
-            if self.seen == 50:   # the watched venue moves: trade on the traded one
+            # The watched venue moves: trade on the traded one (once both feeds are live).
+            if self.seen >= 50 and not self.sent and not self.trading_halted:
+                self.sent = True
                 self.buy("0.001", venue="binance")
                 try:
                     self.buy("0.001", venue="okx")
@@ -163,7 +166,7 @@ def test_live_on_several_feeds_trades_binance_and_watches_the_rest(tmp_path: Pat
         assert okx.stdout is not None
         okx_url = okx.stdout.readline().decode().strip()
         done = _run(["run", str(strategy), "--live", "--url", f"binance={trading_sim}", "--url", f"okx={okx_url}",
-                     "--api-url", trading_sim.replace("/stream", "/ws-api/v3"), "--duration", "4", "--json"], env)
+                     "--api-url", trading_sim.replace("/stream", "/ws-api/v3"), "--duration", "6", "--json"], env)
     finally:
         okx.terminate()
         okx.communicate(timeout=20)

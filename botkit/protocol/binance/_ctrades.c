@@ -10,7 +10,8 @@
  * about is handed back to the Python path, which stays the reference (same events, same
  * counters, same errors).
  *
- * TradeDecoder(...)(frame, ts_recv) -> [Trade]     one frame (the parse path)
+ * TradeDecoder(..., decimals=None)(frame, ts_recv) -> [Trade]     one frame (the parse path);
+ *     ``decimals``: a text -> Decimal dict shared with other decoders (else its own)
  * TradeDecoder.run_frames(frames, pos, ts, out, sequencer) -> pos
  *     the frames of one socket read, while they are trades whose id is the next one of
  *     their symbol (TradeSequencer's hot-path contract: last_ids, held_symbols).
@@ -80,18 +81,18 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"decode", "decode_message", "envelope", "unwrap", "message", "fields", "event",
                              "venue", "names", "buy", "sell", "check", "time_scale", "stream_prefix",
-                             "stream_suffix", "text_message", "layout", "bounds", NULL};
+                             "stream_suffix", "text_message", "layout", "bounds", "decimals", NULL};
     PyObject *decode, *decode_message, *envelope, *unwrap, *message, *fields, *event, *venue, *names, *buy, *sell;
-    PyObject *check, *scale_obj, *prefix, *suffix, *text, *layout = Py_None, *bounds = NULL;
+    PyObject *check, *scale_obj, *prefix, *suffix, *text, *layout = Py_None, *bounds = NULL, *decimals = NULL;
     if (self->decode != NULL) {
         PyErr_SetString(PyExc_TypeError, "TradeDecoder is already initialised");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!|OO!:TradeDecoder", kwlist, &decode,
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OOOOO!O!O!UO!OOOO!O!O!O!|OO!O!:TradeDecoder", kwlist, &decode,
                                      &decode_message, &envelope, &unwrap, &PyType_Type, &message, &PyTuple_Type,
                                      &fields, &PyType_Type, &event, &venue, &PyDict_Type, &names, &buy, &sell, &check,
                                      &PyLong_Type, &scale_obj, &PyBytes_Type, &prefix, &PyBytes_Type, &suffix,
-                                     &PyType_Type, &text, &layout, &PyTuple_Type, &bounds))
+                                     &PyType_Type, &text, &layout, &PyTuple_Type, &bounds, &PyDict_Type, &decimals))
         return -1;
     if (bounds == NULL || PyTuple_GET_SIZE(bounds) != 2) {
         PyErr_SetString(PyExc_TypeError, "bounds: (minimum price, maximum price and size) Decimals");
@@ -128,7 +129,9 @@ td_init(TradeDecoder *self, PyObject *args, PyObject *kwds)
             (self->text_off[i] = slot_offset(self->text, PyUnicode_AsUTF8(name))) < 0)
             return -1;
     }
-    Py_XSETREF(self->decimals, PyDict_New());
+    /* A dict given is shared with the venue's other decoders (one working set in the CPU's
+     * caches when feeds of one venue decode in turn); else one of its own. */
+    Py_XSETREF(self->decimals, decimals != NULL ? Py_NewRef(decimals) : PyDict_New());
     if (self->decimals == NULL)
         return -1;
     if (layout != Py_None && !PyBytes_Check(layout)) {
