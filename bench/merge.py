@@ -10,7 +10,7 @@ first measured against.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import random
 import tempfile
 from pathlib import Path
@@ -31,8 +31,9 @@ def make_pair(first: Path, second: Path, n: int, seed: int = 3, *, both: Path | 
     rng = random.Random(seed)
     chunk = 100_000
     ids = [3_735_683_259, 1_200_000_000]
-    with RecordingWriter(first, {"venue": "binance"}) as a, RecordingWriter(second, {"venue": "binance"}) as b, \
-            RecordingWriter(both or Path(os.devnull), {"venue": "binance"}) as c:
+    with contextlib.ExitStack() as files:
+        a, b = (files.enter_context(RecordingWriter(p, {"venue": "binance"})) for p in (first, second))
+        c = files.enter_context(RecordingWriter(both, {"venue": "binance"})) if both is not None else None
         side = 0
         for start in range(0, n, chunk):
             for i, frame in enumerate(trade_frames(min(chunk, n - start), seed=start)):
@@ -43,7 +44,7 @@ def make_pair(first: Path, second: Path, n: int, seed: int = 3, *, both: Path | 
                 if side:
                     frame = frame.replace(b"btcusdt@", b"ethusdt@").replace(b'"BTCUSDT"', b'"ETHUSDT"')
                 (b if side else a).write(_T0 + (start + i) * _MS, frame)
-                if both is not None:
+                if c is not None:
                     c.write(_T0 + (start + i) * _MS, frame)
 
 

@@ -15,7 +15,7 @@ import attrs
 
 from ._clock import Clock, LiveClock
 from ._engine import Engine, RunSummary
-from ._exceptions import ConfigError, DataError
+from ._exceptions import ConfigError, DataError, UsageError
 from ._loader import load_strategy
 from ._redact import redact_url
 from ._runconfig import RunConfig
@@ -332,23 +332,20 @@ def _live_trading(config: RunConfig, strategy: Strategy, feeds: tuple[Feed, ...]
 
 def _engine(config: RunConfig, strategy: Strategy, source: EventSource, venue: str, *,
             broker: Broker | None = None, clock: Clock | None = None, journal: Any = None) -> Engine:
-    feeds = strategy_feeds(strategy)
-    venues = [feed.venue for feed in feeds] if len(feeds) > 1 else [venue]
-    unknown = sorted((set(config.accounts) | set(config.risk.venues)) - set(venues))
-    if unknown:
-        raise ConfigError(f"accounts: {type(strategy).__name__} trades on no venue {unknown[0]!r} (its venues: "
-                          f"{', '.join(venues)}; see [venues.NAME] and --cash VENUE:ASSET=AMOUNT)")
-    if len(feeds) > 1:  # each venue's account in its own quote asset
+    if len(strategy_feeds(strategy)) > 1:  # each venue's account in its own quote asset
         quote, cash = config.quote_asset or "USDT", config.starting_cash
     else:
         quote, cash = _account(config, strategy)
-    return Engine(
-        strategy, source, venue=venue, risk=config.risk, starting_cash=cash, accounts=config.accounts or None,
-        instruments=config.instruments, quote_asset=quote,
-        max_strategy_errors=config.max_strategy_errors, hook_timeout_s=config.hook_timeout_s,
-        handle_signals=config.handle_signals, record_prices=config.record_prices,
-        paper=config.paper if broker is None else None, broker=broker, clock=clock, journal=journal,
-    )
+    try:
+        return Engine(
+            strategy, source, venue=venue, risk=config.risk, starting_cash=cash, accounts=config.accounts or None,
+            instruments=config.instruments, quote_asset=quote,
+            max_strategy_errors=config.max_strategy_errors, hook_timeout_s=config.hook_timeout_s,
+            handle_signals=config.handle_signals, record_prices=config.record_prices,
+            paper=config.paper if broker is None else None, broker=broker, clock=clock, journal=journal,
+        )
+    except UsageError as exc:  # what the engine refuses here came from the flags and the config file
+        raise ConfigError(str(exc)) from None
 
 
 def _account(config: RunConfig, strategy: Strategy) -> tuple[str, dict[str, Decimal]]:
