@@ -15,9 +15,9 @@ import botkit
 from botkit.protocol import _compiled, venue_for
 from botkit.sim._archives import write_archive
 from botkit.sim._sample import generate
-from botkit.sources import RecordingWriter, ReplaySource
+from botkit.sources import RecordingWriter, ReplaySource, _parquet
 from botkit.sources._archive import archive_sources
-from botkit.sources._parquet import ParquetSource, _decoder
+from botkit.sources._parquet import ParquetSource, _decoder, _kinds
 
 from .helpers import MS, T0, cli
 
@@ -51,9 +51,12 @@ def _okx_books(path: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("chunk", [8192, 7])  # 7: a batch's events built in several chunks
 @pytest.mark.parametrize("kind", ["trades and quotes", "books"])
-def test_a_recording_round_trips_through_parquet(kind: str, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_recording_round_trips_through_parquet(kind: str, chunk: int, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_parquet, "_CHUNK", chunk)
     recording = tmp_path / "rec.txt.gz"
     if kind == "books":
         _okx_books(recording)
@@ -113,13 +116,38 @@ def test_the_compiled_event_builder_makes_what_the_constructor_makes(tmp_path: P
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     import pyarrow.parquet as pq
 
-    recording = _okx_books(tmp_path / "books.txt.gz")
-    out = tmp_path / "books.parquet"
-    assert cli(capsys, "convert", recording, "--to", out)[0] == 0
-    for name, cls in (("book_delta", botkit.BookDelta), ("book_snapshot", botkit.BookSnapshot)):
-        table = pq.ParquetFile(out / f"{name}.parquet")
+    books, mix = tmp_path / "books.parquet", tmp_path / "mix.parquet"
+    assert cli(capsys, "convert", _okx_books(tmp_path / "books.txt.gz"), "--to", books)[0] == 0
+    generate(tmp_path / "mix.txt.gz", seconds=20, seed=5)
+    assert cli(capsys, "convert", tmp_path / "mix.txt.gz", "--to", mix)[0] == 0
+    for out, name, cls in ((books, "book_delta", botkit.BookDelta), (books, "book_snapshot", botkit.BookSnapshot),
+                           (mix, "trade", botkit.Trade), (mix, "quote", botkit.Quote)):
+        # Text columns dictionary-encoded, numbers as buffers: the forms the builder takes.
+        table = pq.ParquetFile(out / f"{name}.parquet", read_dictionary=[
+            field for field, kind in _kinds(cls) if kind in ("decimal", "str", "side")])
         batch = next(table.iter_batches())
-        fast = _decoder(cls, table.schema_arrow.names)(batch)
-        slow = _decoder(cls, table.schema_arrow.names, compiled=False)(batch)
-        assert fast == slow and all(type(e) is cls for e in fast[1])
-        assert hash(fast[1][0]) == hash(slow[1][0])  # frozen, hashable, equal: the same event
+        fast = [e for _, chunk in _decoder(cls, table.schema_arrow.names)(batch) for e in chunk]
+        slow = [e for _, chunk in _decoder(cls, table.schema_arrow.names, compiled=False)(batch) for e in chunk]
+        assert fast == slow and fast and all(type(e) is cls for e in fast)
+        assert hash(fast[0]) == hash(slow[0])  # frozen, hashable, equal: the same event
+
+
+@pytest.mark.skipif(_compiled.build_events is None, reason="the compiled event builder is not built")
+def test_the_compiled_event_builder_refuses_columns_it_cannot_read() -> None:
+    import numpy
+
+    build = _compiled.build_events
+    fields = ("venue", "symbol", "price", "size", "side", "trade_id", "ts_exchange", "ts_recv", "venue_symbol")
+
+    def columns(ids: object, venues: object = None) -> list[object]:
+        return [venues or (["binance"], numpy.zeros(2, numpy.int32)), ["BTCUSDT"] * 2, [D(1)] * 2, [D(2)] * 2,
+                [botkit.Side.BUY] * 2, ids, [T0] * 2, [T0] * 2, ["BTCUSDT"] * 2]
+
+    made = build(botkit.Trade, fields, columns(numpy.array([7, 8], numpy.int64)))
+    assert [e.trade_id for e in made] == [7, 8] and made[1].venue == "binance"
+    with pytest.raises(IndexError, match="index 1 out of 1 values"):
+        build(botkit.Trade, fields, columns([7, 8], (["binance"], numpy.array([0, 1], numpy.int32))))
+    with pytest.raises(TypeError, match="format d"):
+        build(botkit.Trade, fields, columns(numpy.array([7.0, 8.0])))
+    with pytest.raises(ValueError, match="columns of different lengths"):
+        build(botkit.Trade, fields, columns(numpy.array([7, 8, 9], numpy.int64)))

@@ -38,7 +38,8 @@ __all__ = ["EVENT_TABLES", "ParquetSource", "ParquetWriter", "is_parquet_path", 
 EVENT_TABLES: dict[str, type] = {"trade": Trade, "quote": Quote, "book_snapshot": BookSnapshot,
                                  "book_delta": BookDelta, "bar": Bar}
 _TABLE_OF = {cls: name for name, cls in EVENT_TABLES.items()}
-_BATCH = 8192  # rows per record batch read
+_BATCH = 65_536  # rows per record batch read: a row group
+_CHUNK = 8192  # events built at a time
 _ROW_GROUP = 65_536
 
 
@@ -169,9 +170,13 @@ def _tables(path: Path) -> list[tuple[type, Path]]:
     return tables
 
 
-def _decoder(cls: type, names: list[str], compiled: bool = True) -> Callable[[Any], tuple[list[int], list[Event]]]:
+def _decoder(cls: type, names: list[str],
+             compiled: bool = True) -> Callable[..., Iterator[tuple[list[int] | None, list[Event]]]]:
     """A record batch of a ``cls`` table to (seqs, events), a column at a time (the
-    events built in C where it is built, unless not ``compiled``)."""
+    events built in C where it is built, unless not ``compiled``). Text columns come
+    dictionary-encoded (see :func:`_batches`): each distinct text is converted once, and
+    the builder takes each row's value by its index; numbers go from Arrow's buffers
+    (through numpy views) to the events with no list between."""
     make = fast_constructor(cls)
     kinds = _kinds(cls)
     missing = [name for name, _ in [("seq", ""), *kinds] if name not in names]
@@ -191,53 +196,76 @@ def _decoder(cls: type, names: list[str], compiled: bool = True) -> Callable[[An
         return tuple((decimal(p), decimal(s)) for p, s in rows)
 
     sides = {side.value: side for side in Side}
-
-    def decimal_column(values: list[str]) -> list[Decimal]:
-        got = list(map(decimals.get, values))
-        if None in got:  # texts not seen yet (rarer as the replay goes on)
-            return [value if value is not None else decimal(text) for value, text in zip(got, values, strict=True)]
-        return got  # type: ignore[return-value]  # no None in it
-
     convert: dict[str, Callable[[list[Any]], list[Any]]] = {
-        "decimal": decimal_column, "side": lambda values: list(map(sides.__getitem__, values)),
+        "decimal": lambda values: list(map(decimal, values)),
+        "side": lambda values: list(map(sides.__getitem__, values)),
         "levels": lambda values: list(map(levels, values))}
+
+    def values_of(column: Any, kind: str) -> Callable[[int, int], Any]:
+        """The column's rows ``lo:hi``, converted once per batch: a list, a numpy view of
+        int64 or bool values, or (distinct values, a numpy view of indices into them)."""
+        fn = convert.get(kind)
+        if hasattr(column, "dictionary"):
+            if column.null_count:
+                raise ValueError("a null in a text column")
+            texts = column.dictionary.to_pylist()
+            distinct = texts if fn is None else fn(texts)
+            indices = column.indices.to_numpy()
+            return lambda lo, hi: (distinct, indices[lo:hi])
+        if kind in ("int", "bool") or (kind == "int?" and not column.null_count):
+            array = column.to_numpy(zero_copy_only=False)
+            return lambda lo, hi: array[lo:hi]
+        values = column.to_pylist()
+        values = values if fn is None else fn(values)
+        return lambda lo, hi: values[lo:hi]
 
     fields = tuple(name for name, _ in kinds)
     build = _compiled.build_events if compiled else None
 
-    def decode(batch: Any) -> tuple[list[int], list[Event]]:
-        columns = []
-        for name, kind in kinds:
-            column = batch.column(name)
-            if kind == "decimal" and hasattr(column, "dictionary"):  # read dictionary-encoded
-                # Each distinct text once, then its Decimal by index: no str per row.
-                values = decimal_column(column.dictionary.to_pylist())
-                columns.append(list(map(values.__getitem__, column.indices.to_pylist())))
-                continue
-            values = column.to_pylist()
-            fn = convert.get(kind)
-            columns.append(values if fn is None else fn(values))
-        events = build(cls, fields, columns) if build is not None else list(map(make, *columns))
-        return batch.column("seq").to_pylist(), events
+    def decode(batch: Any, seq: bool = True) -> Iterator[tuple[list[int] | None, list[Event]]]:
+        # Read a row group at a time (Arrow is fastest so), but events built _CHUNK at a
+        # time: a chunk's new objects and the values they point to stay in the cache.
+        columns = [values_of(batch.column(name), kind) for name, kind in kinds]
+        seqs = values_of(batch.column("seq"), "int") if seq else None
+        for lo in range(0, batch.num_rows, _CHUNK):
+            hi = lo + _CHUNK
+            rows = [column(lo, hi) for column in columns]
+            events = build(cls, fields, rows) if build is not None else list(map(make, *map(_as_list, rows)))
+            yield (seqs(lo, hi).tolist() if seqs is not None else None), events
 
     return decode
 
 
-def _batches(cls: type, path: Path) -> Iterator[tuple[list[int], list[Event]]]:
-    """(seqs, events) of one table, a record batch at a time."""
+def _as_list(column: Any) -> list[Any]:
+    """A column of :func:`_decoder` as a list (the pure-Python path)."""
+    if isinstance(column, list):
+        return column
+    if isinstance(column, tuple):
+        distinct, indices = column
+        return list(map(distinct.__getitem__, indices.tolist()))
+    return column.tolist()  # type: ignore[no-any-return]
+
+
+def _batches(cls: type, path: Path, seq: bool = True) -> Iterator[tuple[list[int] | None, list[Event]]]:
+    """(seqs, events) of one table, a chunk at a time (seqs None unless ``seq``: a table
+    replayed alone needs no merge)."""
     pa = _pyarrow()
     try:
-        decimal_fields = [name for name, kind in _kinds(cls) if kind == "decimal"]
-        source = pa.parquet.ParquetFile(path, read_dictionary=decimal_fields)
+        texts = [name for name, kind in _kinds(cls) if kind in ("decimal", "str", "side")]
+        # Text read dictionary-encoded: Arrow never materialises a string per row.
+        source = pa.parquet.ParquetFile(path, read_dictionary=texts)
         decode = _decoder(cls, source.schema_arrow.names)
-        for batch in source.iter_batches(batch_size=_BATCH):
-            yield decode(batch)
+        # A reader per row group: one reader over the whole file holds on to what it has
+        # read (Arrow's allocations grow with the file), these free theirs as they end.
+        for group in range(source.num_row_groups):
+            for batch in source.iter_batches(batch_size=_BATCH, row_groups=[group]):
+                yield from decode(batch, seq)
     except (OSError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
         raise DataError(str(path), 0, f"not a table of {cls.__name__} events ({type(exc).__name__}: {exc})") \
             from None
 
 
-def _merged(tables: list[Iterator[tuple[list[int], list[Event]]]]) -> Iterator[list[Event]]:
+def _merged(tables: list[Iterator[tuple[list[int] | None, list[Event]]]]) -> Iterator[list[Event]]:
     """The tables' events in ``seq`` order, a chunk at a time: every held event up to the
     smallest of the open tables' last held seqs is complete, and one sort by seq puts
     those in order (as MergedSource does by time)."""
@@ -250,7 +278,8 @@ def _merged(tables: list[Iterator[tuple[list[int], list[Event]]]]) -> Iterator[l
                 if nxt is None:
                     ended[i] = True
                 else:
-                    held[i] = nxt
+                    assert nxt[0] is not None, "read with seqs"
+                    held[i] = (nxt[0], nxt[1])
         open_lasts = [h[0][-1] for i, h in enumerate(held) if not ended[i] and h[0]]
         if not open_lasts and not any(h[0] for h in held):
             return
@@ -281,7 +310,10 @@ class ParquetSource(EventSource):
 
     async def stream(self, publish: Publish) -> None:
         """Every event, in ``seq`` order."""
-        chunks = _merged([_batches(cls, path) for cls, path in self._tables])
+        if len(self._tables) == 1:
+            chunks: Iterator[list[Event]] = (events for _, events in _batches(*self._tables[0], seq=False))
+        else:
+            chunks = _merged([_batches(cls, path) for cls, path in self._tables])
         while True:
             chunk = await anyio.to_thread.run_sync(next, chunks, None)
             if chunk is None:

@@ -275,51 +275,142 @@ static PyTypeObject RowDecoderType = {
     .tp_methods = RowDecoder_methods,
 };
 
+/* A column of build(): a list of values, a buffer of int64 (or bool) values made into
+ * ints (bools) here, or a (values, indices) pair, indices a buffer of signed ints into
+ * the list ``values`` (a dictionary-encoded Arrow column: each distinct value made once). */
+enum { COL_LIST, COL_INTS, COL_BOOLS, COL_INDEXED };
+typedef struct {
+    int kind;
+    PyObject *list; /* COL_LIST: the values; COL_INDEXED: the distinct values */
+    Py_buffer view; /* COL_INTS, COL_BOOLS, COL_INDEXED: the numbers (view.obj NULL if none) */
+} Column;
+
+static Py_ssize_t
+column_open(Column *col, PyObject *obj)
+{
+    col->view.obj = NULL;
+    col->list = NULL;
+    PyObject *numbers = obj;
+    if (PyList_Check(obj)) {
+        col->kind = COL_LIST;
+        col->list = obj;
+        return PyList_GET_SIZE(obj);
+    }
+    if (PyTuple_Check(obj) && PyTuple_GET_SIZE(obj) == 2 && PyList_Check(PyTuple_GET_ITEM(obj, 0))) {
+        col->kind = COL_INDEXED;
+        col->list = PyTuple_GET_ITEM(obj, 0);
+        numbers = PyTuple_GET_ITEM(obj, 1);
+    }
+    if (PyObject_GetBuffer(numbers, &col->view, PyBUF_FORMAT | PyBUF_ND) < 0) {
+        col->view.obj = NULL;
+        PyErr_SetString(PyExc_TypeError, "build: a column is a list, an int64 buffer or (values, indices)");
+        return -1;
+    }
+    const char *format = col->view.format ? col->view.format : "B";
+    if (*format == '=' || *format == '<' || *format == '@')
+        format++;
+    int size = (int)col->view.itemsize;
+    int ok = col->view.ndim == 1;
+    if (col->list == NULL && *format == '?' && size == 1)
+        col->kind = COL_BOOLS;
+    else if (col->list == NULL)
+        col->kind = COL_INTS, ok = ok && size == 8 && strchr("qlQL", *format) && format[1] == 0;
+    else
+        ok = ok && strchr("bhilq", *format) && format[1] == 0 && (size == 1 || size == 2 || size == 4 || size == 8);
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "build: a column of numbers of format %s (itemsize %d)", format, size);
+        return -1;
+    }
+    return col->view.shape[0];
+}
+
+static inline PyObject *
+column_get(const Column *col, Py_ssize_t i)
+{
+    const char *at = (const char *)col->view.buf;
+    long long index;
+    switch (col->kind) {
+    case COL_LIST:
+        return Py_NewRef(PyList_GET_ITEM(col->list, i));
+    case COL_INTS:
+        return PyLong_FromLongLong(((const long long *)at)[i]);
+    case COL_BOOLS:
+        return PyBool_FromLong(at[i]);
+    default:
+        switch (col->view.itemsize) {
+        case 1: index = ((const signed char *)at)[i]; break;
+        case 2: index = ((const short *)at)[i]; break;
+        case 4: index = ((const int *)at)[i]; break;
+        default: index = ((const long long *)at)[i]; break;
+        }
+        if (index < 0 || index >= PyList_GET_SIZE(col->list)) {
+            PyErr_Format(PyExc_IndexError, "build: index %lld out of %zd values", index, PyList_GET_SIZE(col->list));
+            return NULL;
+        }
+        return Py_NewRef(PyList_GET_ITEM(col->list, (Py_ssize_t)index));
+    }
+}
+
 /* build(cls, fields, columns) -> [cls events]: the events whose field ``fields[j]`` is
- * ``columns[j][i]``, set into the slots as the constructor would (a Parquet table's
- * columns back to events: botkit/sources/_parquet.py, whose fallback is map(make, ...)). */
+ * row i of ``columns[j]`` (see Column), set into the slots as the constructor would (a
+ * Parquet table's columns back to events: botkit/sources/_parquet.py, whose fallback is
+ * map(make, ...) over the same columns as lists). */
 static PyObject *
 build(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3 || !PyType_Check(args[0]) || !PyTuple_Check(args[1]) || !PyList_Check(args[2]) ||
         PyTuple_GET_SIZE(args[1]) != PyList_GET_SIZE(args[2]) || PyTuple_GET_SIZE(args[1]) > 16) {
-        PyErr_SetString(PyExc_TypeError, "build(cls: type, fields: tuple[str, ...], columns: list[list])");
+        PyErr_SetString(PyExc_TypeError, "build(cls: type, fields: tuple[str, ...], columns: list)");
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)args[0];
-    Py_ssize_t nfields = PyTuple_GET_SIZE(args[1]), rows = -1;
+    Py_ssize_t nfields = PyTuple_GET_SIZE(args[1]), rows = -1, opened = 0;
     Py_ssize_t offsets[16];
-    PyObject *columns[16];
-    for (Py_ssize_t j = 0; j < nfields; j++) {
-        PyObject *name = PyTuple_GET_ITEM(args[1], j);
-        columns[j] = PyList_GET_ITEM(args[2], j);
-        if (!PyUnicode_Check(name) || !PyList_Check(columns[j])) {
-            PyErr_SetString(PyExc_TypeError, "build: fields are names, columns are lists");
-            return NULL;
+    Column columns[16];
+    PyObject *out = NULL;
+    for (; opened < nfields; opened++) {
+        PyObject *name = PyTuple_GET_ITEM(args[1], opened);
+        if (!PyUnicode_Check(name)) {
+            PyErr_SetString(PyExc_TypeError, "build: fields are names");
+            goto done;
         }
-        if ((offsets[j] = slot_offset(type, PyUnicode_AsUTF8(name))) < 0)
-            return NULL;
-        if (rows >= 0 && PyList_GET_SIZE(columns[j]) != rows) {
+        if ((offsets[opened] = slot_offset(type, PyUnicode_AsUTF8(name))) < 0)
+            goto done;
+        Py_ssize_t n = column_open(&columns[opened], PyList_GET_ITEM(args[2], opened));
+        if (n < 0) {
+            opened++; /* its buffer, if any, is released below */
+            goto done;
+        }
+        if (rows >= 0 && n != rows) {
+            opened++;
             PyErr_SetString(PyExc_ValueError, "build: columns of different lengths");
-            return NULL;
+            goto done;
         }
-        rows = PyList_GET_SIZE(columns[j]);
+        rows = n;
     }
     if (rows < 0)
         rows = 0;
-    PyObject *out = PyList_New(rows);
-    if (out == NULL)
-        return NULL;
+    if ((out = PyList_New(rows)) == NULL)
+        goto done;
     for (Py_ssize_t i = 0; i < rows; i++) {
         PyObject *obj = type->tp_alloc(type, 0);
-        if (obj == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        for (Py_ssize_t j = 0; j < nfields; j++)
-            SLOT(obj, offsets[j]) = Py_NewRef(PyList_GET_ITEM(columns[j], i));
+        if (obj == NULL)
+            goto fail;
         PyList_SET_ITEM(out, i, obj);
+        for (Py_ssize_t j = 0; j < nfields; j++) {
+            PyObject *value = column_get(&columns[j], i);
+            if (value == NULL)
+                goto fail;
+            SLOT(obj, offsets[j]) = value;
+        }
     }
+    goto done;
+fail:
+    Py_CLEAR(out);
+done:
+    for (Py_ssize_t j = 0; j < opened; j++)
+        if (columns[j].view.obj != NULL)
+            PyBuffer_Release(&columns[j].view);
     return out;
 }
 
