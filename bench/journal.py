@@ -19,7 +19,7 @@ from . import backtest, orders
 
 
 def _order_rows(total: int, speed: float, repeat: int) -> list[tuple[str, float, str]]:
-    from botkit.cli._gc import fewer_gc_passes
+    from botkit._gc import fewer_gc_passes
     from botkit.journal import open_for_reading, read_journal
     from botkit.sim import sample_path
 

@@ -143,7 +143,7 @@ def run(total: int = 2_000, speed: float = 50.0) -> list[tuple[str, float, str]]
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-    from botkit.cli._gc import fewer_gc_passes
+    from botkit._gc import fewer_gc_passes
     from botkit.sim import sample_path
 
     rows = []

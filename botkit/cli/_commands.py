@@ -20,11 +20,11 @@ from .._build import PreparedRun, Task, build_run, recording_source, recording_s
 from .._codec import to_json
 from .._engine import Engine, RunSummary
 from .._exceptions import BotkitError, ConfigError, JournalError, UsageError, leaf_errors
+from .._gc import fewer_gc_passes
 from .._strategy import Strategy
 from ..protocol import FrameDecoder, parser_for
 from ..sim import PAIR_SAMPLE_NAME, sample_path
 from ..sources._recording import parse_capture_line, read_meta
-from ._gc import fewer_gc_passes
 from ._options import run_config, urls
 from ._progress import progress_monitor
 

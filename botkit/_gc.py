@@ -1,5 +1,5 @@
-"""Garbage-collector settings for a replay or a live run, chosen by the command line
-(never by the library)."""
+"""Garbage-collector settings for a replay or a live run, chosen by the process that
+runs it (the command line, a sweep's worker), never by the engine itself."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def fewer_gc_passes() -> Iterator[None]:
     (docs/architecture.md has the measured gain; README's Performance has what it does
     to the live order latency). Restored on exit."""
     previous = gc.get_threshold()
+    # Garbage first: frozen, an earlier run's cycles would outlive this one (a process
+    # running backtest after backtest, a sweep's worker, grew by megabytes a run).
+    gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
     try:
