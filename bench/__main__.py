@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import archives, backtest, book, breakdown, engine, journal, live, longrun, merge, orders, parse, realmix
+from . import archives, backtest, book, breakdown, engine, journal, live, longrun, merge, orders, parse, realmix, sweep
 
 
 def main() -> None:
@@ -30,6 +30,7 @@ def main() -> None:
     rows += live.run()
     rows += orders.run()
     rows += journal.run()
+    rows += sweep.run()
     if args.long:
         rows += longrun.run()
     width = max(len(r[0]) for r in rows)

@@ -17,6 +17,7 @@ from ._clock import Clock, LiveClock
 from ._engine import Engine, RunSummary
 from ._exceptions import ConfigError, DataError, UsageError
 from ._loader import load_strategy
+from ._params import with_params
 from ._redact import redact_url
 from ._runconfig import RunConfig
 from ._runner import subscription_types
@@ -31,6 +32,7 @@ from .sources._archive import archive_sources, is_archive_path
 from .sources._parquet import ParquetSource, is_parquet_path
 from .sources._recording import read_meta
 from .sources._venue_lines import venue_frame
+from .sources._window import WindowSource
 
 __all__ = [
     "PreparedRun", "Task", "build_run", "default_journal", "live_source", "recording_source", "recording_sources",
@@ -77,7 +79,8 @@ def build_run(config: RunConfig) -> PreparedRun:
         raise ConfigError(f"--duration must be > 0, got {config.duration_s}")
     if not config.speed >= 0:
         raise ConfigError(f"--speed must be >= 0, got {config.speed}")
-    strategy = _instantiate(config.strategy_file, load_strategy(config.strategy_file, config.strategy_class))
+    strategy = _instantiate(config.strategy_file,
+                            with_params(load_strategy(config.strategy_file, config.strategy_class), config.params))
     if strategy.venue:
         try:
             venue_for(strategy.venue)
@@ -108,6 +111,8 @@ def build_run(config: RunConfig) -> PreparedRun:
                 raise DataError(path, 0, _EMPTY)
             replays.append(ReplaySource(path, venue=config.venue))
         source = replays[0] if len(replays) == 1 else MergedSource(replays)
+        if config.window_ns != (None, None):
+            source = WindowSource(source, *config.window_ns)
         engine = _engine(config, strategy, source, config.venue or strategy.venue, journal=_journal(config))
         return PreparedRun(engine, config.backend, "" if config.data else data[0])
     return _live(config, strategy)

@@ -77,6 +77,10 @@ class RunConfig:
         parse and go on (default: stop at it, naming the file and line).
     :param journal_sync: ``"normal"`` (survives the process being killed) or ``"full"``
         (also a power loss, an fsync per commit).
+    :param params: the strategy's parameters (its class attributes) given other values
+        for this run, e.g. ``{"window": 20}`` (a sweep's combination); checked by type.
+    :param window_ns: backtest: replay only the events received in ``[start, end)`` ns
+        (``None``: that side open); a walk-forward fold's window.
     """
 
     strategy_file: str
@@ -109,3 +113,5 @@ class RunConfig:
     journal_sync: Literal["normal", "full"] = "normal"
     accounts: dict[str, AccountSettings] = attrs.field(factory=dict)
     skip_bad_rows: bool = False
+    params: dict[str, object] = attrs.field(factory=dict)
+    window_ns: tuple[int | None, int | None] = (None, None)

@@ -30,6 +30,7 @@ examples:
   botkit soak --faults 50                          # lossless-feed proof under injected faults
   botkit journal strategies/journals/scalper-Scalper-binance-mainnet.journal   # a live bot's history
   botkit download BTCUSDT --kind trades --from 2025-01-01 --to 2025-01-31   # a month of real trades
+  botkit sweep strategies/scalper.py --param window=20,50,100 --param take_profit_bps=10:40:10 --folds 3
 
 A strategy file is a Python file with one `class X(botkit.Strategy)`.
 Data files are botkit recordings (docs/recording-format.md), plain or gzip.
@@ -41,7 +42,7 @@ def _common(command: argparse.ArgumentParser) -> None:
     command.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
 
 
-def _strategy_args(command: argparse.ArgumentParser) -> None:
+def _strategy_args(command: argparse.ArgumentParser, *, sweep: bool = False) -> None:
     command.add_argument("strategy_file", metavar="STRATEGY_FILE", help="Python file defining a Strategy")
     command.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     command.add_argument("--strategy", metavar="NAME", help="class to run when the file defines several")
@@ -53,12 +54,16 @@ def _strategy_args(command: argparse.ArgumentParser) -> None:
     command.add_argument("--hook-timeout", type=float, metavar="SECONDS",
                          help="cancel an async hook awaiting longer than this and fail the run (default 10)")
     command.add_argument("--config", metavar="FILE", help="TOML config: risk limits, fees, cash, instruments")
-    command.add_argument("--report", metavar="DIR", help="write report.png (equity, drawdown, fills) and report.html")
-    command.add_argument("--journal", metavar="FILE",
-                         help="SQLite journal of every order, fill and state: restored from on restart "
-                              "(a live run has a default one)")
-    command.add_argument("--journal-sync", choices=("normal", "full"),
-                         help="normal: survives the process being killed (default); full: also a power loss")
+    if sweep:  # a sweep's backtests keep no report or journal each
+        command.set_defaults(report=None, journal=None, journal_sync=None)
+    else:
+        command.add_argument("--report", metavar="DIR",
+                             help="write report.png (equity, drawdown, fills) and report.html")
+        command.add_argument("--journal", metavar="FILE",
+                             help="SQLite journal of every order, fill and state: restored from on restart "
+                                  "(a live run has a default one)")
+        command.add_argument("--journal-sync", choices=("normal", "full"),
+                             help="normal: survives the process being killed (default); full: also a power loss")
     command.add_argument("--latency-ms", type=float, metavar="MS", help="paper order latency (overrides config)")
     command.add_argument("--fee-bps", metavar="BPS", help="maker and taker fee in basis points (overrides config)")
     command.add_argument("--slippage-bps", metavar="BPS", help="market order slippage (overrides config)")
@@ -134,6 +139,35 @@ def _parser() -> argparse.ArgumentParser:
                           help="exchange archives: count a CSV row that does not parse and go on (default: stop "
                                "there, naming the file and line)")
     backtest.add_argument("--backend", choices=("trio", "asyncio"), default="trio", help="async backend")
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="backtest a strategy over a grid of parameter values, on all cores or a Dask cluster",
+        description="Backtest STRATEGY_FILE once per combination of --param values (its class attributes), "
+        "one Dask task each: on a local cluster of one worker process per core, or on --scheduler's. "
+        "Prints the combinations ranked by --metric; --folds K adds a walk-forward test; --out DIR writes "
+        "results.csv, results.parquet, heatmap.png and index.html.",
+    )
+    _strategy_args(sweep, sweep=True)
+    sweep.add_argument("--data", metavar="FILE", action="append", nargs="+",
+                       help="recordings, archives or Parquet to backtest on (as backtest's --data); every worker "
+                            "must reach them at the same path (default: the shipped sample)")
+    sweep.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2|NAME=START:STOP:STEP",
+                       help="values of one of the strategy's class attributes (repeatable; STOP included)")
+    sweep.add_argument("--search", choices=("grid", "random"), default="grid",
+                       help="grid: every combination (default); random: --trials of them")
+    sweep.add_argument("--trials", type=int, metavar="N", help="with --search random: how many combinations")
+    sweep.add_argument("--seed", type=int, default=0, help="with --search random: the draw's seed (default 0)")
+    sweep.add_argument("--metric", default="sharpe", metavar="NAME",
+                       help="what ranks combinations: sharpe (default), return, pnl, drawdown, win_rate")
+    sweep.add_argument("--folds", type=int, default=0, metavar="K",
+                       help="walk-forward: K rolling train/test windows in time (default 0: all data at once)")
+    sweep.add_argument("--workers", type=int, metavar="N", help="local worker processes (default: one per core)")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this existing Dask cluster")
+    sweep.add_argument("--out", metavar="DIR", help="write results.csv, results.parquet, heatmap.png, index.html")
+    _venue_arg(sweep, "parser for the data (as backtest's --venue)")
+    sweep.add_argument("--skip-bad-rows", action="store_true", help="archives: count bad CSV rows and go on")
+    sweep.add_argument("--backend", choices=("trio", "asyncio"), default="trio", help="async backend")
 
     sim = sub.add_parser(
         "exchange-sim",
@@ -278,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "journal": _journal_view.journal,
         "download": _commands.download,
         "convert": _commands.convert,
+        "sweep": _sweep_command,
     }[args.command]
     try:
         return command(args)
@@ -293,6 +328,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # stdout closed early (e.g. `| head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+def _sweep_command(args: argparse.Namespace) -> int:
+    from . import _sweep
+
+    return _sweep.sweep(args)
 
 
 def _configure_logging(verbose: int, quiet: bool) -> None:
