@@ -96,7 +96,7 @@ def _heatmap(result: SweepResult, pair: tuple[str, str], path: Path) -> Path:
 
     xs, ys, grid = _grid(result, pair)
     values = [[float("nan") if v is None else v for v in line] for line in grid]
-    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(xs), 1.2 + 0.5 * len(ys)), dpi=100)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.6 + 0.8 * len(xs)), max(3.2, 1.4 + 0.5 * len(ys))), dpi=100)
     image = ax.imshow(values, origin="lower", aspect="auto", cmap="viridis")
     ax.set_xticks(range(len(xs)), [str(x) for x in xs], rotation=45, ha="right")
     ax.set_yticks(range(len(ys)), [str(y) for y in ys])
@@ -108,7 +108,7 @@ def _heatmap(result: SweepResult, pair: tuple[str, str], path: Path) -> Path:
         for i, value in enumerate(line):
             if value is not None:
                 ax.text(i, j, f"{value:.3g}", ha="center", va="center", color="w", fontsize=7)
-    ax.set_title(f"{result.metric} by {pair[0]} and {pair[1]}")
+    ax.set_title(f"{result.metric} by {pair[0]} and {pair[1]}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
