@@ -18,6 +18,7 @@ from pathlib import Path
 from botkit import RunConfig
 from botkit.sim._archives import write_archive
 from botkit.sweep import SweepSpec, backtest_task, run_sweep
+from botkit.sweep._run import local_cluster
 
 from .backtest import _backtest_once
 
@@ -61,9 +62,6 @@ def _imported_mb() -> float:
 
 
 def run(trades: int = 1_000_000, tasks: int = 16) -> list[tuple[str, float, str]]:
-    import dask
-    from distributed import Client, LocalCluster
-
     with tempfile.TemporaryDirectory() as tmp:
         strategy = Path(tmp) / "every.py"
         strategy.write_text(STRATEGY)
@@ -79,12 +77,13 @@ def run(trades: int = 1_000_000, tasks: int = 16) -> list[tuple[str, float, str]
         times, rss, base_rss = {}, {}, {}
         for workers in (1, 2):
             started = time.perf_counter()
-            with dask.config.set({"distributed.worker.profile.enabled": False}), \
-                    LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                 dashboard_address="127.0.0.1:0") as cluster, Client(cluster) as client:
+            # The sweep's own local cluster, so its settings are the ones measured; the
+            # cluster's start is timed apart.
+            spec = SweepSpec(base, space, metric="return", workers=workers)
+            with local_cluster(spec) as (client, _):
                 up = time.perf_counter() - started
                 base_rss[workers] = max(client.run(_imported_mb).values())
-                result = run_sweep(SweepSpec(base, space, metric="return", scheduler=cluster.scheduler_address))
+                result = run_sweep(spec, client=client)
                 assert not any(row["error"] for row in result.rows), result.rows
                 times[workers] = result.elapsed_s
                 if workers == 1:

@@ -227,3 +227,26 @@ def test_a_parameter_named_as_a_result_column_keeps_its_own_column(tmp_path: Pat
     with open(tmp_path / "results.csv", newline="") as f:
         written = list(csv.DictReader(f))
     assert [(r["param_error"], r["b"], r["error"]) for r in written] == [("0", "0", ""), ("1", "1", "")]
+
+
+def _worker_settings() -> tuple[str | None, bool]:
+    import os
+
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_the_local_clusters_workers_run_without_the_settings_that_slow_a_backtest(
+        files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    from botkit.sweep._run import local_cluster
+
+    # A cluster started with Dask's defaults in this process (another test's) leaves the
+    # variable in its environment; a sweep keeps what it inherits, and adds nothing.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+
+    spec = SweepSpec(botkit.RunConfig(str(files[0]), "backtest"), {"every": [1]}, workers=1)
+    with local_cluster(spec) as (client, workers):
+        settings = list(client.run(_worker_settings).values())
+    # Dask's default trim threshold made glibc return freed memory at once: page faults.
+    assert workers == 1 and settings == [(None, False)]

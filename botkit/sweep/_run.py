@@ -5,11 +5,12 @@ on the test window after it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from .._runconfig import RunConfig
 from ._plan import Fold, combinations, folds
 from ._task import METRICS, backtest_task, metric_value
 
-__all__ = ["SweepResult", "SweepSpec", "run_sweep"]
+__all__ = ["SweepResult", "SweepSpec", "check_spec", "local_cluster", "run_sweep"]
 
 log = logging.getLogger("botkit.sweep")
 Progress = Callable[[int, int], None]
@@ -105,27 +106,29 @@ def check_spec(spec: SweepSpec) -> list[dict[str, Any]]:
     return combinations(spec.space, spec.search, spec.trials, spec.seed)
 
 
-def run_sweep(spec: SweepSpec, progress: Progress | None = None) -> SweepResult:
+def run_sweep(spec: SweepSpec, progress: Progress | None = None, *, client: Any = None) -> SweepResult:
     """Run ``spec`` on Dask and collect the results (a failing combination's error in
     its row; Ctrl-C cancels the tasks still to run and keeps the finished ones).
 
+    :param client: a ``distributed.Client`` to run on (left open) instead of the
+        cluster ``spec`` names.
     :raises ConfigError: see :func:`check_spec`; a scheduler that cannot be reached.
     """
     combos = check_spec(spec)
     base = _portable(spec.base)
     started = time.perf_counter()
-    client, cluster, workers = _connect(spec)
-    result = SweepResult(spec.metric, list(spec.space), [], workers=workers, scheduler=str(client.scheduler.address))
-    try:
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client, workers = stack.enter_context(_connect(spec))
+        else:
+            workers = len(client.scheduler_info().get("workers", {}))
+        result = SweepResult(spec.metric, list(spec.space), [], workers=workers,
+                             scheduler=str(client.scheduler.address))
         if not spec.folds:
             jobs = [(i, 0, "all", combo, base) for i, combo in enumerate(combos)]
             result.rows, result.interrupted = _run_all(client, jobs, spec.metric, progress)
         else:
             _walk_forward(client, spec, base, combos, result, progress)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
     result.elapsed_s = round(time.perf_counter() - started, 3)
     return result
 
@@ -138,31 +141,55 @@ def _portable(config: RunConfig) -> RunConfig:
                         handle_signals=False, journal="")
 
 
-def _connect(spec: SweepSpec) -> tuple[Any, Any, int]:
+def _distributed() -> Any:
     try:
-        import dask
-        from distributed import Client, LocalCluster
+        import distributed
     except ImportError:
         raise ConfigError("a sweep needs Dask distributed: pip install 'botkit[sweep]'") from None
     # Its start, stop and connection chatter is not the sweep's output (-v shows ours).
     logging.getLogger("distributed").setLevel(logging.CRITICAL)
-    if spec.scheduler:
-        try:
-            client = Client(spec.scheduler, timeout="10s")  # type: ignore[no-untyped-call]
-        except (OSError, TimeoutError) as exc:
-            raise ConfigError(f"--scheduler {spec.scheduler}: cannot reach it ({type(exc).__name__}: {exc})") \
-                from None
-        return client, None, len(client.scheduler_info().get("workers", {}))
+    return distributed
+
+
+@contextlib.contextmanager
+def _connect(spec: SweepSpec) -> Iterator[tuple[Any, int]]:
+    """A client of ``spec.scheduler``'s cluster, or of a local one started for the sweep
+    (stopped after it), and its worker count."""
+    if not spec.scheduler:
+        with local_cluster(spec) as connected:
+            yield connected
+        return
+    distributed = _distributed()
+    try:
+        client = distributed.Client(spec.scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError(f"--scheduler {spec.scheduler}: cannot reach it ({type(exc).__name__}: {exc})") from None
+    with client:
+        yield client, len(client.scheduler_info().get("workers", {}))
+
+
+@contextlib.contextmanager
+def local_cluster(spec: SweepSpec) -> Iterator[tuple[Any, int]]:
+    """A local cluster of ``spec.workers`` (default one per core) single-threaded worker
+    processes on 127.0.0.1 (a backtest is pure Python: one per core), a client of it,
+    and its worker count; stopped on exit."""
+    import dask
+
+    distributed = _distributed()
     workers = spec.workers or os.cpu_count() or 1
-    # One single-threaded process per worker: a backtest is pure Python, one per core.
+    # Two of Dask's defaults cost a backtest time (a user's own cluster is configured by
+    # its owner; docs/sweeps.md says how): its statistical profiler samples each task's
+    # stack every 10 ms, and the MALLOC_TRIM_THRESHOLD_ its nannies give workers makes
+    # glibc hand freed memory back at once, so a replay's buffers fault in again and again
+    # (15% of a backtest in the kernel's page faults, measured: bench/sweep.py).
+    environ = {name: value for name, value in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+               if name != "MALLOC_TRIM_THRESHOLD_"}
+    settings = {"distributed.worker.profile.enabled": False, "distributed.nanny.pre-spawn-environ": environ}
     # The scheduler serves HTTP whatever is asked: on a free loopback port, never 8787's.
-    # Dask's statistical profiler samples each task's stack every 10 ms: on a backtest,
-    # that is time taken from it (a user's own cluster is configured by its owner).
-    with dask.config.set({"distributed.worker.profile.enabled": False}):
-        cluster = LocalCluster(  # type: ignore[no-untyped-call]
+    with dask.config.set(settings), distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
-            host="127.0.0.1", silence_logs=logging.ERROR)
-    return Client(cluster), cluster, workers  # type: ignore[no-untyped-call]
+            host="127.0.0.1", silence_logs=logging.ERROR) as cluster, distributed.Client(cluster) as client:
+        yield client, workers
 
 
 Job = tuple[int, int, str, dict[str, Any], RunConfig]
@@ -171,8 +198,7 @@ Job = tuple[int, int, str, dict[str, Any], RunConfig]
 def _run_all(client: Any, jobs: list[Job], metric: str, progress: Progress | None) -> tuple[list[dict[str, Any]], bool]:
     """Each job as a task; their rows in the jobs' order (whatever order they finish
     in), and whether Ctrl-C cut the run short."""
-    from distributed import as_completed
-
+    distributed = _distributed()
     tag = uuid.uuid4().hex[:8]
     futures = {}
     for n, (*_, params, base) in enumerate(jobs):
@@ -182,7 +208,7 @@ def _run_all(client: Any, jobs: list[Job], metric: str, progress: Progress | Non
     done: dict[int, dict[str, Any]] = {}
     interrupted = False
     try:
-        for future in as_completed(futures):  # type: ignore[no-untyped-call]
+        for future in distributed.as_completed(futures):
             n = futures[future]
             try:
                 done[n] = future.result()
