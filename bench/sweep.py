@@ -1,6 +1,6 @@
 """Sweeps on Dask: 16 backtests of 1M trades each on one worker and on two (the speed-up),
-the per-task overhead against the same backtest run alone, and each worker's peak RSS
-beside a single ``botkit backtest`` process's.
+the per-task overhead against the same backtest run alone (beside it, at the same time),
+and each worker's peak RSS beside a single ``botkit backtest`` process's.
 
 ``python -m bench.sweep [--trades 1000000] [--tasks 16]``; ``python -m bench`` includes it.
 """
@@ -13,11 +13,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from botkit import RunConfig
 from botkit.sim._archives import write_archive
-from botkit.sweep import SweepSpec, backtest_task, run_sweep
+from botkit.sweep import SweepSpec, run_sweep
 from botkit.sweep._run import local_cluster
 
 from .backtest import _backtest_once
@@ -29,7 +30,7 @@ import botkit
 
 
 class Every(botkit.Strategy):
-    """Buys when flat and sells when long, every `every` trades (a parameter to sweep)."""
+    """Buys `size` when flat and sells it when long, every `every` trades."""
 
     symbols = ("BTC-USDT",)
     every = 50_000
@@ -61,6 +62,15 @@ def _imported_mb() -> float:
     return _status_mb("VmRSS")
 
 
+def _alone(strategy: Path, data: Path, runs: int) -> subprocess.Popen[str]:
+    """A process running the backtest ``runs`` times, no Dask, printing each one's time."""
+    code = ("import sys; from botkit import RunConfig; from botkit.sweep import backtest_task; "
+            "base = RunConfig(sys.argv[1], 'backtest', data=sys.argv[2], handle_signals=False); "
+            "[print(backtest_task(base)['elapsed_s']) for _ in range(int(sys.argv[3]))]")
+    return subprocess.Popen([sys.executable, "-c", code, str(strategy), str(data), str(runs)],
+                            stdout=subprocess.PIPE, text=True)
+
+
 def run(trades: int = 1_000_000, tasks: int = 16) -> list[tuple[str, float, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         strategy = Path(tmp) / "every.py"
@@ -68,12 +78,12 @@ def run(trades: int = 1_000_000, tasks: int = 16) -> list[tuple[str, float, str]
         data = Path(tmp) / "archives"
         write_archive(data, "trades", "BTCUSDT", "2025-01-01", rows=trades)
         base = RunConfig(str(strategy), "backtest", data=str(data), handle_signals=False)
-        alone_runs = [backtest_task(base)["elapsed_s"] for _ in range(3)]  # in one process, no Dask
         _, single_rss, _ = _backtest_once(strategy, data)
         code = "from bench.sweep import _imported_mb; print(_imported_mb())"
         single_base = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                            check=True).stdout)
-        space = {"every": [10_000 + 1_000 * i for i in range(tasks)]}
+        # Sizes, not periods: every combination does the same work as the run alone.
+        space = {"size": [Decimal("0.001") * (i + 1) for i in range(tasks)]}
         times, rss, base_rss = {}, {}, {}
         for workers in (1, 2):
             started = time.perf_counter()
@@ -83,13 +93,17 @@ def run(trades: int = 1_000_000, tasks: int = 16) -> list[tuple[str, float, str]
             with local_cluster(spec) as (client, _):
                 up = time.perf_counter() - started
                 base_rss[workers] = max(client.run(_imported_mb).values())
+                # The same backtest alone, in a process of its own on the other core, at the
+                # same time: this machine's speed drifts by 10-20% over a minute.
+                alone_proc = _alone(strategy, data, tasks // 2) if workers == 1 else None
                 result = run_sweep(spec, client=client)
+                if alone_proc is not None:
+                    alone_runs = [float(t) for t in alone_proc.communicate()[0].split()]
                 assert not any(row["error"] for row in result.rows), result.rows
                 times[workers] = result.elapsed_s
                 if workers == 1:
                     in_task = statistics.median(row["elapsed_s"] for row in result.rows)
                 rss[workers] = max(client.run(_status_mb).values())
-        alone_runs += [backtest_task(base)["elapsed_s"] for _ in range(3)]  # before and after: the machine drifts
         alone = statistics.median(alone_runs)
         per_task = times[1] / tasks
         return [
@@ -100,7 +114,7 @@ def run(trades: int = 1_000_000, tasks: int = 16) -> list[tuple[str, float, str]
             ("  per-task overhead (1 worker) over the same backtest alone in one process",
              (per_task - alone) / alone * 100,
              f"% (sweep time per task {per_task:.2f} s: {in_task:.2f} s running in the worker, median; alone "
-             f"{alone:.2f} s, median of 6 around the sweeps; target < 5%)"),
+             f"{alone:.2f} s, median of {len(alone_runs)} run beside the sweep; target < 5%)"),
             ("  peak RSS a run adds: in a worker (2 workers) / in one `botkit backtest` process",
              rss[2] - base_rss[2], f"MB / {single_rss - single_base:.0f} MB (whole processes: {rss[2]:.0f} MB, "
              f"Dask's own included / {single_rss:.0f} MB)"),
