@@ -36,7 +36,8 @@ def sweep(args: argparse.Namespace) -> int:
     combos = check_spec(spec)  # every flag checked before a worker starts
     interactive = sys.stderr.isatty() and not args.quiet
     if not args.quiet:
-        where = args.scheduler or f"a local cluster of {spec.workers or 'one worker per core'}"
+        size = f"{spec.workers} workers" if spec.workers else "one worker per core"
+        where = args.scheduler or f"a local cluster of {size}"
         print(f"botkit: sweeping {len(combos)} combinations of {', '.join(space)}"
               f"{f' over {args.folds} walk-forward folds' if args.folds else ''} on {where}", file=sys.stderr)
     result = _with_progress(spec) if interactive else run_sweep(spec)

@@ -21,11 +21,10 @@ from .._loader import load_strategy
 from .._params import check_params
 from .._runconfig import RunConfig
 from ._plan import Fold, combinations, folds
-from ._task import METRICS, backtest_task, metric_value
+from ._task import METRICS, backtest_task, failed, metric_value
 
 __all__ = ["SweepResult", "SweepSpec", "check_spec", "local_cluster", "run_sweep"]
 
-log = logging.getLogger("botkit.sweep")
 Progress = Callable[[int, int], None]
 
 
@@ -57,10 +56,11 @@ class SweepSpec:
 
 @attrs.define
 class SweepResult:
-    """What a sweep found. ``rows``: one per task, in a fixed order (fold, split,
-    combination), each ``{"combination", "fold", "split", "params", "metric",
-    "events", "elapsed_s", "error", **figures}``; ``walk_forward``: one row per fold
-    and ``out_of_sample`` the combined figures (empty without folds)."""
+    """What a sweep found. ``rows``: one per task, in the order planned (combination by
+    combination; with folds, the train windows fold by fold, then the tests), each
+    ``{"combination", "fold", "split", "params", "metric", "events", "elapsed_s",
+    "error", **figures}``; ``walk_forward``: one row per fold and ``out_of_sample``
+    the combined figures (empty without folds)."""
 
     metric: str
     params: list[str]
@@ -213,16 +213,16 @@ def _run_all(client: Any, jobs: list[Job], metric: str, progress: Progress | Non
             try:
                 done[n] = future.result()
             except Exception as exc:  # the worker died under it: the sweep goes on
-                done[n] = {"events": 0, "elapsed_s": 0.0, "figures": {}, "error": f"{type(exc).__name__}: {exc}"}
+                done[n] = failed(exc)
             if progress is not None:
                 progress(len(done), len(jobs))
     except KeyboardInterrupt:
         interrupted = True
         client.cancel(list(futures))
     rows = []
-    for n, (combination, fold, window, params, _) in enumerate(jobs):
+    for n, (combination, fold, split, params, _) in enumerate(jobs):
         if n in done:
-            rows.append(_row(combination, fold, window, params, done[n], metric))
+            rows.append(_row(combination, fold, split, params, done[n], metric))
     return rows, interrupted
 
 

@@ -13,7 +13,7 @@ from .._exceptions import BotkitError
 from .._gc import fewer_gc_passes
 from .._runconfig import RunConfig
 
-__all__ = ["METRICS", "backtest_task", "metric_value"]
+__all__ = ["METRICS", "backtest_task", "failed", "metric_value"]
 
 #: ``--metric`` name -> (the summary's trading figure, True when higher is better).
 METRICS: dict[str, tuple[str, bool]] = {
@@ -37,17 +37,20 @@ def backtest_task(config: RunConfig) -> dict[str, Any]:
         prepared = build_run(config)
         with fewer_gc_passes():  # as `botkit backtest` does: millions of events, few cycles
             summary = anyio.run(prepared.run, backend=config.backend)
-    except BotkitError as exc:
-        return {"events": 0, "elapsed_s": time.perf_counter() - started, "figures": {}, "error": str(exc)}
-    except Exception as exc:  # a worker reports what went wrong; the sweep decides
-        return {"events": 0, "elapsed_s": time.perf_counter() - started, "figures": {},
-                "error": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # a worker reports what went wrong; the sweep goes on
+        return failed(exc, time.perf_counter() - started)
     trading = summary.trading
     figures = {name: trading.get(name) for name in FIGURES}
     figures["total_return"] = float(figures["total_return"]) if figures["total_return"] is not None else None
     return {"events": summary.events, "elapsed_s": time.perf_counter() - started, "figures": figures,
             "error": summary.error or None, "first_event_ns": summary.first_event_ns,
             "last_event_ns": summary.last_event_ns}
+
+
+def failed(exc: BaseException, elapsed_s: float = 0.0) -> dict[str, Any]:
+    """A task's result when its backtest (or its worker) failed: the one-line reason."""
+    error = str(exc) if isinstance(exc, BotkitError) else f"{type(exc).__name__}: {exc}"
+    return {"events": 0, "elapsed_s": elapsed_s, "figures": {}, "error": error}
 
 
 def metric_value(result: dict[str, Any], metric: str) -> float | None:
