@@ -56,6 +56,7 @@ from ._strategy import Feed as Feed
 from ._strategy import Strategy as Strategy
 from ._symbols import normalise_symbol as normalise_symbol
 from ._version import __version__ as __version__
+from .dashboard import DashboardSettings as DashboardSettings
 from .execution._accounts import AccountSettings as AccountSettings
 from .execution._broker import Broker as Broker
 from .execution._instruments import Instrument as Instrument
@@ -90,6 +91,7 @@ __all__ = [
     "Clock",
     "ConfigError",
     "ConnectionState",
+    "DashboardSettings",
     "DataError",
     "Engine",
     "Event",

@@ -60,6 +60,8 @@ class PreparedRun:
     monitors: tuple[Task, ...] = ()
     #: Said at the start of the run (a live run names venue, endpoint and mode).
     banner: str = ""
+    #: The dashboard's start line, with the URL to open ("" when there is none).
+    dashboard: str = ""
 
     async def run(self, *, monitors: Sequence[Task] = ()) -> RunSummary:
         """Run the engine with its services and monitors (plus ``monitors``)."""
@@ -113,9 +115,21 @@ def build_run(config: RunConfig) -> PreparedRun:
         source = replays[0] if len(replays) == 1 else MergedSource(replays)
         if config.window_ns != (None, None):
             source = WindowSource(source, *config.window_ns)
+        if config.dashboard is not None:
+            raise ConfigError("the dashboard is for botkit run (paper or live); a backtest writes its page with "
+                              "--report DIR")
         engine = _engine(config, strategy, source, config.venue or strategy.venue, journal=_journal(config))
         return PreparedRun(engine, config.backend, "" if config.data else data[0])
-    return _live(config, strategy)
+    if config.dashboard is None:
+        return _live(config, strategy)
+    from .dashboard._settings import Listener
+
+    listener = Listener.open(config.dashboard)  # a busy port or a missing token: said before anything starts
+    prepared = _live(config, strategy)
+    from .dashboard._server import Dashboard
+
+    board = Dashboard(prepared.engine, listener, config.dashboard)
+    return attrs.evolve(prepared, services=(*prepared.services, board.serve), dashboard=listener.start_line())
 
 
 def shipped_sample(strategy: Strategy) -> str:

@@ -35,6 +35,11 @@ Example ``botkit.toml`` (every key optional)::
     recv_window_ms = 5000
     cancel_timeout_s = 10
 
+    [dashboard]                     # botkit run: the live page and API (--dashboard overrides)
+    listen = "127.0.0.1:8080"       # [HOST:]PORT; beyond loopback only with token_env
+    token_env = "BOTKIT_DASHBOARD_TOKEN"              # else a random token per run
+    updates_per_s = 4
+
     [venues.coinbase]               # a strategy trading several venues: one account each
     starting_cash = { USD = "5000", BTC = "0.1" }
     taker_bps = "60"                # also: maker_bps, latency_ms, slippage_bps, margin
@@ -63,6 +68,7 @@ import cattrs
 
 from ._decimals import exact_decimal
 from ._exceptions import ConfigError
+from .dashboard._settings import DashboardSettings, parse_listen
 from .execution._accounts import AccountSettings
 from .execution._instruments import Instrument, instrument_for
 from .execution._paper import PaperConfig
@@ -219,6 +225,22 @@ class LiveSection:
 
 
 @attrs.frozen
+class DashboardSection:
+    """``[dashboard]``: where ``botkit run`` serves its page and API, and its token's
+    environment variable (never the token itself)."""
+
+    listen: str | None = None
+    token_env: str | None = None
+    updates_per_s: float = attrs.field(default=4.0, validator=[_positive, attrs.validators.le(20)])
+
+    def settings(self) -> DashboardSettings | None:
+        if self.listen is None:
+            return None
+        host, port = parse_listen(self.listen, "[dashboard] listen")
+        return DashboardSettings(host, port, self.token_env, self.updates_per_s)
+
+
+@attrs.frozen
 class Config:
     """The whole configuration; :meth:`run_fields` maps it onto a :class:`~botkit.RunConfig`."""
 
@@ -232,6 +254,7 @@ class Config:
     instruments: dict[str, InstrumentSection] = attrs.field(factory=dict)
     live: LiveSection = attrs.field(factory=LiveSection)
     venues: dict[str, VenueSection] = attrs.field(factory=dict)
+    dashboard: DashboardSection = attrs.field(factory=DashboardSection)
 
     def run_fields(self) -> dict[str, Any]:
         """This file's part of a :class:`~botkit.RunConfig` (keyword arguments). ``mode =
@@ -267,6 +290,7 @@ class Config:
             "starting_cash": dict(self.paper.starting_cash),
             "instruments": instruments,
             "quote_asset": self.quote_asset,
+            "dashboard": self.dashboard.settings(),
             "accounts": {name: AccountSettings(section.starting_cash,
                                                attrs.evolve(paper, **changes) if (changes := section.paper_changes())
                                                else None)
@@ -295,6 +319,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"config {path}: not valid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"config {path}: not UTF-8 text") from None
+    board = data.get("dashboard") if isinstance(data, dict) else None
+    if isinstance(board, dict) and "token" in board:
+        raise ConfigError(f"config {path}: [dashboard] token: a token never goes in the config file; put it in an "
+                          "environment variable and name it (token_env)")
     section = data.get("live") if isinstance(data, dict) else None
     if isinstance(section, dict):
         written = [k for k in section if k.lower() in _KEY_MATERIAL]

@@ -43,6 +43,9 @@ __all__ = ["Engine", "RunSummary"]
 
 log = logging.getLogger("botkit.engine")
 
+#: The halt reason of :meth:`Engine.pause`.
+PAUSED = "paused"
+
 
 @attrs.frozen
 class RunSummary:
@@ -244,9 +247,37 @@ class Engine:
         self._halts_journaled = 0
         self._lifts_journaled: set[int] = set()
 
+    @property
+    def mode(self) -> str:
+        """``backtest`` (a replay's virtual clock), ``live`` (real orders) or ``paper``."""
+        return "backtest" if self.clock.virtual else "live" if isinstance(self.broker, LiveBroker) else "paper"
+
     def kill_switch(self, reason: str = "manual") -> None:
         """Trip the kill switch: cancel every open order and halt trading for the run."""
         self.risk.kill(reason)
+
+    @property
+    def paused(self) -> bool:
+        """Whether new orders are paused by :meth:`pause`."""
+        return PAUSED in self.risk.active_halts
+
+    def pause(self) -> None:
+        """Refuse new orders (each is rejected, reason "trading halted: paused") until
+        :meth:`resume`; working orders stay. Recorded as a halt (and in the journal)."""
+        self.risk.halt(PAUSED)
+
+    def resume(self) -> None:
+        """Lift :meth:`pause` (other halts, the kill switch's among them, stay)."""
+        self.risk.resume(PAUSED)
+
+    def cancel_all(self, reason: str = "manual") -> int:
+        """Cancel every open order (trading goes on); returns how many cancels were sent
+        and writes the action to the journal when one is open."""
+        cancelled = self.router.cancel_all()
+        log.warning("cancel all (%s): %d open orders", reason, cancelled)
+        if self.journal is not None:
+            self.journal.risk_event("cancel_all", f"{reason}: {cancelled} orders", self.clock.now_ns())
+        return cancelled
 
     def _on_kill(self, reason: str) -> None:
         if self.journal is not None:
@@ -335,7 +366,7 @@ class Engine:
         """Continue what the journal holds (nothing, for a new one), then open this run in it."""
         contents = journal.read()
         name = type(self.strategy).__name__
-        mode = "backtest" if self.clock.virtual else "live" if isinstance(self.broker, LiveBroker) else "paper"
+        mode = self.mode
         # A run on several venues is journaled as "binance+coinbase", its starting cash
         # per venue and asset (below).
         venue = "+".join(self.accounts) if self.accounts else self.router.venue

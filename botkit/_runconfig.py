@@ -13,6 +13,7 @@ from typing import Literal
 import attrs
 
 from ._watchdog import HOOK_TIMEOUT_S
+from .dashboard._settings import DashboardSettings
 from .execution._accounts import AccountSettings
 from .execution._instruments import Instrument
 from .execution._paper import PaperConfig
@@ -79,6 +80,8 @@ class RunConfig:
         (also a power loss, an fsync per commit).
     :param params: the strategy's parameters (its class attributes) given other values
         for this run, e.g. ``{"window": 20}`` (a sweep's combination); checked by type.
+    :param dashboard: live (``botkit run``): serve the dashboard (page, API, stream) from
+        the engine's task group; None: none.
     :param window_ns: backtest: replay only the events received in ``[start, end)`` ns
         (``None``: that side open); a walk-forward fold's window.
     """
@@ -115,3 +118,4 @@ class RunConfig:
     skip_bad_rows: bool = False
     params: dict[str, object] = attrs.field(factory=dict)
     window_ns: tuple[int | None, int | None] = (None, None)
+    dashboard: DashboardSettings | None = None

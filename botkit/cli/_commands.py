@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     prepared = build_run(run_config(args, "live"))
     if prepared.banner:
         print(prepared.banner, file=sys.stderr)  # what a live run trades where: said even with -q
+    if prepared.dashboard:
+        print(prepared.dashboard, file=sys.stderr, flush=True)  # the URL to open: said even with -q
     if prepared.embedded:
         sims = "one embedded exchange simulator per venue" if len(prepared.services) > 1 else \
             "the embedded exchange simulator"

@@ -121,6 +121,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="run the bot on these CPUs only (Linux): away from a busy core, its tail latency holds")
     run.add_argument("--api-url", metavar="URL",
                      help="with --live: the WebSocket API endpoint for orders (e.g. `botkit exchange-sim --trading`)")
+    run.add_argument("--dashboard", metavar="[HOST:]PORT",
+                     help="serve the live dashboard and its API there (host default 127.0.0.1; port 0: a free one); "
+                          "the start line gives the URL with this run's token")
+    run.add_argument("--dashboard-token-env", metavar="NAME",
+                     help="the dashboard's token is in this environment variable (needed to listen beyond loopback)")
 
     backtest = sub.add_parser(
         "backtest",

@@ -13,6 +13,7 @@ from .._config import Config, load_config
 from .._decimals import exact_decimal
 from .._exceptions import ConfigError
 from .._runconfig import Mode, RunConfig
+from ..dashboard._settings import DashboardSettings, parse_listen
 from ..execution._accounts import AccountSettings
 from ..execution._paper import PaperConfig
 
@@ -81,12 +82,27 @@ def run_config(args: argparse.Namespace, mode: Mode) -> RunConfig:
             fields["api_url"] = args.api_url
         if (args.testnet or args.api_url) and not live:
             raise ConfigError("--testnet and --api-url choose where real orders go: add --live")
+        fields["dashboard"] = _dashboard(args, fields.get("dashboard"))
     else:
+        fields.pop("dashboard", None)  # one config file serves both commands; a backtest has --report
         fields.update(backend=args.backend, skip_bad_rows=args.skip_bad_rows)
     return RunConfig(
         args.strategy_file, mode, strategy_class=args.strategy, data=args.data, venue=args.venue,
         max_strategy_errors=args.max_errors, record_prices=bool(args.report), paper=paper, **fields,
     )
+
+
+def _dashboard(args: argparse.Namespace, configured: DashboardSettings | None) -> DashboardSettings | None:
+    """``--dashboard`` and ``--dashboard-token-env`` over ``[dashboard]``."""
+    settings = configured
+    if args.dashboard is not None:
+        host, port = parse_listen(args.dashboard)
+        settings = attrs.evolve(configured or DashboardSettings(), host=host, port=port)
+    if args.dashboard_token_env is not None:
+        if settings is None:
+            raise ConfigError("--dashboard-token-env: add --dashboard [HOST:]PORT (or [dashboard] listen)")
+        settings = attrs.evolve(settings, token_env=args.dashboard_token_env)
+    return settings
 
 
 def urls(given: list[str]) -> tuple[str | None, dict[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -59,7 +60,7 @@ def write_report(
     png_path = out / "report.png"
     png_path.write_bytes(png)
     html_path = out / "report.html"
-    html_path.write_text(_html(summary, png, title), encoding="utf-8")
+    html_path.write_text(_html(summary, png, title, _charts(equity, prices, fills)), encoding="utf-8")
     return [png_path, html_path]
 
 
@@ -105,7 +106,42 @@ def _plot(equity: list[tuple[int, Decimal]], prices: list[tuple[int, Decimal]], 
     return buffer.getvalue()
 
 
-def _html(summary: RunSummary, png: bytes, title: str) -> str:
+#: Points (and fill marks) the page's interactive charts keep; the PNG has every one.
+_CHART_POINTS = 5_000
+
+
+def _thin(items: list[Any]) -> list[Any]:
+    """At most :data:`_CHART_POINTS` of ``items``, evenly spaced, the last one kept."""
+    step = -(-len(items) // _CHART_POINTS)
+    return items if step <= 1 else items[::-1][::step][::-1]
+
+
+def _charts(equity: list[tuple[int, Decimal]], prices: list[tuple[int, Decimal]], fills: list[Fill]) -> str:
+    """The interactive equity and price charts: the live dashboard's chart code (uPlot),
+    inline, with the run's series (zoom by dragging, double-click to reset)."""
+    from ..dashboard._static import CHART_SCRIPTS, CHART_STYLE, static_text
+
+    data = {
+        "equity": [[ts / 1e6, float(v)] for ts, v in _thin(equity)],
+        "price": [[ts / 1e6, float(p)] for ts, p in _thin(prices)],
+        "fills": [{"ts": f.ts_recv, "price": str(f.price), "side": f.side.value} for f in _thin(fills)],
+    }
+    # "</" cannot end the script early: JSON allows it escaped.
+    payload = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    scripts = "".join(f"<script>{static_text(name)}</script>" for name in CHART_SCRIPTS)
+    return f"""<style>{static_text(CHART_STYLE)} .chart {{ height: 260px; }} .u-legend {{ display: none; }}</style>
+<h2>Equity</h2><div id="equity-chart" class="chart"></div>
+<h2>Price and fills <small>(drag to zoom, double-click to reset)</small></h2><div id="price-chart" class="chart"></div>
+{scripts}<script>
+(function () {{
+  var data = {payload};
+  botkitCharts.equity(document.getElementById("equity-chart")).set(data.equity);
+  botkitCharts.price(document.getElementById("price-chart")).set(data.price, data.fills);
+}})();
+</script>"""
+
+
+def _html(summary: RunSummary, png: bytes, title: str, charts: str = "") -> str:
     trading: dict[str, Any] = summary.trading
     rows = "".join(
         f"<tr><th>{html.escape(label)}</th><td>{html.escape(_fmt(trading.get(key)))}</td></tr>"
@@ -128,13 +164,15 @@ def _html(summary: RunSummary, png: bytes, title: str) -> str:
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
 body {{ font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #1f2328; }}
-h1 {{ font-size: 1.4rem; }} .grid {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
+h1 {{ font-size: 1.4rem; }} h2 {{ font-size: 1.05rem; margin: 1.5rem 0 .5rem; }}
+.grid {{ display: flex; gap: 2rem; flex-wrap: wrap; }}
 table {{ border-collapse: collapse; }}
 th {{ text-align: left; font-weight: 500; color: #57606a; padding: .2rem 1.2rem .2rem 0; }}
 td {{ text-align: right; font-variant-numeric: tabular-nums; }} img {{ width: 100%; margin-top: 1.5rem; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <div class="grid"><table>{rows}</table><table>{run_rows}</table></div>
+{charts}
 <img alt="equity, drawdown and fills" src="data:image/png;base64,{image}">
 </body></html>
 """

@@ -189,6 +189,11 @@ class RiskManager:
         return bool(self.feeds_down)
 
     @property
+    def active_halts(self) -> list[str]:
+        """The reasons of the halts active now, oldest first."""
+        return list(self._active)
+
+    @property
     def halt_reason(self) -> str:
         """The active halt reasons joined by "; " ("" when trading is allowed)."""
         return "; ".join(self._active)

@@ -168,7 +168,7 @@ class Journal:
                                        json.dumps({a: str(v) for a, v in sorted(balances.items())}), ts_ns)))
 
     def risk_event(self, kind: str, reason: str, ts_ns: int) -> None:
-        """``kind``: ``"halt"``, ``"lifted"`` or ``"kill"``."""
+        """``kind``: ``"halt"``, ``"lifted"``, ``"kill"`` or ``"cancel_all"`` (an operator's)."""
         self._rows.append((_RISK, (self._next(), self.run, kind, reason, ts_ns)))
 
     def state(self, state: Mapping[str, Any], reason: str, ts_ns: int) -> None:

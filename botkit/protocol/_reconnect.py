@@ -277,6 +277,11 @@ class ReconnectMachine:
             return []
         return self.handle(FrameReceived(), now_ns)
 
+    @property
+    def last_frame_ns(self) -> int:
+        """When the last frame (or the connection) arrived, on the caller's clock (0: never)."""
+        return self._last_frame
+
     def next_deadline(self) -> int:
         """When the machine next needs a :class:`Tick` (ns), or a far-future value."""
         p = self.policy

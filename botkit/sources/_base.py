@@ -39,6 +39,11 @@ class FeedStats:
     symbols: list[str] = attrs.Factory(list)
     #: Things about the data the user should know (a torn last line...), one line each.
     warnings: list[str] = attrs.Factory(list)
+    #: A live feed's connection now: ``connecting``, ``live``, ``backoff``, ``closed``
+    #: ("" for a replay); read by the dashboard, not summed.
+    state: str = ""
+    #: A live feed: seconds since its last frame when the stats were read (-1: none yet).
+    last_message_age_s: float = -1.0
 
     @classmethod
     def total(cls, feeds: list[FeedStats]) -> FeedStats:

@@ -43,7 +43,7 @@ from ..protocol._reconnect import (
     Tick,
 )
 from ._backfill import RestWorker
-from ._base import EventSource, Publish
+from ._base import EventSource, FeedStats, Publish
 from ._wsconn import ConnectionClosed, HandshakeError, HandshakeRejected, WebSocket, connect
 
 __all__ = ["WebSocketSource"]
@@ -353,10 +353,23 @@ class WebSocketSource(EventSource):
         if statuses:
             await publish(statuses)
 
+    def feeds(self) -> list[FeedStats]:
+        """This feed's counters as of now (read while it runs, e.g. by the dashboard)."""
+        self._sync_stats()
+        return [self.stats]
+
     def _sync_stats(self) -> None:
+        machine = self.machine
         self.stats.absorb(self.decoder)
-        self.stats.reconnects = self.machine.reconnects
-        self.stats.stale_detections = self.machine.stale_detections
+        self.stats.reconnects = machine.reconnects
+        self.stats.stale_detections = machine.stale_detections
+        self.stats.state = machine.state.value
+        last = machine.last_frame_ns
+        try:
+            now = _mono()
+        except RuntimeError:  # read after the event loop ended (a failed run's summary)
+            return
+        self.stats.last_message_age_s = round((now - last) / 1e9, 3) if last else -1.0
 
 
 def _mono() -> int:
