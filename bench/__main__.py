@@ -9,14 +9,30 @@ from __future__ import annotations
 import argparse
 import math
 
-from . import archives, backtest, book, breakdown, engine, journal, live, longrun, merge, orders, parse, realmix, sweep
+from . import (
+    archives,
+    backtest,
+    book,
+    breakdown,
+    dashboard,
+    engine,
+    journal,
+    live,
+    longrun,
+    merge,
+    orders,
+    parse,
+    realmix,
+    sweep,
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--big", action="store_true",
                         help="also backtest 5M trades, and a generated month of archives (memory flatness)")
-    parser.add_argument("--long", action="store_true", help="also the 30-minute live run (memory growth)")
+    parser.add_argument("--long", action="store_true",
+                        help="also the 30-minute live runs (memory growth; the dashboard's page through one)")
     args = parser.parse_args()
     rows = parse.run() + engine.run()
     ours = backtest.run((1_000_000, 5_000_000) if args.big else (1_000_000,))
@@ -28,11 +44,13 @@ def main() -> None:
     rows += book.run()
     rows += realmix.run()
     rows += live.run()
+    rows += dashboard.run()
     rows += orders.run()
     rows += journal.run()
     rows += sweep.run()
     if args.long:
         rows += longrun.run()
+        rows += dashboard.long_page()
     width = max(len(r[0]) for r in rows)
     for name, value, unit in rows:
         shown = "n/a" if math.isnan(value) else (f"{value:,.2f}" if value < 100 else f"{value:,.0f}")

@@ -62,10 +62,13 @@ class PreparedRun:
     banner: str = ""
     #: The dashboard's start line, with the URL to open ("" when there is none).
     dashboard: str = ""
+    #: The dashboard's task, run as one more service (None: no dashboard).
+    dashboard_task: Task | None = None
 
     async def run(self, *, monitors: Sequence[Task] = ()) -> RunSummary:
         """Run the engine with its services and monitors (plus ``monitors``)."""
-        return await self.engine.run(monitors=(*self.monitors, *monitors), services=self.services)
+        board = () if self.dashboard_task is None else (self.dashboard_task,)
+        return await self.engine.run(monitors=(*self.monitors, *monitors), services=(*self.services, *board))
 
 
 def build_run(config: RunConfig) -> PreparedRun:
@@ -129,7 +132,7 @@ def build_run(config: RunConfig) -> PreparedRun:
     from .dashboard._server import Dashboard
 
     board = Dashboard(prepared.engine, listener, config.dashboard)
-    return attrs.evolve(prepared, services=(*prepared.services, board.serve), dashboard=listener.start_line())
+    return attrs.evolve(prepared, dashboard=listener.start_line(), dashboard_task=board.serve)
 
 
 def shipped_sample(strategy: Strategy) -> str:

@@ -272,6 +272,63 @@ async def test_manual_kill_switch_from_outside_the_strategy() -> None:
     assert engine.router.broker.open_orders() == []
 
 
+async def test_an_operator_pauses_resumes_and_cancels_all_from_outside_the_strategy() -> None:
+    step = anyio.Event()
+    seen: list[int] = []
+
+    def script(s: Scripted, event) -> None:
+        seen.append(event.trade_id if isinstance(event, botkit.Trade) else -1)
+        if isinstance(event, botkit.Trade):
+            s.ids[f"buy{event.trade_id}"] = s.buy("1", "50")  # rests far below: never fills
+            step.set()
+
+    class Paced(botkit.sources.EventSource):
+        """A trade, then the next only after the test has acted."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.go = [anyio.Event() for _ in range(4)]
+
+        async def stream(self, publish) -> None:
+            await publish([qt(1, "100", "101", 0)])
+            for i, go in enumerate(self.go):
+                await publish([tr(10 + i, "100", 10 + i * 10)])
+                await go.wait()
+            await anyio.sleep_forever()
+
+    s, source = Scripted(script), Paced()
+    engine = botkit.Engine(s, source, risk=botkit.RiskLimits(max_orders_per_second=None))
+
+    async def next_trade(i: int) -> None:
+        nonlocal step
+        await step.wait()
+        step = anyio.Event()
+        await anyio.wait_all_tasks_blocked()
+        source.go[i].set()
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(engine.run)
+            await next_trade(0)  # buy10 rests
+            engine.pause()
+            assert engine.paused and engine.strategy.trading_halted
+            await next_trade(1)  # buy11 refused
+            engine.resume()
+            assert not engine.paused
+            await step.wait()  # buy12 rests again
+            await anyio.wait_all_tasks_blocked()
+            assert engine.cancel_all("operator") == 2
+            await next_trade(2)  # the venue took the cancels; buy13 rests: trading goes on
+            await next_trade(3)
+            await anyio.wait_all_tasks_blocked()
+            assert s.statuses(s.ids["buy10"])[-1] == "cancelled" and s.statuses(s.ids["buy12"])[-1] == "cancelled"
+            assert [o.client_id for o in engine.router.open_orders()] == [s.ids["buy13"]]
+            engine.stop("done")
+    assert "trading halted: paused" in [u.reason for u in s.updates if u.client_id == s.ids["buy11"]]
+    assert [h.reason for h in engine.risk.halts] == ["paused"] and engine.risk.halts[0].lifted_ts > 0
+    assert engine.risk.killed == "" and not engine.risk.halted
+
+
 def test_daily_loss_limit_trips_the_kill_switch() -> None:
     clock = VirtualClock(T0)
     tripped: list[str] = []

@@ -130,3 +130,28 @@ def test_the_page_needs_the_token(browser: Any) -> None:
         assert policy == 3  # uPlot, the charts, the page: inline, allowed by hash alone
         page.wait_for_selector("#link.on", timeout=30_000)  # the stream connected under the page's own CSP
         context.close()
+
+
+def test_the_report_draws_with_the_same_chart_code(browser: Any, tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "report"
+    scalper = Path(__file__).resolve().parents[2] / "strategies" / "scalper.py"
+    done = subprocess.run([sys.executable, "-m", "botkit", "backtest", str(scalper), "--report", str(out),
+                           "--json", "-q"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    fills = json.loads(done.stdout)["trading"]["fills"]
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((out / "report.html").as_uri())
+    page.wait_for_selector("#price-chart canvas")
+    drawn = page.evaluate("""() => [...document.querySelectorAll('.chart canvas')].map(c => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let lit = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) lit++;
+        return lit; })""")
+    assert len(drawn) == 2 and min(drawn) > 500 and errors == []
+    assert fills > 0 and page.locator("img[alt='equity, drawdown and fills']").count() == 1  # the PNG stays
+    page.close()

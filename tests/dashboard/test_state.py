@@ -157,3 +157,12 @@ def test_a_listener_token_is_random_and_compared_whole() -> None:
     finally:
         first.sock.close()
         second.sock.close()
+
+
+def test_the_report_keeps_a_bounded_even_sample_of_its_series() -> None:
+    from botkit.cli._report_files import _CHART_POINTS, _thin
+
+    assert _thin(list(range(10))) == list(range(10))
+    thinned = _thin(list(range(3 * _CHART_POINTS + 1)))
+    assert len(thinned) <= _CHART_POINTS and thinned[-1] == 3 * _CHART_POINTS
+    assert len({b - a for a, b in zip(thinned, thinned[1:], strict=False)}) == 1  # evenly spaced

@@ -21,7 +21,11 @@
     if (cls) td.className = cls;
     return td;
   }
+  var drawn = {};
   function rows(id, items, build, columns) {
+    var key = JSON.stringify(items);
+    if (drawn[id] === key) return; /* unchanged: no DOM work */
+    drawn[id] = key;
     var body = $(id).tBodies[0], out = [];
     for (var i = 0; i < items.length; i++) {
       var tr = document.createElement("tr");
@@ -53,32 +57,37 @@
       else Array.prototype.push.apply(state[name], points);
       if (state[name].length > state.max) state[name].splice(0, state[name].length - state.max);
     });
-    if (series.symbol) $("price-symbol").textContent = series.symbol;
+    if (series.symbol) put("price-symbol", series.symbol);
+  }
+
+  function put(id, value) {
+    var el = $(id);
+    if (el.textContent !== value) el.textContent = value;
   }
 
   function render(s, series) {
     var st = s.status, pf = s.portfolio, risk = s.risk;
-    $("who").textContent = st.strategy + " on " + st.venues.join(", ") + (st.stopping ? " (stopping: " + st.stopping + ")" : "");
-    $("mode").textContent = st.mode;
+    put("who", st.strategy + " on " + st.venues.join(", ") + (st.stopping ? " (stopping: " + st.stopping + ")" : ""));
+    put("mode", st.mode);
     $("paused").hidden = !st.paused;
     $("killed").hidden = !st.killed;
     $("killed").title = st.killed;
     var others = risk.active_halts.filter(function (r) { return r !== "paused" && r.indexOf("kill switch") !== 0; });
     $("halted").hidden = !others.length;
-    $("halted").textContent = others.length ? "halted: " + others.join("; ") : "";
+    put("halted", others.length ? "halted: " + others.join("; ") : "");
     $("pause").disabled = st.paused || !!st.killed;
     $("resume").disabled = !st.paused || !!st.killed;
     $("kill").disabled = !!st.killed;
-    $("equity").textContent = number(pf.equity, 2) + " " + pf.quote_asset;
+    put("equity", number(pf.equity, 2) + " " + pf.quote_asset);
     $("return").textContent = (Number(pf.total_return) >= 0 ? "+" : "") + number(pf.total_return, 4) +
       (pf.return_pct === null ? "" : " (" + pf.return_pct.toFixed(3) + " %)");
-    $("realised").textContent = number(pf.realised_pnl, 4);
-    $("fees").textContent = "fees " + number(pf.fees, 4);
-    $("counts").textContent = st.orders + " / " + st.fills + " / " + st.rejected;
-    $("events").textContent = number(st.events, 0);
-    $("rate").textContent = number(st.events_per_s, 0) + " events/s, " + st.strategy_errors + " strategy errors";
-    $("uptime").textContent = duration(st.uptime_s);
-    $("source").textContent = st.source;
+    put("realised", number(pf.realised_pnl, 4));
+    put("fees", "fees " + number(pf.fees, 4));
+    put("counts", st.orders + " / " + st.fills + " / " + st.rejected);
+    put("events", number(st.events, 0));
+    put("rate", number(st.events_per_s, 0) + " events/s, " + st.strategy_errors + " strategy errors");
+    put("uptime", duration(st.uptime_s));
+    put("source", st.source);
     rows("feeds", st.feeds, function (f) {
       return [cell(f.venue), cell(f.state, f.connected ? "ok" : "down"), cell(number(f.frames, 0)), cell(f.reconnects),
               cell(f.gaps), cell(f.parse_errors), cell(f.last_message_age_s === null ? "–" : f.last_message_age_s.toFixed(1) + " s ago")];
@@ -86,11 +95,11 @@
     rows("positions", pf.positions, function (p) {
       return [cell(p.venue), cell(p.symbol), cell(p.size), cell(p.avg_price), cell(p.mark), cell(p.unrealised_pnl), cell(p.realised_pnl)];
     }, 7);
-    $("orders-count").textContent = s.orders.length ? "(" + s.orders.length + ")" : "";
+    put("orders-count", s.orders.length ? "(" + s.orders.length + ")" : "");
     rows("orders", s.orders.slice(0, 100), function (o) {
       return [cell(o.client_id), cell(o.venue), cell(o.symbol), cell(o.side, o.side), cell(o.type), cell(o.size), cell(o.price)];
     }, 7);
-    $("fills-count").textContent = st.fills ? "(" + st.fills + " in all)" : "";
+    put("fills-count", st.fills ? "(" + st.fills + " in all)" : "");
     rows("fills", s.fills.slice(-20).reverse(), function (f) {
       return [cell(time(f.ts)), cell(f.client_id), cell(f.symbol), cell(f.side, f.side), cell(f.size), cell(f.price),
               cell(f.fee + " " + f.fee_asset), cell(f.liquidity)];
@@ -118,7 +127,7 @@
     });
     source.onerror = function () {
       app.connected = false;
-      $("link").textContent = token ? "offline (reconnecting)" : "no token: open the URL the run printed";
+      put("link", token ? "offline (reconnecting)" : "no token: open the URL the run printed");
       $("link").className = "badge off";
     };
   }
@@ -147,7 +156,7 @@
   document.querySelectorAll("button[data-action]").forEach(function (button) {
     button.addEventListener("click", function () {
       pending = button.dataset.action;
-      $("confirm-text").textContent = button.dataset.confirm;
+      put("confirm-text", button.dataset.confirm);
       $("confirm").showModal();
     });
   });
