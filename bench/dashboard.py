@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .live import _pinned
+from .live import _pinned, start_simulator
 
 STRATEGY = """
 import time, botkit
@@ -53,8 +53,9 @@ _CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _chromium(tmp: Path) -> str | None:
-    """The browser to open the page in: the system's Chromium, on the simulator's core."""
+def _chromium(tmp: Path | None) -> str | None:
+    """The browser to open the page in: the system's Chromium, with ``tmp`` a wrapper in
+    it that runs it on the simulator's core."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -62,7 +63,7 @@ def _chromium(tmp: Path) -> str | None:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     taskset = shutil.which("taskset")
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if found is None or taskset is None or len(cpus) < 2:
+    if found is None or taskset is None or len(cpus) < 2 or tmp is None:
         return found
     wrapper = tmp / "chromium"
     wrapper.write_text(f'#!/bin/sh\nexec {taskset} -c {cpus[0]} {found} "$@"\n')
@@ -71,12 +72,8 @@ def _chromium(tmp: Path) -> str | None:
 
 
 def _once(data: Path, strategy: Path, dashboard: bool, browser: Any) -> dict[str, Any]:
-    sim = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--port", "0", "--data", str(data),
-                            "--speed", "0", "--loop", "--batch-bytes", "32768"],
-                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=_pinned(0))
+    sim, url = start_simulator(data)
     try:
-        assert sim.stdout is not None
-        url = sim.stdout.readline().strip()
         args = [sys.executable, "-m", "botkit", "run", str(strategy), "--url", url, "--duration", "300", "-q"]
         if dashboard:
             args += ["--dashboard", "127.0.0.1:0"]
@@ -85,14 +82,7 @@ def _once(data: Path, strategy: Path, dashboard: bool, browser: Any) -> dict[str
         assert bot.stdout is not None and bot.stderr is not None
         result: dict[str, Any] = {}
         if dashboard:
-            found = None
-            while found is None:
-                line = bot.stderr.readline()
-                if not line:
-                    raise RuntimeError("the bot ended before its dashboard started")
-                found = _START.search(line)
-            threading.Thread(target=bot.stderr.read, daemon=True).start()
-            result.update(_watch(found.group(1), found.group(2), browser))
+            result.update(_watch(*_dashboard_of(bot), browser))
         browser_cpu = _chromium_cpu()
         started = time.monotonic()
         out = bot.stdout.read()
@@ -107,6 +97,19 @@ def _once(data: Path, strategy: Path, dashboard: bool, browser: Any) -> dict[str
     finally:
         sim.terminate()
         sim.wait(timeout=10)
+
+
+def _dashboard_of(bot: subprocess.Popen[str]) -> tuple[str, str]:
+    """The base URL and token of ``bot``'s start line (the rest of its stderr is drained)."""
+    assert bot.stderr is not None
+    found = None
+    while found is None:
+        line = bot.stderr.readline()
+        if not line:
+            raise RuntimeError("the bot ended before its dashboard started")
+        found = _START.search(line)
+    threading.Thread(target=bot.stderr.read, daemon=True).start()
+    return found.group(1), found.group(2)
 
 
 def _watch(base: str, token: str, browser: Any) -> dict[str, Any]:
@@ -239,7 +242,7 @@ def run(trades: int = 1_500_000, pairs: int = 4) -> list[tuple[str, float, str]]
 def long_page(minutes: float = 30.0, every_s: float = 60.0) -> list[tuple[str, float, str]]:
     """The page open through a long paper run (the shipped sample at half its recorded
     pace: 30 minutes): the page's DOM size and JS heap, and the bot's RSS, every minute."""
-    chromium = _chromium(Path(tempfile.gettempdir()))
+    chromium = _chromium(None)
     if chromium is None:
         return [("dashboard: the page through a long run", float("nan"), "no Chromium or playwright here")]
     import psutil
@@ -249,19 +252,12 @@ def long_page(minutes: float = 30.0, every_s: float = 60.0) -> list[tuple[str, f
     bot = subprocess.Popen([sys.executable, "-m", "botkit", "run", str(strategy), "--speed", f"{15 / minutes:g}",
                             "--duration", str(minutes * 60), "--dashboard", "127.0.0.1:0", "-q"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert bot.stderr is not None
-    found = None
-    while found is None:
-        line = bot.stderr.readline()
-        if not line:
-            raise RuntimeError("the bot ended before its dashboard started")
-        found = _START.search(line)
-    threading.Thread(target=bot.stderr.read, daemon=True).start()
+    base, token = _dashboard_of(bot)
     samples = []
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=chromium, args=_CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{found.group(1)}/?token={found.group(2)}")
+        page.goto(f"{base}/?token={token}")
         started = time.monotonic()
         while bot.poll() is None:
             page.wait_for_timeout(every_s * 1000)
@@ -273,12 +269,17 @@ def long_page(minutes: float = 30.0, every_s: float = 60.0) -> list[tuple[str, f
                 break
             sample = page.evaluate("""() => ({nodes: document.getElementsByTagName('*').length,
                 heap: performance.memory.usedJSHeapSize / 1048576, updates: window.botkit.updates,
-                points: window.botkit.charts.equity.points()})""")
+                points: window.botkit.charts.equity.points(), render: window.botkit.renderMs})""")
+            clicked = time.perf_counter()  # responsive: the confirm step opens at once, then backs out
+            page.click("#cancel-all")
+            page.wait_for_selector("#confirm[open]")
+            sample["click_ms"] = (time.perf_counter() - clicked) * 1000
+            page.click("#confirm-cancel")
             sample.update(minute=(time.monotonic() - started) / 60, rss=rss)
             samples.append(sample)
             print(f"  minute {sample['minute']:.1f}: {sample['updates']} updates, DOM {sample['nodes']} nodes, "
-                  f"JS heap {sample['heap']:.1f} MB, chart points {sample['points']}, bot RSS {rss:.1f} MB",
-                  flush=True)
+                  f"JS heap {sample['heap']:.1f} MB, chart points {sample['points']}, render {sample['render']:.1f} "
+                  f"ms, click to dialog {sample['click_ms']:.0f} ms, bot RSS {rss:.1f} MB", flush=True)
         browser.close()
     bot.wait(timeout=60)
     first, last = samples[0], samples[-1]
@@ -289,6 +290,9 @@ def long_page(minutes: float = 30.0, every_s: float = 60.0) -> list[tuple[str, f
         ("dashboard: the page's JS heap, first minute -> end", last["heap"] - first["heap"],
          f"MB more ({first['heap']:.1f} -> {last['heap']:.1f}, most {max(s['heap'] for s in samples):.1f}); "
          f"chart points at most {max(s['points'] for s in samples)}"),
+        ("dashboard: the page's work per update, first minute / end", last["render"],
+         f"ms at the end ({first['render']:.1f} after the first minute); a click on a button to its confirm "
+         f"step: at most {max(s['click_ms'] for s in samples):.0f} ms"),
         ("dashboard: the bot's RSS, first minute -> end", last["rss"] - first["rss"],
          f"MB more ({first['rss']:.1f} -> {last['rss']:.1f})"),
     ]

@@ -114,13 +114,18 @@ def _pinned(cpu: int) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, chosen)
 
 
-def _once(data: Path, client: list[str]) -> dict:
+def start_simulator(data: Path) -> tuple[subprocess.Popen[str], str]:
+    """``exchange-sim`` serving ``data`` flat out in 32 KB writes, on the first core, and its URL."""
     sim = subprocess.Popen([sys.executable, "-m", "botkit", "exchange-sim", "--port", "0", "--data", str(data),
                             "--speed", "0", "--loop", "--batch-bytes", "32768"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=_pinned(0))
+    assert sim.stdout is not None
+    return sim, sim.stdout.readline().strip()
+
+
+def _once(data: Path, client: list[str]) -> dict:
+    sim, url = start_simulator(data)
     try:
-        assert sim.stdout is not None
-        url = sim.stdout.readline().strip()
         out = subprocess.run([c.replace("URL", url) for c in client], capture_output=True, text=True, timeout=600,
                              preexec_fn=_pinned(1))
         line = [ln for ln in out.stdout.splitlines() if ln.startswith("{")][0]

@@ -36,6 +36,8 @@ class Publisher:
         self._marks = self._previous = (0, 0, 0, 0)
         self._changed = anyio.Event()
         self._kicked = anyio.Event()
+        #: The run ended: the streams have the final state and end.
+        self.closed = False
 
     def update(self) -> None:
         """Take the view's state now and wake every stream (the ticker calls this)."""
@@ -48,6 +50,11 @@ class Publisher:
             self._state = _encode(view.snapshot())
         changed, self._changed = self._changed, anyio.Event()
         changed.set()
+
+    def close(self) -> None:
+        """The run is over: one last update (marked ``final``), then every stream ends."""
+        self.closed = True
+        self.update()
 
     def kick(self) -> None:
         """An action changed the state: update now, not at the next tick."""
@@ -76,7 +83,11 @@ class Publisher:
                     equity, price, reset = view.equity.points, view.price.points, True
                 seen = self.updates
                 series = _encode({"reset": reset, "symbol": view.symbol, "equity": equity, "price": price})
-                yield b'{"update":%d,"series":%s,"state":%s}' % (seen, series, state)
+                final = self.closed
+                yield b'{"update":%d,"final":%s,"series":%s,"state":%s}' % (
+                    seen, b"true" if final else b"false", series, state)
+                if final:
+                    return
                 if seen == self.updates:
                     await self._changed.wait()
                 state = self._state

@@ -33,6 +33,8 @@ log = logging.getLogger("botkit.dashboard")
 
 #: Who pressed the buttons, as the halts, the journal and the logs say.
 BY = "dashboard"
+#: At the end of the run, how long the server may take to send the final state and stop.
+SHUTDOWN_S = 1.0
 
 
 class Dashboard:
@@ -76,7 +78,12 @@ class Dashboard:
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled (with the engine's task group). The socket listens
-        already, so the page can be opened as soon as this has started."""
+        already, so the page can be opened as soon as this has started.
+
+        Hypercorn is not cancelled but told to stop (its asyncio server fails when
+        cancelled mid-shutdown): on cancellation the streams get the final state and
+        end, then the server shuts down, within :data:`SHUTDOWN_S`.
+        """
         from hypercorn.config import Config
 
         config = Config()
@@ -84,16 +91,34 @@ class Dashboard:
         config.accesslog = None  # request lines carry ?token=
         config.errorlog = log
         config.include_server_header = False
-        config.graceful_timeout = 0.5
+        config.graceful_timeout = SHUTDOWN_S / 2
         serve: Any
         if sniffio.current_async_library() == "trio":
             from hypercorn.trio import serve
         else:
             from hypercorn.asyncio import serve
+        stop, stopped = anyio.Event(), anyio.Event()
+        shield = anyio.CancelScope(shield=True)
+
+        async def server() -> None:
+            with shield:
+                try:
+                    await serve(self.app, config, shutdown_trigger=stop.wait)
+                finally:
+                    stopped.set()
+
         async with anyio.create_task_group() as tg:
-            tg.start_soon(serve, self.app, config)
+            tg.start_soon(server)
             tg.start_soon(self._ticker)
             task_status.started()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self.publisher.close()
+                stop.set()
+                shield.deadline = anyio.current_time() + SHUTDOWN_S
+                with anyio.CancelScope(shield=True):
+                    await stopped.wait()
 
     async def _ticker(self) -> None:
         interval = 1 / self.settings.updates_per_s

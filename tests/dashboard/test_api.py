@@ -104,6 +104,15 @@ def test_the_stream_sends_the_series_once_then_what_is_new() -> None:
             assert later["series"]["reset"] is False and len(later["series"]["equity"]) == 1
 
 
+def test_the_stream_ends_with_the_runs_final_state() -> None:
+    with bot(maker_run("--duration", "3")) as run:
+        with httpx.stream("GET", run.base + "/api/stream", headers=run.auth, timeout=30) as answer:
+            messages = [json.loads(line[6:]) for line in answer.iter_lines() if line.startswith("data: ")]
+        assert run.proc.wait(timeout=30) == 0
+    assert [m["final"] for m in messages] == [False] * (len(messages) - 1) + [True]
+    assert messages[-1]["state"]["status"]["stopping"] == "duration 3 s reached"
+
+
 def test_actions_do_what_they_say_and_are_journaled(tmp_path: Path) -> None:
     journal = tmp_path / "maker.journal"
     with bot(maker_run("--journal", str(journal))) as run:
@@ -111,11 +120,12 @@ def test_actions_do_what_they_say_and_are_journaled(tmp_path: Path) -> None:
         assert run.post("/api/actions/pause").json() == {"action": "pause", "paused": True}
         paused = run.until(lambda s: s["status"]["rejections"].get("trading halted", 0) >= 2)
         assert paused["status"]["paused"] is True and "paused" in paused["risk"]["active_halts"]
-        assert run.post("/api/actions/resume").json() == {"action": "resume", "paused": False}
-        open_now = {o["client_id"] for o in run.get("/api/orders").json()}
+        open_now = {o["client_id"] for o in run.get("/api/orders").json()}  # paused: no new ones
         cancelled = run.post("/api/actions/cancel-all").json()
-        assert cancelled["action"] == "cancel-all" and cancelled["cancelled"] == len(open_now) >= 1
-        run.until(lambda s: not open_now & {o["client_id"] for o in s["orders"]})
+        assert cancelled["action"] == "cancel-all" and cancelled["cancelled"] == len(open_now) >= 2
+        run.until(lambda s: s["orders"] == [])
+        assert run.post("/api/actions/resume").json() == {"action": "resume", "paused": False}
+        run.until(lambda s: len(s["orders"]) >= 1)  # trading goes on after a cancel-all
         killed = run.post("/api/actions/kill").json()
         assert killed == {"action": "kill", "killed": "manual (dashboard)"}
         final = run.until(lambda s: s["orders"] == [] and s["status"]["killed"] != "")

@@ -132,6 +132,18 @@ def test_the_page_needs_the_token(browser: Any) -> None:
         context.close()
 
 
+def test_the_page_keeps_the_last_state_when_the_run_ends(browser: Any) -> None:
+    with bot(maker_run("--duration", "4")) as run:
+        page = _page(browser, run)
+        page.wait_for_function("window.botkit.rendered")
+        page.wait_for_selector("#link:text('run ended')", timeout=30_000)
+        assert run.proc.wait(timeout=30) == 0
+        assert page.is_disabled("#kill") and page.is_disabled("#pause")
+        assert "duration 4 s reached" in page.inner_text("#who")
+        assert page.errors == []
+        page.context.close()
+
+
 def test_the_report_draws_with_the_same_chart_code(browser: Any, tmp_path: Path) -> None:
     import json
     import subprocess

@@ -3,6 +3,7 @@ publishing rate (on a virtual clock), the settings' checks."""
 
 from __future__ import annotations
 
+import functools
 import socket
 from decimal import Decimal
 from typing import Any
@@ -43,12 +44,12 @@ class _Counting(Strategy):
             self.bought = bool(self.buy(Decimal("0.001")))
 
 
-def _engine() -> Engine:
+def _engine(source: type[MemorySource] = MemorySource) -> Engine:
     from botkit import Side
 
     trades = [Trade("binance", "BTC-USDT", Decimal(60_000 + i), Decimal("0.01"), Side.BUY, i, 1_000 + i * 1_000_000,
                     1_000 + i * 1_000_000) for i in range(1, 50)]
-    return Engine(_Counting(), MemorySource(trades))
+    return Engine(_Counting(), source(trades))
 
 
 def test_the_view_reads_a_run() -> None:
@@ -166,3 +167,44 @@ def test_the_report_keeps_a_bounded_even_sample_of_its_series() -> None:
     thinned = _thin(list(range(3 * _CHART_POINTS + 1)))
     assert len(thinned) <= _CHART_POINTS and thinned[-1] == 3 * _CHART_POINTS
     assert len({b - a for a, b in zip(thinned, thinned[1:], strict=False)}) == 1  # evenly spaced
+
+
+class _Waiting(MemorySource):
+    """The events, then a wait until the test stops the engine (a feed that stays up)."""
+
+    async def stream(self, publish: Any) -> None:
+        await super().stream(publish)
+        await anyio.sleep_forever()
+
+
+@pytest.mark.parametrize("backend", ["trio", "asyncio"])
+def test_it_serves_in_the_engines_task_group_on_either_backend(backend: str) -> None:
+    import httpx
+
+    from botkit.dashboard._server import Dashboard
+
+    engine = _engine(_Waiting)
+    settings = DashboardSettings(port=0)
+    listener = Listener.open(settings)
+    board = Dashboard(engine, listener, settings)
+    seen: dict[str, Any] = {}
+
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=listener.base_url, timeout=10) as http:
+            seen["denied"] = (await http.get("/api/status")).status_code
+            auth = {"Authorization": f"Bearer {listener.token}"}
+            while (status := (await http.get("/api/status", headers=auth)).json())["events"] < 49:
+                await anyio.wait_all_tasks_blocked()  # the engine's turn
+            seen["status"] = status
+            seen["paused"] = (await http.post("/api/actions/pause", headers=auth)).json()
+        engine.stop("test done")
+
+    async def main() -> None:
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(functools.partial(engine.run, services=(board.serve,)))
+                tg.start_soon(client)
+
+    anyio.run(main, backend=backend)
+    assert seen["denied"] == 401 and seen["status"]["events"] == 49 and seen["status"]["fills"] == 1
+    assert seen["paused"] == {"action": "pause", "paused": True} and engine.paused

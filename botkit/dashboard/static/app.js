@@ -10,7 +10,8 @@
   }
   var $ = function (id) { return document.getElementById(id); };
   var state = { equity: [], price: [], max: 1800 };
-  var app = window.botkit = { updates: 0, rendered: false, firstRenderMs: null, last: null, connected: false };
+  var app = window.botkit = { updates: 0, rendered: false, firstRenderMs: null, last: null, connected: false,
+                              renderMs: 0, renderMaxMs: 0 };
   var charts = { equity: botkitCharts.equity($("equity-chart")), price: botkitCharts.price($("price-chart")) };
   app.charts = charts;
 
@@ -114,18 +115,31 @@
   function connect() {
     var source = new EventSource("/api/stream?token=" + encodeURIComponent(token));
     source.addEventListener("state", function (message) {
+      var started = performance.now();
       var data = JSON.parse(message.data);
       merge(data.series);
       render(data.state, data.series);
+      app.renderMs = performance.now() - started;
+      app.renderMaxMs = Math.max(app.renderMaxMs, app.renderMs);
       app.updates += 1;
       app.last = data.state;
       if (!app.rendered) {
         app.rendered = true;
         app.firstRenderMs = performance.now();
       }
-      if (!app.connected) { app.connected = true; $("link").textContent = "live"; $("link").className = "badge on"; }
+      if (data.final) { /* the run is over: keep its last state, stop reconnecting */
+        source.close();
+        app.ended = true;
+        app.connected = false;
+        put("link", "run ended");
+        $("link").className = "badge";
+        document.querySelectorAll("button[data-action]").forEach(function (b) { b.disabled = true; });
+        return;
+      }
+      if (!app.connected) { app.connected = true; put("link", "live"); $("link").className = "badge on"; }
     });
     source.onerror = function () {
+      if (app.ended) return;
       app.connected = false;
       put("link", token ? "offline (reconnecting)" : "no token: open the URL the run printed");
       $("link").className = "badge off";
