@@ -96,12 +96,18 @@ def test_archives_convert_and_tables_read_as_arrow(tmp_path: Path, capsys: pytes
     assert table.column_names[:3] == ["seq", "venue", "symbol"]
     first = next(e for e in original if isinstance(e, botkit.Trade))
     assert table.column("price").to_pylist()[0] == str(first.price)  # exact, as text
-    try:
-        import pandas  # noqa: F401 - only to know whether the interop can be shown
-    except ImportError:
-        pass
-    else:
-        assert table.to_pandas()["price"][0] == str(first.price)
+    # Notebooks: pandas and polars (both in the test extra) take the table as it is,
+    # and the exact texts become exact decimals there.
+    import pandas
+    import polars
+
+    frame = table.to_pandas()
+    assert isinstance(frame, pandas.DataFrame) and frame["price"][0] == str(first.price)
+    assert frame["price"].map(Decimal).sum() == sum(e.price for e in original if isinstance(e, botkit.Trade))
+    df = polars.from_arrow(table)
+    assert isinstance(df, polars.DataFrame) and df.height == 500
+    exact = df.with_columns(polars.col("price").str.to_decimal(scale=8))["price"]
+    assert exact.dtype == polars.Decimal(38, 8) and Decimal(str(exact[0])) == first.price
     assert botkit.read_events(out, type="bar").num_rows == 1_440
     with pytest.raises(botkit.ConfigError, match="no quote table"):
         botkit.read_events(out, type="quote")
