@@ -489,7 +489,7 @@ class Engine:
     def _summary(self) -> RunSummary:
         elapsed = time.perf_counter() - self._started if self._started else 0.0
         runner = self.runner
-        counts = {t.__name__: n for t, n in sorted(runner.counts.items(), key=lambda kv: kv[0].__name__)}
+        counts = runner.counts_by_name()
         events = sum(counts.values())
         stats = self.source.stats
         return RunSummary(
@@ -524,11 +524,8 @@ class Engine:
 
 def _per_venue(feeds: list[FeedStats]) -> dict[str, dict[str, int]]:
     """The feeds' counters by venue (a venue with several feeds: summed)."""
-    venues: dict[str, list[FeedStats]] = {}
-    for stats in feeds:
-        venues.setdefault(stats.venue or "feed", []).append(stats)
     return {venue: {name: getattr(total, name) for name in FEED_COUNTERS}
-            for venue, total in ((v, FeedStats.total(group)) for v, group in venues.items())}
+            for venue, total in ((v, FeedStats.total(group)) for v, group in FeedStats.by_venue(feeds).items())}
 
 
 def _accounts(strategy: Strategy, markets: dict[str, MarketState], settings: dict[str, AccountSettings],

@@ -170,6 +170,10 @@ class StrategyRunner:
         watched = ", ".join(self._markets) or self.router.venue
         raise UsageError(f"{type(self.strategy).__name__} watches no venue {venue!r} (its venues: {watched})")
 
+    def counts_by_name(self) -> dict[str, int]:
+        """Events delivered so far, by type name (sorted): the summary's ``events_by_type``."""
+        return {t.__name__: n for t, n in sorted(self.counts.items(), key=lambda kv: kv[0].__name__)}
+
     def request_stop(self, reason: str) -> None:
         """Stop after the current event (first reason wins)."""
         if not self.stop_reason:

@@ -58,13 +58,11 @@ class Dashboard:
     # -- actions (each the engine's own code path: the kill switch is the signal's) ---------
 
     def _pause(self) -> dict[str, Any]:
-        self.engine.pause()
-        log.warning("new orders paused (%s)", BY)
+        self.engine.pause()  # logged by the risk manager, as every halt
         return {"paused": self.engine.paused}
 
     def _resume(self) -> dict[str, Any]:
         self.engine.resume()
-        log.warning("new orders resumed (%s)", BY)
         return {"paused": self.engine.paused}
 
     def _cancel_all(self) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._orders import Fill, Order
+from ..execution._metrics import percent
 from ..sources._base import FEED_COUNTERS, FeedStats
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class StateView:
             "engine_time_ns": engine.clock.now_ns(),
             "stopping": runner.stop_reason,
             "events": self._events(),
-            "events_by_type": {t.__name__: n for t, n in sorted(runner.counts.items(), key=lambda kv: kv[0].__name__)},
+            "events_by_type": runner.counts_by_name(),
             "events_per_s": self.events_per_s,
             "strategy_errors": runner.errors,
             "conflated": engine.subscription.stats.conflated,
@@ -133,7 +134,7 @@ class StateView:
             portfolio = account.portfolio
             realised += portfolio.realised_pnl
             fees += portfolio.fees
-            cash[venue] = {asset: f"{amount.normalize():f}" for asset, amount in sorted(portfolio.cash.items())}
+            cash[venue] = {asset: str(amount) for asset, amount in sorted(portfolio.cash.items())}
             for symbol, position in sorted(portfolio.positions.items()):
                 if not position.size:
                     continue
@@ -149,7 +150,7 @@ class StateView:
             "equity": _text(equity),
             "starting_equity": _text(start),
             "total_return": _text(equity - start),
-            "return_pct": round(float((equity - start) / start * 100), 6) if start else None,
+            "return_pct": percent(equity - start, start),
             "realised_pnl": _text(realised),
             "fees": _text(fees),
             "cash": cash,
@@ -192,11 +193,8 @@ class StateView:
 def feeds(stats: list[FeedStats], down: set[str]) -> list[dict[str, Any]]:
     """Feed health per venue: its connection (a venue with several feeds: the worst),
     counters summed, the age of its last message."""
-    venues: dict[str, list[FeedStats]] = {}
-    for each in stats:
-        venues.setdefault(each.venue or "feed", []).append(each)
     out = []
-    for venue, group in venues.items():
+    for venue, group in FeedStats.by_venue(stats).items():
         total = FeedStats.total(group)
         states = [each.state for each in group if each.state]
         state = next((s for s in ("closed", "backoff", "connecting", "subscribing", "idle") if s in states),
@@ -224,7 +222,8 @@ def fill_row(fill: Fill) -> dict[str, Any]:
 
 
 def _text(value: Decimal | None) -> str | None:
-    return None if value is None else f"{value.normalize():f}" if value else "0"
+    """A decimal as the run summary writes it (``str``: exact), or None."""
+    return None if value is None else str(value)
 
 
 def _plain(value: object) -> object:

@@ -27,7 +27,7 @@ from typing import Any
 from ._broker import LiveBroker
 from ._router import OrderRouter
 
-__all__ = ["trading_report"]
+__all__ = ["percent", "trading_report"]
 
 _MINUTE = 60_000_000_000
 _MINUTES_PER_YEAR = 525_600
@@ -49,7 +49,7 @@ def trading_report(router: OrderRouter, start_ns: int, end_ns: int) -> dict[str,
         "starting_equity": str(starting),
         "final_equity": str(final),
         "total_return": str(total),
-        "return_pct": _pct(total, starting),
+        "return_pct": percent(total, starting),
         "realised_pnl": str(portfolio.realised_pnl),
         "fees": str(portfolio.fees),
         "orders": router.orders,
@@ -96,7 +96,8 @@ def _venues(router: OrderRouter) -> dict[str, dict[str, Any]]:
     return venues
 
 
-def _pct(part: Decimal, whole: Decimal) -> float | None:
+def percent(part: Decimal, whole: Decimal) -> float | None:
+    """``part`` as a percentage of ``whole``'s magnitude (None when ``whole`` is 0)."""
     # Of the magnitude: a gain is positive whatever the sign of what it is measured on.
     return round(float(part / abs(whole) * 100), 4) if whole else None
 
@@ -111,7 +112,7 @@ def _max_drawdown(values: list[Decimal]) -> tuple[Decimal, float | None]:
         fall = peak - value
         if fall > worst:
             worst = fall
-            worst_pct = _pct(fall, peak)
+            worst_pct = percent(fall, peak)
     return worst, (worst_pct if worst else 0.0)
 
 

@@ -56,6 +56,14 @@ class FeedStats:
             total.warnings += stats.warnings
         return total
 
+    @classmethod
+    def by_venue(cls, feeds: list[FeedStats]) -> dict[str, list[FeedStats]]:
+        """``feeds`` grouped by venue, in the order given ("feed" when one names none)."""
+        venues: dict[str, list[FeedStats]] = {}
+        for stats in feeds:
+            venues.setdefault(stats.venue or "feed", []).append(stats)
+        return venues
+
     def absorb(self, decoder: FrameDecoder) -> None:
         """Copy a frame decoder's counters."""
         self.venue = decoder.venue

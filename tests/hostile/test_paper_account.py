@@ -152,6 +152,6 @@ def test_negative_starting_cash_in_the_config_is_refused(capsys, tmp_path, count
 
 
 def test_a_return_on_cash_has_the_sign_of_the_gain() -> None:
-    from botkit.execution._metrics import _pct
+    from botkit.execution._metrics import percent
 
-    assert _pct(D(5), D(-100)) == 5.0 and _pct(D(-5), D(100)) == -5.0
+    assert percent(D(5), D(-100)) == 5.0 and percent(D(-5), D(100)) == -5.0
